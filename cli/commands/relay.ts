@@ -1,0 +1,81 @@
+import { Command, Option } from 'commander'
+import { systemClock } from '../../src/clock.js'
+import { ConfigError } from '../../src/errors.js'
+import { readMeshKeyFile } from '../../src/mesh-key.js'
+import { parseHostPort } from '../../src/transport/address.js'
+import { checkRelayId } from '../../src/wire/relay-id.js'
+import { MAX_PAYLOAD, OVERHEAD } from '../../src/wire/constants.js'
+import { Relay } from '../../relay/relay.js'
+import { loadStaticMesh } from '../../relay/static-mesh.js'
+import { EgressPolicy } from '../../relay/tunnel/egress-policy.js'
+import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
+import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
+import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
+
+interface RelayOptions {
+  id?: string
+  listen?: string
+  static?: string
+  meshKeyFile?: string
+  http?: string
+  tunnel: string[]
+  egressAllow: string[]
+  payloadBudget: string
+  tunnelIdle: string
+  tunnelMaxSessions: string
+  logLevel: string
+}
+
+function positiveInt (text: string, flag: string, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new ConfigError(`${flag} '${text}' is not a whole number from 1 to ${max}`)
+  return Number(text)
+}
+
+export function relayCommand (): Command {
+  return withCommonOptions(new Command('relay'))
+    .description('run a relay daemon: forwards mesh packets, delivers them to local services, runs UDP tunnels')
+    .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
+    .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
+    .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
+    .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
+    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
+    .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
+    .option('--egress-allow <cidr[:ports]>', 'targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable (default: loopback only)', collect, [])
+    .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_PAYLOAD - 19})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
+    .option('--tunnel-idle <seconds>', 'forget a tunnel session after this long without traffic', String(DEFAULT_TUNNEL_LIMITS.idleMs / 1000))
+    .option('--tunnel-max-sessions <n>', 'tunnel sessions per ingress tunnel, and egress sessions per relay', String(DEFAULT_TUNNEL_LIMITS.maxSessions))
+    .addHelpText('after', `
+Examples:
+  relaymesh keygen mesh.key
+  relaymesh relay --id a --listen 127.0.0.1:7001 --static mesh.json --mesh-key-file mesh.key \\
+      --tunnel 127.0.0.1:9000@c=127.0.0.1:5000 --http 127.0.0.1:9101
+
+Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
+    .action(async (opts: RelayOptions) => {
+      const log = loggerFor(opts)
+      const need = (v: string | undefined, flag: string, example: string): string => {
+        if (v === undefined || v === '') throw new ConfigError(`${flag} is required; for example ${flag} ${example}`)
+        return v
+      }
+      const id = need(opts.id, '--id', 'a')
+      checkRelayId(id)
+      const listen = parseHostPort(need(opts.listen, '--listen', '127.0.0.1:7001'), '--listen', true)
+      const staticFile = need(opts.static, '--static', 'mesh.json')
+      const meshKey = await readMeshKeyFile(need(opts.meshKeyFile, '--mesh-key-file', 'mesh.key'))
+      const http = opts.http === undefined ? undefined : parseHostPort(opts.http, '--http', true)
+      const tunnels = opts.tunnel.map(parseTunnelSpec)
+      const egressAllow = opts.egressAllow.length > 0 ? opts.egressAllow : undefined
+      if (egressAllow !== undefined) new EgressPolicy(egressAllow) // eslint-disable-line no-new
+      const limits = {
+        payloadBudget: positiveInt(opts.payloadBudget, '--payload-budget', MAX_PAYLOAD - 19),
+        idleMs: positiveInt(opts.tunnelIdle, '--tunnel-idle', 86400) * 1000,
+        maxSessions: positiveInt(opts.tunnelMaxSessions, '--tunnel-max-sessions', 1_000_000)
+      }
+      const mesh = await loadStaticMesh(staticFile)
+      const relay = new Relay({ clock: systemClock, logger: log }, {
+        id, listen, meshKey, staticMesh: mesh, http, tunnels, egressAllow, tunnelLimits: limits
+      })
+      await relay.start()
+      await untilSignal(async () => { await relay.stop() }, log)
+    })
+}

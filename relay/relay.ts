@@ -1,0 +1,136 @@
+import type dgram from 'node:dgram'
+import type { Server } from 'node:http'
+import type { Registry } from 'prom-client'
+import { microsOf, type Clock } from '../src/clock.js'
+import { ConfigError, InvalidStateError } from '../src/errors.js'
+import type { Logger } from '../src/logging.js'
+import { createRelayRegistry } from '../src/metrics.js'
+import type { HostPort } from '../src/transport/address.js'
+import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
+import { PacketAuth } from '../src/wire/auth.js'
+import { PacketType, Service } from '../src/wire/constants.js'
+import { Originator } from '../src/wire/originator.js'
+import { relayNumber } from '../src/wire/relay-id.js'
+import { REASON_NAMES } from '../src/wire/reasons.js'
+import { DataPlane } from './data-plane.js'
+import { startRelayHttp } from './http-server.js'
+import { staticRoutes, type StaticMesh } from './static-mesh.js'
+import type { TunnelSpec } from './tunnel/spec.js'
+import { TunnelService } from './tunnel/tunnel-service.js'
+import type { TunnelLimits, TunnelPlane } from './tunnel/types.js'
+
+export interface RelayComponents {
+  clock: Clock
+  logger: Logger
+}
+
+export interface RelayInit {
+  id: string
+  listen: HostPort
+  meshKey: Uint8Array
+  /** Routes come from this file (static mode). */
+  staticMesh: StaticMesh
+  http?: HostPort
+  tunnels?: TunnelSpec[]
+  egressAllow?: string[]
+  tunnelLimits?: Partial<TunnelLimits>
+  /** Mesh socket buffer size in bytes. */
+  socketBuffer?: number
+}
+
+/**
+ * The relay daemon: one UDP socket on --listen for all mesh traffic, the data plane behind it, the
+ * tunnel service, and the HTTP endpoint. start() and stop() bracket its life; stop() is idempotent.
+ */
+export class Relay {
+  readonly id: string
+  readonly number: number
+  readonly plane: DataPlane
+  readonly tunnels: TunnelService
+  readonly registry: Registry
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly init: RelayInit
+  private readonly originator: Originator
+  private readonly socket: dgram.Socket
+  private http: Server | undefined
+  private state: 'new' | 'running' | 'closed' = 'new'
+  /** The bound mesh address (port resolved when --listen asked for 0). */
+  address: HostPort | undefined
+  httpAddress: HostPort | undefined
+
+  constructor (components: RelayComponents, init: RelayInit) {
+    this.clock = components.clock
+    this.init = init
+    this.id = init.id
+    this.number = relayNumber(init.id)
+    this.log = components.logger.child({ component: 'relay', relayId: init.id })
+    const auth = new PacketAuth(init.meshKey)
+    this.originator = new Originator(auth, { src: this.number, bootMs: this.clock.nowMs(), micros: microsOf(this.clock) })
+    this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
+    this.plane = new DataPlane(auth, this.socket, { self: this.number })
+    this.plane.setRoutes(staticRoutes(init.staticMesh, init.id))
+    const o = this.originator
+    const plane = this.plane
+    const tunnelPlane: TunnelPlane = {
+      begin: (dst, service, flow, flags, len) => o.begin(PacketType.DATA, dst, service, flow, flags, 0, len),
+      originate: (buf) => plane.originate(buf),
+      countDrop: (r) => { plane.countDrop(r) }
+    }
+    const tunnels = (init.tunnels ?? []).map((spec) => {
+      if (!init.staticMesh.relays.has(spec.dstRelay)) {
+        throw new ConfigError(`--tunnel '${spec.text}' sends to relay '${spec.dstRelay}', which is not in the static mesh file; fix the relay id or add the relay`)
+      }
+      return { spec, dst: relayNumber(spec.dstRelay) }
+    })
+    this.tunnels = new TunnelService({ plane: tunnelPlane, clock: this.clock, logger: this.log }, {
+      tunnels, egressAllow: init.egressAllow, limits: init.tunnelLimits
+    })
+    this.plane.registerService(Service.TUNNEL, this.tunnels.handle)
+    this.registry = createRelayRegistry(() => this.plane.counters)
+  }
+
+  async start (): Promise<void> {
+    if (this.state !== 'new') throw new InvalidStateError(`relay '${this.id}'`)
+    this.state = 'running'
+    const plane = this.plane
+    this.socket.on('message', (msg, rinfo) => { plane.receive(msg, rinfo.address, rinfo.port) })
+    // A UDP socket error (ICMP unreachable from a peer that went away, a full buffer) is not fatal.
+    this.socket.on('error', (err) => { this.log.warn({ err: err.message }, 'mesh socket error') })
+    this.address = await bindUdp(this.socket, this.init.listen)
+    await this.tunnels.start()
+    if (this.init.http !== undefined) {
+      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log)
+      this.http = server
+      this.httpAddress = bound
+    }
+    this.log.info({
+      listen: this.address,
+      http: this.httpAddress,
+      tunnels: this.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
+    }, 'relay started')
+  }
+
+  async stop (): Promise<void> {
+    if (this.state === 'closed') return
+    const wasRunning = this.state === 'running'
+    this.state = 'closed'
+    this.tunnels.stop()
+    closeUdp(this.socket)
+    if (this.http !== undefined) {
+      const server = this.http
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    }
+    if (wasRunning) this.log.info({ counters: this.summary() }, 'relay stopped')
+  }
+
+  /** Counters as a plain object, for logs and tests. */
+  summary (): Record<string, number> {
+    const c = this.plane.counters
+    const out: Record<string, number> = { received: c.received, forwarded: c.forwarded, originated: c.originated }
+    for (let i = 1; i < REASON_NAMES.length; i++) out[`dropped_${REASON_NAMES[i]}`] = c.dropped[i]
+    for (const [svc, n] of c.delivered) out[`delivered_${svc}`] = n
+    return out
+  }
+}

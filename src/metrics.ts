@@ -1,0 +1,56 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { REASON_NAMES } from './wire/reasons.js'
+
+/** Plain counters a data plane keeps; read only when /metrics is scraped. */
+export interface PacketCounterSource {
+  forwarded: number
+  dropped: ArrayLike<number>
+  delivered: Map<number, number>
+}
+
+/** Names of well-known services, for the `service` label. */
+const SERVICE_NAMES: Record<number, string> = { 1: 'tunnel', 2: 'signaling', 3: 'sfu' }
+
+export function serviceLabel (service: number): string {
+  return SERVICE_NAMES[service] ?? String(service)
+}
+
+/**
+ * The relay's Prometheus registry. Packet counters are copied from the data plane at scrape time,
+ * so the per-packet path pays for a number increment and nothing more.
+ */
+export function createRelayRegistry (source: () => PacketCounterSource, defaultMetrics = true): Registry {
+  const registry = new Registry()
+  if (defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'relaymesh_process_' })
+  new Counter({ // eslint-disable-line no-new
+    name: 'relaymesh_packets_forwarded_total',
+    help: 'Packets this relay forwarded toward another relay.',
+    registers: [registry],
+    collect () { this.reset(); this.inc(source().forwarded) }
+  })
+  new Counter({ // eslint-disable-line no-new
+    name: 'relaymesh_packets_delivered_total',
+    help: 'Packets delivered to a local service.',
+    labelNames: ['service'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [svc, n] of source().delivered) this.inc({ service: serviceLabel(svc) }, n)
+    }
+  })
+  new Counter({ // eslint-disable-line no-new
+    name: 'relaymesh_packets_dropped_total',
+    help: 'Packets dropped, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      const d = source().dropped
+      // Every reason is exported, zeros included, so dashboards see the full set from the start.
+      for (let i = 1; i < REASON_NAMES.length; i++) this.inc({ reason: REASON_NAMES[i] }, d[i])
+    }
+  })
+  return registry
+}
+
+export { Gauge, Registry }

@@ -1,0 +1,26 @@
+/**
+ * Why a packet was dropped. The numeric values index counter arrays on the hot path; the names are
+ * the `reason` label of relaymesh_packets_dropped_total and are part of the metrics contract.
+ */
+export const Reason = {
+  OK: 0,
+  MALFORMED: 1,
+  BAD_AUTH: 2,
+  REPLAY: 3,
+  TTL_EXPIRED: 4,
+  NO_ROUTE: 5,
+  QUEUE_FULL: 6,
+  UNKNOWN_SERVICE: 7,
+  TOO_BIG: 8,
+  EGRESS_DENIED: 9
+} as const
+export type Reason = typeof Reason[keyof typeof Reason]
+
+/** Label for each reason, indexed by its number. */
+export const REASON_NAMES = [
+  'ok', 'malformed', 'bad_auth', 'replay', 'ttl_expired', 'no_route', 'queue_full',
+  'unknown_service', 'too_big', 'egress_denied'
+] as const
+export type DropReasonName = Exclude<typeof REASON_NAMES[number], 'ok'>
+
+export const REASON_COUNT = REASON_NAMES.length
