@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import dgram from 'node:dgram'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateMeshKeyText } from '../../src/mesh-key.js'
+
+/** The compiled CLI entry point. */
+export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
+
+/** A UDP port that was free a moment ago on 127.0.0.1. */
+export async function freeUdpPort (): Promise<number> {
+  const s = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => { s.bind(0, '127.0.0.1', resolve) })
+  const port = s.address().port
+  await new Promise<void>((resolve) => { s.close(() => { resolve() }) })
+  return port
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freeTcpPort (): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((resolve) => { srv.listen(0, '127.0.0.1', resolve) })
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => { srv.close(() => { resolve() }) })
+  return port
+}
+
+export interface MeshDir {
+  dir: string
+  keyFile: string
+  meshFile: string
+  /** relay id → mesh UDP port on 127.0.0.1 */
+  ports: Map<string, number>
+}
+
+/** A temp dir with a fresh mesh key and a static mesh file for the given relays and links. */
+export async function makeMeshDir (ids: string[], links: Array<[string, string]>): Promise<MeshDir> {
+  const dir = await mkdtemp(join(tmpdir(), 'relaymesh-test-'))
+  const keyFile = join(dir, 'mesh.key')
+  await writeFile(keyFile, generateMeshKeyText(), { mode: 0o600 })
+  const ports = new Map<string, number>()
+  for (const id of ids) ports.set(id, await freeUdpPort())
+  const meshFile = join(dir, 'mesh.json')
+  await writeFile(meshFile, JSON.stringify({
+    relays: ids.map((id) => ({ id, address: `127.0.0.1:${ports.get(id) as number}` })),
+    links
+  }))
+  return { dir, keyFile, meshFile, ports }
+}
+
+export interface RelayProcess {
+  id: string
+  proc: ChildProcess
+  /** Base URL of its HTTP endpoint. */
+  httpUrl: string
+  /** Everything it logged so far. */
+  stderr: () => string
+  metrics: () => Promise<Map<string, number>>
+  /** Sends SIGTERM and waits for exit; resolves with the exit code. */
+  stop: () => Promise<number | null>
+}
+
+/** Starts `relaymesh relay` as a real process and waits until it logs "relay started". */
+export async function startRelay (mesh: MeshDir, id: string, extra: string[] = []): Promise<RelayProcess> {
+  const httpPort = await freeTcpPort()
+  const args = [CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
+    '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--http', `127.0.0.1:${httpPort}`, ...extra]
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  let log = ''
+  proc.stderr?.setEncoding('utf8')
+  proc.stderr?.on('data', (d: string) => { log += d })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`relay ${id} did not start: ${log}`)) }, 10_000)
+    const check = (): void => {
+      if (log.includes('"relay started"')) { clearTimeout(timer); resolve() }
+    }
+    proc.stderr?.on('data', check)
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`relay ${id} exited with ${String(code)}: ${log}`)) })
+  })
+  const httpUrl = `http://127.0.0.1:${httpPort}`
+  return {
+    id,
+    proc,
+    httpUrl,
+    stderr: () => log,
+    metrics: async () => parseMetrics(await (await fetch(`${httpUrl}/metrics`)).text()),
+    stop: async () => {
+      if (proc.exitCode !== null) return proc.exitCode
+      const done = new Promise<number | null>((resolve) => { proc.once('exit', (code) => { resolve(code) }) })
+      proc.kill('SIGTERM')
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000)
+      const code = await done
+      clearTimeout(timer)
+      return code
+    }
+  }
+}
+
+/** Prometheus text → map from `name{labels}` (labels as printed) to value. */
+export function parseMetrics (text: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const sp = line.lastIndexOf(' ')
+    out.set(line.slice(0, sp), Number(line.slice(sp + 1)))
+  }
+  return out
+}
+
+/** Sum of relaymesh_packets_dropped_total over every reason. */
+export function totalDrops (m: Map<string, number>): number {
+  let n = 0
+  for (const [k, v] of m) if (k.startsWith('relaymesh_packets_dropped_total{')) n += v
+  return n
+}
+
+export function dropCount (m: Map<string, number>, reason: string): number {
+  return m.get(`relaymesh_packets_dropped_total{reason="${reason}"}`) ?? 0
+}
+
+/** A UDP socket bound on 127.0.0.1 that records what arrives. */
+export async function udpSink (port = 0): Promise<{ socket: dgram.Socket, port: number, received: Buffer[] }> {
+  const socket = dgram.createSocket('udp4')
+  const received: Buffer[] = []
+  socket.on('message', (m) => { received.push(m) })
+  await new Promise<void>((resolve) => { socket.bind(port, '127.0.0.1', resolve) })
+  return { socket, port: socket.address().port, received }
+}
+
+export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    if (await cond()) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}

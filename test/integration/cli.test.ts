@@ -1,0 +1,95 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { CLI, makeMeshDir, startRelay } from '../helpers/relay-process.js'
+
+const run = promisify(execFile)
+
+async function cli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args])
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+test('--version prints the package version', async () => {
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const r = await cli('--version')
+  assert.equal(r.code, 0)
+  assert.equal(r.stdout.trim(), pkg.version)
+})
+
+test('--help lists the commands and relay --help every relay flag', async () => {
+  const top = await cli('--help')
+  assert.equal(top.code, 0)
+  for (const word of ['relay', 'keygen']) assert.match(top.stdout, new RegExp(word))
+  const relay = await cli('relay', '--help')
+  assert.equal(relay.code, 0)
+  for (const flag of ['--id', '--listen', '--static', '--mesh-key-file', '--http', '--tunnel', '--egress-allow', '--config', '--log-level']) {
+    assert.ok(relay.stdout.includes(flag), flag)
+  }
+})
+
+test('a mistyped flag gets one line that names the fix', async () => {
+  const r = await cli('relay', '--lisen', '127.0.0.1:1')
+  assert.equal(r.code, 2)
+  assert.equal(r.stderr.trim().split('\n').length, 1)
+  assert.match(r.stderr, /unknown option '--lisen'.*Did you mean --listen\?/)
+})
+
+test('a bad value gets one line that names the value and the fix, without a stack trace', async () => {
+  const mesh = await makeMeshDir(['a'], [])
+  const r = await cli('relay', '--id', 'a', '--listen', 'localhost:7001', '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile)
+  assert.equal(r.code, 2)
+  assert.equal(r.stderr.trim().split('\n').length, 1)
+  assert.match(r.stderr, /--listen 'localhost:7001'.*127\.0\.0\.1:7000/)
+  const noKey = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--static', mesh.meshFile, '--mesh-key-file', join(mesh.dir, 'missing.key'))
+  assert.equal(noKey.code, 1)
+  assert.match(noKey.stderr, /relaymesh keygen/)
+  assert.equal(noKey.stderr.trim().split('\n').length, 1)
+})
+
+test('keygen writes one base64 line of 32 bytes and refuses to overwrite', async () => {
+  const mesh = await makeMeshDir([], [])
+  const file = join(mesh.dir, 'new.key')
+  assert.equal((await cli('keygen', file)).code, 0)
+  const text = await readFile(file, 'utf8')
+  assert.match(text, /^[A-Za-z0-9+/]+=*\n$/)
+  assert.equal(Buffer.from(text.trim(), 'base64').length, 32)
+  const again = await cli('keygen', file)
+  assert.equal(again.code, 1)
+  assert.match(again.stderr, /already exists.*--force/)
+})
+
+test('--config supplies options, flags given on the command line win, and unknown keys are refused', async () => {
+  const mesh = await makeMeshDir(['a'], [])
+  const config = join(mesh.dir, 'relay.yaml')
+  await writeFile(config, `id: a\nlisten: 127.0.0.1:1\nstatic: ${mesh.meshFile}\nmesh-key-file: ${mesh.keyFile}\n`)
+  // The flag's --id wins over the file's: relay 'zz' is not in the mesh file, so start-up names it.
+  const r = await cli('relay', '--config', config, '--id', 'zz')
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /relay id 'zz' is not in the static mesh file/)
+  const bad = join(mesh.dir, 'bad.json')
+  await writeFile(bad, JSON.stringify({ id: 'a', lisen: 'x' }))
+  const r2 = await cli('relay', '--config', bad)
+  assert.equal(r2.code, 2)
+  assert.match(r2.stderr, /unknown key 'lisen'/)
+})
+
+test('a relay started from a config file runs and stops cleanly on SIGTERM', async () => {
+  const mesh = await makeMeshDir(['a', 'b'], [['a', 'b']])
+  const config = join(mesh.dir, 'relay.json')
+  await writeFile(config, JSON.stringify({ tunnel: ['127.0.0.1:0@b=127.0.0.1:9'], 'egress-allow': ['127.0.0.0/8'] }))
+  const relay = await startRelay(mesh, 'a', ['--config', config])
+  assert.match(relay.stderr(), /"spec":"127\.0\.0\.1:0@b=127\.0\.0\.1:9"/)
+  const health = await (await fetch(`${relay.httpUrl}/healthz`)).json()
+  assert.deepEqual(health, { role: 'relay' })
+  assert.equal(await relay.stop(), 0)
+  assert.match(relay.stderr(), /relay stopped/)
+})

@@ -1,0 +1,23 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ConfigError } from '../../src/errors.js'
+import { numberRelays, relayNumber } from '../../src/wire/index.js'
+
+test('relayNumber is the documented hash of the id and is stable', () => {
+  // docs/wire.md: first four bytes, big-endian, of SHA-256("relaymesh v1 relay number\0" || id).
+  assert.equal(relayNumber('a'), relayNumber('a'))
+  assert.notEqual(relayNumber('a'), relayNumber('b'))
+  assert.ok(relayNumber('a') > 0 && relayNumber('a') <= 0xffffffff)
+})
+
+test('relayNumber refuses an invalid id with a one-line message naming it', () => {
+  assert.throws(() => relayNumber('has space'), (err: unknown) => err instanceof ConfigError && err.message.includes("'has space'") && !err.message.includes('\n'))
+  assert.throws(() => relayNumber(''), ConfigError)
+  assert.throws(() => relayNumber('x'.repeat(64)), ConfigError)
+})
+
+test('numberRelays maps every id and accepts distinct ids', () => {
+  const m = numberRelays(['a', 'b', 'c'])
+  assert.equal(m.size, 3)
+  assert.equal(new Set(m.values()).size, 3)
+})
