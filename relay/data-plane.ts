@@ -1,6 +1,6 @@
 import type { PacketAuth } from '../src/wire/auth.js'
-import { OFF_TTL, PacketType } from '../src/wire/constants.js'
-import { PacketHeader, parseHeader } from '../src/wire/header.js'
+import { OFF_DST, OFF_TTL, PacketType } from '../src/wire/constants.js'
+import { PacketHeader, parseHeader, u32 } from '../src/wire/header.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
 import { ReplayWindows } from '../src/wire/replay-window.js'
 import type { Route, PacketPath, ServiceHandler } from './types.js'
@@ -96,12 +96,15 @@ export class DataPlane implements PacketPath {
 
   originate (buf: Buffer): Reason {
     this.auth.sign(buf)
-    const c = this.counters
-    c.originated++
-    const h = this.h
-    parseHeader(buf, buf.length, h)
-    if (h.dst === this.self) { this.deliver(h, buf); return Reason.OK }
-    return this.forward(h.dst, buf)
+    this.counters.originated++
+    const dst = u32(buf, OFF_DST)
+    if (dst === this.self) {
+      const h = this.h
+      parseHeader(buf, buf.length, h)
+      this.deliver(h, buf)
+      return Reason.OK
+    }
+    return this.forward(dst, buf)
   }
 
   /** Sends a link-local packet (probe or echo) straight to a neighbour's address. */
