@@ -81,7 +81,8 @@ export class DataPlane implements PacketPath {
     if (!this.auth.verify(buf)) { c.dropped[Reason.BAD_AUTH]++; return }
     // Checked at every hop, not only the last: a replay injected mid-path dies where it lands,
     // and a packet caught in a transient loop is dropped the second time it passes a relay.
-    r = this.replay.accept(h.src, h.epoch, h.seq)
+    // A packet bearing our own source number was sent by us: seeing it again is a replay or a loop.
+    r = h.src === this.self ? Reason.REPLAY : this.replay.accept(h.src, h.epoch, h.seq)
     if (r !== Reason.OK) { c.dropped[r]++; return }
     if (h.type !== PacketType.DATA) {
       if (h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.UNKNOWN_SERVICE]++; return }
