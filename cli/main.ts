@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { relayCommand } from './commands/relay.js'
 import { keygenCommand } from './commands/keygen.js'
+import { impairCommand } from './commands/impair.js'
 import { VERSION, reportError } from './common.js'
 
 /** Joins commander's multi-line errors into one line and points at --help. */
@@ -22,7 +23,7 @@ Start here:
   relaymesh relay --help             run a relay (static mesh file: docs/static-mesh.md)
 
 Docs: README.md and docs/ in the repository.`)
-  for (const cmd of [relayCommand(), keygenCommand()]) program.addCommand(cmd)
+  for (const cmd of [relayCommand(), keygenCommand(), impairCommand()]) program.addCommand(cmd)
   const configure = (cmd: Command, prefix: string): void => {
     cmd.exitOverride()
     cmd.configureOutput({ outputError: (str, write) => { write(oneLine(str, prefix)) } })

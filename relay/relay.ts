@@ -9,6 +9,10 @@ import type { HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
 import { PacketType, Service } from '../src/wire/constants.js'
+import { Prober, type Neighbour } from '../prober/prober.js'
+import { Reporter, type LinkReport } from '../prober/reporter.js'
+import type { LinkMonitorOptions } from '../prober/link-monitor.js'
+import { registerLinkMetrics } from '../src/metrics.js'
 import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import { REASON_NAMES } from '../src/wire/reasons.js'
@@ -36,6 +40,10 @@ export interface RelayInit {
   tunnelLimits?: Partial<TunnelLimits>
   /** Mesh socket buffer size in bytes. */
   socketBuffer?: number
+  /** Probe schedule overrides (interval, quick-retry interval, …). */
+  probe?: Partial<LinkMonitorOptions>
+  /** Link report interval (ms). */
+  reportIntervalMs?: number
 }
 
 /**
@@ -48,6 +56,10 @@ export class Relay {
   readonly plane: DataPlane
   readonly tunnels: TunnelService
   readonly registry: Registry
+  readonly prober: Prober
+  /** The most recent link report this relay produced. */
+  lastReport: LinkReport | undefined
+  private readonly reporter: Reporter
   private readonly clock: Clock
   private readonly log: Logger
   private readonly init: RelayInit
@@ -64,7 +76,9 @@ export class Relay {
     this.init = init
     this.id = init.id
     this.number = relayNumber(init.id)
-    this.log = components.logger.child({ component: 'relay', relayId: init.id })
+    // Sub-components add their own `component` field to this base.
+    const base = components.logger.child({ relayId: init.id })
+    this.log = base.child({ component: 'relay' })
     const auth = new PacketAuth(init.meshKey)
     this.originator = new Originator(auth, { src: this.number, bootMs: this.clock.nowMs(), micros: microsOf(this.clock) })
     this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
@@ -83,11 +97,37 @@ export class Relay {
       }
       return { spec, dst: relayNumber(spec.dstRelay) }
     })
-    this.tunnels = new TunnelService({ plane: tunnelPlane, clock: this.clock, logger: this.log }, {
+    this.tunnels = new TunnelService({ plane: tunnelPlane, clock: this.clock, logger: base }, {
       tunnels, egressAllow: init.egressAllow, limits: init.tunnelLimits
     })
     this.plane.registerService(Service.TUNNEL, this.tunnels.handle)
+    const neighbours: Neighbour[] = (init.staticMesh.neighbours.get(init.id) ?? []).map((id) => {
+      const r = init.staticMesh.relays.get(id)
+      if (r === undefined) throw new ConfigError(`neighbour '${id}' is not in the static mesh file`)
+      return { id, number: r.number, host: r.host, port: r.port }
+    })
+    this.prober = new Prober({
+      clock: this.clock,
+      logger: base,
+      transport: {
+        begin: (type, dst, len) => o.begin(type, dst, Service.LINK, 0, 0, 0, len, 1),
+        send: (buf, host, port) => { plane.sendDirect(buf, host, port) },
+        countDrop: (r) => { plane.countDrop(r) }
+      }
+    }, { neighbours, monitor: init.probe })
+    this.plane.setLinkHandler(this.prober.handle)
+    this.reporter = new Reporter({ clock: this.clock }, {
+      relay: init.id,
+      source: () => this.prober.status(),
+      sink: (r) => {
+        this.lastReport = r
+        if (r.trigger !== 'schedule') this.log.info({ report: r }, 'link report')
+        else this.log.debug({ report: r }, 'link report')
+      },
+      policy: init.reportIntervalMs === undefined ? undefined : { intervalMs: init.reportIntervalMs }
+    })
     this.registry = createRelayRegistry(() => this.plane.counters)
+    registerLinkMetrics(this.registry, () => this.prober.status())
   }
 
   async start (): Promise<void> {
@@ -99,6 +139,8 @@ export class Relay {
     this.socket.on('error', (err) => { this.log.warn({ err: err.message }, 'mesh socket error') })
     this.address = await bindUdp(this.socket, this.init.listen)
     await this.tunnels.start()
+    this.prober.start()
+    this.reporter.start()
     if (this.init.http !== undefined) {
       const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log)
       this.http = server
@@ -115,6 +157,8 @@ export class Relay {
     if (this.state === 'closed') return
     const wasRunning = this.state === 'running'
     this.state = 'closed'
+    this.reporter.stop()
+    this.prober.stop()
     this.tunnels.stop()
     closeUdp(this.socket)
     if (this.http !== undefined) {

@@ -53,4 +53,33 @@ export function createRelayRegistry (source: () => PacketCounterSource, defaultM
   return registry
 }
 
-export { Gauge, Registry }
+/** Per-link figures, labelled {peer}; the names are part of the metrics contract. */
+export interface LinkGaugeSource {
+  peer: string
+  state: 'up' | 'down'
+  rttMs: number
+  jitterMs: number
+  loss: number
+}
+
+export function registerLinkMetrics (registry: Registry, source: () => LinkGaugeSource[]): void {
+  const gauge = (name: string, help: string, value: (l: LinkGaugeSource) => number): void => {
+    new Gauge({ // eslint-disable-line no-new
+      name,
+      help,
+      labelNames: ['peer'],
+      registers: [registry],
+      collect () {
+        this.reset()
+        for (const l of source()) {
+          const v = value(l)
+          if (Number.isFinite(v)) this.set({ peer: l.peer }, v)
+        }
+      }
+    })
+  }
+  gauge('relaymesh_link_up', 'Whether the link to a neighbour is up (1) or down (0).', (l) => (l.state === 'up' ? 1 : 0))
+  gauge('relaymesh_link_rtt_seconds', 'Smoothed round-trip time to a neighbour.', (l) => l.rttMs / 1000)
+  gauge('relaymesh_link_jitter_seconds', 'RTT jitter to a neighbour (RFC 3550 style).', (l) => l.jitterMs / 1000)
+  gauge('relaymesh_link_loss_ratio', 'Packet loss toward a neighbour over the long window, 0 to 1.', (l) => l.loss)
+}

@@ -10,6 +10,7 @@ import { loadStaticMesh } from '../../relay/static-mesh.js'
 import { EgressPolicy } from '../../relay/tunnel/egress-policy.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
+import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
 import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
 
 interface RelayOptions {
@@ -23,6 +24,8 @@ interface RelayOptions {
   payloadBudget: string
   tunnelIdle: string
   tunnelMaxSessions: string
+  probeInterval: string
+  reportInterval: string
   logLevel: string
 }
 
@@ -44,6 +47,8 @@ export function relayCommand (): Command {
     .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_PAYLOAD - 19})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
     .option('--tunnel-idle <seconds>', 'forget a tunnel session after this long without traffic', String(DEFAULT_TUNNEL_LIMITS.idleMs / 1000))
     .option('--tunnel-max-sessions <n>', 'tunnel sessions per ingress tunnel, and egress sessions per relay', String(DEFAULT_TUNNEL_LIMITS.maxSessions))
+    .option('--probe-interval <ms>', 'probe each neighbour this often (quick retries go faster while an echo is overdue)', String(DEFAULT_PROBE_INTERVAL_MS))
+    .option('--report-interval <ms>', 'send a link report this often, and at once on a state change or threshold crossing', String(DEFAULT_REPORT_INTERVAL_MS))
     .addHelpText('after', `
 Examples:
   relaymesh keygen mesh.key
@@ -71,9 +76,13 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
         idleMs: positiveInt(opts.tunnelIdle, '--tunnel-idle', 86400) * 1000,
         maxSessions: positiveInt(opts.tunnelMaxSessions, '--tunnel-max-sessions', 1_000_000)
       }
+      const probeInterval = positiveInt(opts.probeInterval, '--probe-interval', 60_000)
+      const reportIntervalMs = positiveInt(opts.reportInterval, '--report-interval', 3_600_000)
       const mesh = await loadStaticMesh(staticFile)
       const relay = new Relay({ clock: systemClock, logger: log }, {
-        id, listen, meshKey, staticMesh: mesh, http, tunnels, egressAllow, tunnelLimits: limits
+        id, listen, meshKey, staticMesh: mesh, http, tunnels, egressAllow, tunnelLimits: limits,
+        probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
+        reportIntervalMs
       })
       await relay.start()
       await untilSignal(async () => { await relay.stop() }, log)

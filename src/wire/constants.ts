@@ -95,8 +95,20 @@ export const Service = {
   SIGNALING: 2,
   SFU: 3,
   /** First id free for applications. */
-  USER_MIN: 1024
+  USER_MIN: 1024,
+  /** Link-local packets (PROBE, PROBE_ECHO): never forwarded, TTL 1. */
+  LINK: 0xffff
 } as const
+
+/**
+ * Probe and echo payloads (type PROBE / PROBE_ECHO, service LINK, TTL 1, dst = the neighbour).
+ * The send time is the header's timestamp field.
+ *   PROBE, 8 bytes:       probe sequence u32 | reserved u32 (zero)
+ *   PROBE_ECHO, 16 bytes: probe sequence u32 | probe's timestamp u32 | probes received from the
+ *                         prober so far u32 | reserved u32 (zero)
+ */
+export const PROBE_PAYLOAD = 8
+export const ECHO_PAYLOAD = 16
 
 /** Default TTL for packets a relay originates. */
 export const DEFAULT_TTL = 16

@@ -53,6 +53,18 @@ test('a tunnel carries datagrams across a three-relay chain and replies come bac
   for (const m of [ma, mb, mc]) assert.equal(dropCount(m, 'bad_auth') + dropCount(m, 'malformed') + dropCount(m, 'replay'), 0)
 })
 
+test('each relay probes its neighbours and exports per-link metrics', async () => {
+  await waitFor(async () => (await relays[1].metrics()).get('relaymesh_link_up{peer="c"}') === 1, 5000, 'b sees c up')
+  const m = await relays[1].metrics()
+  assert.equal(m.get('relaymesh_link_up{peer="a"}'), 1)
+  const rtt = m.get('relaymesh_link_rtt_seconds{peer="a"}') ?? -1
+  assert.ok(rtt > 0 && rtt < 0.05, `rtt ${rtt}`)
+  assert.equal(m.get('relaymesh_link_loss_ratio{peer="a"}'), 0)
+  assert.ok((m.get('relaymesh_link_jitter_seconds{peer="c"}') ?? -1) >= 0)
+  // a has one neighbour, so exports no link to c.
+  assert.equal((await relays[0].metrics()).get('relaymesh_link_up{peer="c"}'), undefined)
+})
+
 test('a datagram over the payload budget is dropped and counted as too_big, never fragmented', async () => {
   const c = await client()
   c.socket.send(Buffer.alloc(1201), tunnelPort, '127.0.0.1')

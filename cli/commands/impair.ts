@@ -1,0 +1,101 @@
+import { createServer } from 'node:http'
+import { Command } from 'commander'
+import { ConfigError } from '../../src/errors.js'
+import { parseHostPort } from '../../src/transport/address.js'
+import { parseImpairUpdate } from '../../src/transport/impair/params-schema.js'
+import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
+import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
+
+interface ImpairOptions {
+  listen?: string
+  to?: string
+  loss: string
+  delay: string
+  jitter: string
+  rate: string
+  queue: string
+  seed: string
+  http?: string
+  logLevel: string
+}
+
+function number (text: string, flag: string, min: number, max: number): number {
+  const v = Number(text)
+  if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(`${flag} '${text}' is not a number from ${min} to ${max}`)
+  return v
+}
+
+export function impairCommand (): Command {
+  return withCommonOptions(new Command('impair'))
+    .description('a user-space impaired UDP hop: forwards --listen to --to with loss, delay, jitter and a rate limit; replies come back impaired too')
+    .option('--listen <host:port>', 'UDP address clients send to')
+    .option('--to <host:port>', 'UDP address traffic is forwarded to')
+    .option('--loss <p>', 'random loss probability, 0 to 1', '0')
+    .option('--delay <ms>', 'one-way delay in milliseconds', '0')
+    .option('--jitter <ms>', 'delay jitter, ± milliseconds (packets are not reordered)', '0')
+    .option('--rate <pps>', 'rate limit in packets per second (0: none)', '0')
+    .option('--queue <packets>', 'packets that may wait for the rate limiter', '1000')
+    .option('--seed <n>', 'PRNG seed, for reproducible runs', '1')
+    .option('--http <host:port>', 'control endpoint: GET /params, POST /params with JSON such as {"loss":0.2,"outage":true}, GET /stats')
+    .addHelpText('after', `
+Both directions get the same impairments. Parameters (JSON keys for POST /params): loss, burst
+({pGoodToBad, pBadToGood, lossGood, lossBad} or null), delayMs, jitterMs, reorder, ratePps,
+queueLimit, outage.
+
+Example:
+  relaymesh impair --listen 127.0.0.1:8000 --to 127.0.0.1:7002 --loss 0.05 --delay 20 --jitter 5 --http 127.0.0.1:8080
+  curl -X POST 127.0.0.1:8080/params -d '{"outage": true}'`)
+    .action(async (opts: ImpairOptions) => {
+      const log = loggerFor(opts)
+      if (opts.listen === undefined) throw new ConfigError('--listen is required; for example --listen 127.0.0.1:8000')
+      if (opts.to === undefined) throw new ConfigError('--to is required; for example --to 127.0.0.1:7002')
+      const params = {
+        loss: number(opts.loss, '--loss', 0, 1),
+        delayMs: number(opts.delay, '--delay', 0, 60_000),
+        jitterMs: number(opts.jitter, '--jitter', 0, 60_000),
+        ratePps: number(opts.rate, '--rate', 0, 10_000_000),
+        queueLimit: number(opts.queue, '--queue', 1, 1_000_000)
+      }
+      const proxy = new ImpairProxy({ logger: log }, {
+        listen: parseHostPort(opts.listen, '--listen', true),
+        to: parseHostPort(opts.to, '--to'),
+        forward: params,
+        seed: number(opts.seed, '--seed', 0, 2 ** 32 - 1)
+      })
+      await proxy.start()
+      const http = opts.http === undefined ? undefined : parseHostPort(opts.http, '--http', true)
+      const server = http === undefined
+        ? undefined
+        : createServer((req, res) => {
+          const path = (req.url ?? '/').split('?')[0]
+          const json = (code: number, body: unknown): void => { res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
+          if (req.method === 'GET' && path === '/params') { json(200, proxy.forward.model.params); return }
+          if (req.method === 'GET' && path === '/stats') { json(200, { forward: proxy.forward.model.stats, reverse: proxy.reverse.model.stats }); return }
+          if ((req.method === 'POST' || req.method === 'PUT') && path === '/params') {
+            let body = ''
+            req.setEncoding('utf8')
+            req.on('data', (d: string) => { body += d; if (body.length > 65536) req.destroy() })
+            req.on('end', () => {
+              try {
+                const update = parseImpairUpdate(JSON.parse(body === '' ? '{}' : body))
+                proxy.set(update)
+                log.info({ update }, 'impairment changed')
+                json(200, proxy.forward.model.params)
+              } catch (err) {
+                json(400, { error: (err as Error).message })
+              }
+            })
+            return
+          }
+          json(404, { error: 'not found', paths: ['GET /params', 'POST /params', 'GET /stats'] })
+        })
+      if (server !== undefined && http !== undefined) {
+        await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(http.port, http.host, resolve) })
+      }
+      log.info({ listen: proxy.bound, to: opts.to, params, http: opts.http }, 'impair started')
+      await untilSignal(async () => {
+        proxy.stop()
+        if (server !== undefined) await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => { resolve() }) })
+      }, log)
+    })
+}

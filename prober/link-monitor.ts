@@ -1,0 +1,158 @@
+import {
+  DEFAULT_FAST_INTERVAL_MS, DEFAULT_LOSS_WINDOW_MS, DEFAULT_PROBE_INTERVAL_MS,
+  DEFAULT_SHORT_LOSS_WINDOW_MS, DEFAULT_UP_AFTER, DOWN_MARGIN_MS, MIN_LATE_MARGIN_MS
+} from './constants.js'
+import { LossWindow } from './loss-window.js'
+import { RttEstimator } from './rtt-estimator.js'
+
+export type LinkState = 'up' | 'down'
+
+export interface LinkMonitorOptions {
+  intervalMs: number
+  fastIntervalMs: number
+  upAfter: number
+  lossWindowMs: number
+  shortLossWindowMs: number
+}
+
+export const DEFAULT_LINK_MONITOR_OPTIONS: LinkMonitorOptions = {
+  intervalMs: DEFAULT_PROBE_INTERVAL_MS,
+  fastIntervalMs: DEFAULT_FAST_INTERVAL_MS,
+  upAfter: DEFAULT_UP_AFTER,
+  lossWindowMs: DEFAULT_LOSS_WINDOW_MS,
+  shortLossWindowMs: DEFAULT_SHORT_LOSS_WINDOW_MS
+}
+
+/** A point-in-time view of one link. Loss figures are fractions from 0 to 1. */
+export interface LinkEstimate {
+  state: LinkState
+  /** Smoothed RTT (ms); NaN before the first echo. */
+  rttMs: number
+  jitterMs: number
+  /** Forward loss (us → peer) over the long window. */
+  loss: number
+  /** Forward loss over the short window. */
+  lossShort: number
+  /** Reverse loss (peer → us) over the long window. */
+  lossReverse: number
+  /** RTT samples taken since start. */
+  samples: number
+}
+
+/**
+ * One link's measurement state: when to probe next, what each echo says, and whether the link is
+ * up. Pure: every method takes `now` (monotonic ms) and nothing here touches a timer or socket.
+ *
+ * Probing runs at `intervalMs`. When an echo is overdue it switches to `fastIntervalMs` until an
+ * echo arrives ("quick retries"): a dead link then sees many unanswered probes in little time, while
+ * on a lossy link one of the quick retries almost always comes back. The link is declared down when
+ * no echo has arrived for 3 intervals + the smoothed RTT + 25 ms, and up again after `upAfter`
+ * echoes in a row.
+ */
+export class LinkMonitor {
+  readonly opts: LinkMonitorOptions
+  readonly rtt = new RttEstimator()
+  readonly lossLong: LossWindow
+  readonly lossShortWindow: LossWindow
+  state: LinkState = 'down'
+  /** Next probe sequence to send. */
+  probeSeq = 0
+  /** Probes the peer sent us (the count our echoes carry). */
+  rxCount = 0
+  private lastProbeAt = -Infinity
+  private lastEchoAt: number
+  private lastEchoSeq = -1
+  private run = 0
+  private peerEpoch = -1
+
+  constructor (now: number, opts: Partial<LinkMonitorOptions> = {}) {
+    this.opts = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
+    this.lossLong = new LossWindow(this.opts.lossWindowMs)
+    this.lossShortWindow = new LossWindow(this.opts.shortLossWindowMs)
+    this.lastEchoAt = now
+  }
+
+  /** Time after the last echo when the next one is overdue. */
+  private lateAfter (): number {
+    return this.opts.intervalMs + Math.max(4 * this.rtt.rttvar, MIN_LATE_MARGIN_MS)
+  }
+
+  /** Silence after the last echo that means the link is down. */
+  downAfter (): number {
+    const srtt = Number.isNaN(this.rtt.srtt) ? 0 : this.rtt.srtt
+    return 3 * this.opts.intervalMs + srtt + DOWN_MARGIN_MS
+  }
+
+  /** True when a probe should go out now. */
+  probeDue (now: number): boolean {
+    return now - this.lastProbeAt >= this.currentInterval(now)
+  }
+
+  /** The probe interval in force: fast while an echo is overdue, or while confirming a recovery. */
+  currentInterval (now: number): number {
+    const silent = now - this.lastEchoAt
+    if (this.state === 'up') return silent > this.lateAfter() ? this.opts.fastIntervalMs : this.opts.intervalMs
+    return this.run > 0 && silent <= this.lateAfter() ? this.opts.fastIntervalMs : this.opts.intervalMs
+  }
+
+  /** Records that a probe went out; returns its sequence. */
+  probeSent (now: number): number {
+    this.lastProbeAt = now
+    return this.probeSeq++
+  }
+
+  /** Counts a probe received from the peer; returns the count to echo back. */
+  probeReceived (): number {
+    this.rxCount = (this.rxCount + 1) >>> 0
+    return this.rxCount
+  }
+
+  /**
+   * Records an echo. `rttMs` is the measured round trip; `peerRx` the peer's count of our probes;
+   * `peerEpoch` the peer's boot epoch. Returns true when this echo brought the link up.
+   */
+  echo (now: number, probeSeq: number, rttMs: number, peerRx: number, peerEpoch: number): boolean {
+    if (peerEpoch !== this.peerEpoch) {
+      // The peer restarted: its counters began again, so earlier samples cannot be differenced.
+      this.peerEpoch = peerEpoch
+      this.lossLong.reset()
+      this.lossShortWindow.reset()
+    }
+    this.rtt.sample(rttMs)
+    this.lossLong.add(now, probeSeq, peerRx)
+    this.lossShortWindow.add(now, probeSeq, peerRx)
+    this.run = probeSeq === this.lastEchoSeq + 1 || this.run === 0 ? this.run + 1 : 1
+    this.lastEchoSeq = probeSeq
+    this.lastEchoAt = now
+    if (this.state === 'down' && this.run >= this.opts.upAfter) {
+      this.state = 'up'
+      return true
+    }
+    return false
+  }
+
+  /** Checks for silence; returns true when the link just went down. */
+  check (now: number): boolean {
+    if (this.state === 'up' && now - this.lastEchoAt > this.downAfter()) {
+      this.state = 'down'
+      this.run = 0
+      return true
+    }
+    if (this.state === 'down' && this.run > 0 && now - this.lastEchoAt > this.lateAfter()) this.run = 0
+    return false
+  }
+
+  estimate (now: number): LinkEstimate {
+    const down = this.state === 'down'
+    const orOne = (x: number): number => (down ? 1 : Number.isNaN(x) ? 0 : x)
+    return {
+      state: this.state,
+      rttMs: this.rtt.srtt,
+      jitterMs: this.rtt.jitter,
+      loss: orOne(this.lossLong.forward(now)),
+      lossShort: orOne(this.lossShortWindow.forward(now)),
+      lossReverse: orOne(this.lossLong.reverse(now)),
+      samples: this.rtt.samples
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import type { Clock, Timer } from '../src/clock.js'
+import { DEFAULT_LOSS_THRESHOLDS, DEFAULT_REPORT_INTERVAL_MS, DEFAULT_RTT_CHANGE } from './constants.js'
+import type { LinkStatus } from './prober.js'
+
+/** One link in a report. Names follow the HTTP API: loss is a fraction from 0 to 1. */
+export interface LinkReportEntry {
+  peer: string
+  up: boolean
+  rtt_ms: number | null
+  jitter_ms: number
+  loss: number
+  loss_short: number
+  samples: number
+}
+
+/** What a relay tells the controller about its links. */
+export interface LinkReport {
+  relay: string
+  /** Increases by one per report from this relay. */
+  seq: number
+  /** Why this report went out: the schedule, or a change that could not wait. */
+  trigger: 'schedule' | 'state' | 'threshold'
+  links: LinkReportEntry[]
+}
+
+export interface ReportPolicyOptions {
+  intervalMs: number
+  lossThresholds: number[]
+  rttChange: number
+}
+
+export const DEFAULT_REPORT_POLICY: ReportPolicyOptions = {
+  intervalMs: DEFAULT_REPORT_INTERVAL_MS,
+  lossThresholds: DEFAULT_LOSS_THRESHOLDS,
+  rttChange: DEFAULT_RTT_CHANGE
+}
+
+function bucket (loss: number, thresholds: number[]): number {
+  let b = 0
+  while (b < thresholds.length && loss >= thresholds[b]) b++
+  return b
+}
+
+/**
+ * Decides when a report is due: on the schedule, or at once when a link changes state, its
+ * short-window loss crosses a threshold, or its RTT moves by more than `rttChange`. Pure.
+ */
+export class ReportPolicy {
+  readonly opts: ReportPolicyOptions
+  private lastSentAt = -Infinity
+  private readonly last = new Map<string, { up: boolean, bucket: number, rtt: number }>()
+
+  constructor (opts: Partial<ReportPolicyOptions> = {}) {
+    this.opts = { ...DEFAULT_REPORT_POLICY, ...opts }
+  }
+
+  /** Returns why a report is due now, or undefined. */
+  due (now: number, links: LinkStatus[]): LinkReport['trigger'] | undefined {
+    let why: LinkReport['trigger'] | undefined
+    for (const l of links) {
+      const prev = this.last.get(l.peer)
+      if (prev === undefined) continue
+      if (prev.up !== (l.state === 'up')) return 'state'
+      if (bucket(l.lossShort, this.opts.lossThresholds) !== prev.bucket) why = 'threshold'
+      else if (Number.isFinite(prev.rtt) && Number.isFinite(l.rttMs) && Math.abs(l.rttMs - prev.rtt) > this.opts.rttChange * prev.rtt) why = 'threshold'
+    }
+    if (why !== undefined) return why
+    return now - this.lastSentAt >= this.opts.intervalMs ? 'schedule' : undefined
+  }
+
+  /** Records what was sent, so the next crossing is measured from it. */
+  sent (now: number, links: LinkStatus[]): void {
+    this.lastSentAt = now
+    for (const l of links) this.last.set(l.peer, { up: l.state === 'up', bucket: bucket(l.lossShort, this.opts.lossThresholds), rtt: l.rttMs })
+  }
+}
+
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+export function buildReport (relay: string, seq: number, trigger: LinkReport['trigger'], links: LinkStatus[]): LinkReport {
+  return {
+    relay,
+    seq,
+    trigger,
+    links: links.map((l) => ({
+      peer: l.peer,
+      up: l.state === 'up',
+      rtt_ms: Number.isFinite(l.rttMs) ? round(l.rttMs, 3) : null,
+      jitter_ms: round(l.jitterMs, 3),
+      loss: round(l.loss, 4),
+      loss_short: round(l.lossShort, 4),
+      samples: l.samples
+    }))
+  }
+}
+
+/**
+ * Drives a ReportPolicy on a timer and hands each report to `sink`. Checks often (every 50 ms) so
+ * a threshold crossing leaves at once rather than at the next scheduled report.
+ */
+export class Reporter {
+  private readonly policy: ReportPolicy
+  private readonly clock: Clock
+  private readonly relay: string
+  private readonly source: () => LinkStatus[]
+  private readonly sink: (r: LinkReport) => void
+  private seq = 0
+  private timer: Timer | undefined
+
+  constructor (components: { clock: Clock }, init: { relay: string, source: () => LinkStatus[], sink: (r: LinkReport) => void, policy?: Partial<ReportPolicyOptions> }) {
+    this.clock = components.clock
+    this.relay = init.relay
+    this.source = init.source
+    this.sink = init.sink
+    this.policy = new ReportPolicy(init.policy)
+  }
+
+  start (): void {
+    if (this.timer === undefined) this.timer = this.clock.setInterval(() => { this.check() }, 50)
+  }
+
+  stop (): void {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer)
+    this.timer = undefined
+  }
+
+  check (): void {
+    const now = this.clock.monoMs()
+    const links = this.source()
+    const why = this.policy.due(now, links)
+    if (why === undefined) return
+    this.policy.sent(now, links)
+    this.sink(buildReport(this.relay, ++this.seq, why, links))
+  }
+}

@@ -1,0 +1,96 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { Prober, type ProbeTransport } from '../../prober/prober.js'
+import { ReportPolicy, buildReport } from '../../prober/reporter.js'
+import { silentLogger } from '../../src/logging.js'
+import { microsOf } from '../../src/clock.js'
+import { Originator, PacketAuth, PacketHeader, Reason, Service, parseHeader, relayNumber } from '../../src/wire/index.js'
+import { ManualClock } from '../helpers/manual-clock.js'
+
+/** Two probers joined by an in-memory link with a fixed one-way delay, on a manual clock. */
+function pair (oneWayMs: number): { clock: ManualClock, a: Prober, b: Prober, cut: (v: boolean) => void, drops: Reason[] } {
+  const clock = new ClockWithQueue()
+  const auth = new PacketAuth(randomBytes(32))
+  const drops: Reason[] = []
+  let cut = false
+  const probers = new Map<string, Prober>()
+  const make = (self: string, peer: string): Prober => {
+    const o = new Originator(auth, { src: relayNumber(self), bootMs: 1_700_000_000_000, micros: microsOf(clock) })
+    const transport: ProbeTransport = {
+      begin: (type, dst, len) => o.begin(type, dst, Service.LINK, 0, 0, 0, len, 1),
+      send: (buf) => {
+        auth.sign(buf)
+        if (cut) return
+        clock.later(oneWayMs, () => {
+          const h = new PacketHeader()
+          assert.equal(parseHeader(buf, buf.length, h), Reason.OK)
+          assert.ok(auth.verify(buf))
+          probers.get(peer)?.handle(h, buf, '127.0.0.1', 1)
+        })
+      },
+      countDrop: (r) => { drops.push(r) }
+    }
+    const p = new Prober({ clock, logger: silentLogger(), transport }, { neighbours: [{ id: peer, number: relayNumber(peer), host: '127.0.0.1', port: 1 }] })
+    probers.set(self, p)
+    return p
+  }
+  const a = make('a', 'b'); const b = make('b', 'a')
+  return { clock, a, b, cut: (v) => { cut = v }, drops }
+}
+
+class ClockWithQueue extends ManualClock {
+  later (ms: number, fn: () => void): void { this.setTimeout(fn, ms) }
+}
+
+test('two probers bring their link up and measure the round trip', () => {
+  const { clock, a, b } = pair(15)
+  const ups: string[] = []
+  a.events.on('linkup', (peer) => ups.push(peer))
+  a.start(); b.start()
+  clock.advance(5000)
+  assert.deepEqual(ups, ['b'])
+  const s = a.status()[0]
+  assert.equal(s.state, 'up')
+  assert.ok(Math.abs(s.rttMs - 30) < 0.5, String(s.rttMs))
+  assert.equal(s.loss, 0)
+  assert.ok(a.isUp(relayNumber('b')))
+})
+
+test('a cut link emits linkdown, and a listener that throws does not break the prober', () => {
+  const { clock, a, b, cut } = pair(5)
+  const downs: string[] = []
+  let downAt = 0
+  a.events.on('linkdown', () => { throw new Error('listener bug') })
+  a.events.on('linkdown', (peer) => { downs.push(peer); downAt = clock.now })
+  a.start(); b.start()
+  clock.advance(3000)
+  cut(true)
+  const t0 = clock.now
+  clock.advance(2000)
+  assert.deepEqual(downs, ['b'])
+  assert.equal(a.status()[0].state, 'down')
+  // Budget: 3 probe intervals + RTT + 50 ms.
+  assert.ok(downAt - t0 <= 3 * 200 + 10 + 50, `down after ${downAt - t0} ms`)
+})
+
+test('probes from a relay that is not a neighbour are dropped and counted', () => {
+  const { a, drops } = pair(5)
+  const h = new PacketHeader()
+  h.src = relayNumber('stranger'); h.type = 2; h.payloadLength = 8
+  a.handle(h, Buffer.alloc(100), '127.0.0.1', 1)
+  assert.deepEqual(drops, [Reason.UNKNOWN_SERVICE])
+})
+
+test('reports go out on schedule and at once on a state change or loss threshold crossing', () => {
+  const p = new ReportPolicy({ intervalMs: 1000 })
+  const link = (state: 'up' | 'down', lossShort: number) => [{ peer: 'b', state, rttMs: 20, jitterMs: 1, loss: lossShort, lossShort, lossReverse: 0, samples: 5 }]
+  assert.equal(p.due(0, link('up', 0)), 'schedule')
+  p.sent(0, link('up', 0))
+  assert.equal(p.due(500, link('up', 0.001)), undefined)
+  assert.equal(p.due(500, link('up', 0.06)), 'threshold')
+  assert.equal(p.due(500, link('down', 0)), 'state')
+  assert.equal(p.due(1000, link('up', 0)), 'schedule')
+  const r = buildReport('a', 1, 'state', link('down', 1))
+  assert.deepEqual(r.links[0], { peer: 'b', up: false, rtt_ms: 20, jitter_ms: 1, loss: 1, loss_short: 1, samples: 5 })
+})
