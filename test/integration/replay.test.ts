@@ -38,8 +38,11 @@ before(async () => {
   tunnelPort = await freeUdpPort()
   const bPort = mesh.ports.get('b') as number
   tap = dgram.createSocket('udp4')
-  tap.on('message', (m) => {
-    // Only tunnel data: link-local packets (probes), should a relay send any, are not under test.
+  const aPort = mesh.ports.get('a') as number
+  tap.on('message', (m, r) => {
+    // b answers a's probes to the address they came from, the tap: pass those back to a.
+    if (r.port === bPort) { tap.send(m, aPort, '127.0.0.1'); return }
+    // Only tunnel data is recorded: link-local packets (probes) are not under test.
     if (m.length > OFF_TYPE && m[OFF_TYPE] === PacketType.DATA) tapped.push(Buffer.from(m))
     tap.send(m, bPort, '127.0.0.1')
   })
