@@ -328,7 +328,10 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
 
     // Valid traffic kept flowing, and b's memory stayed bounded.
     assert.ok(validTotal >= VALID_PPS * fuzzMs / 1000 * 0.9, `valid traffic was sent throughout (${validTotal})`)
-    assert.ok(sink.received.length >= validTotal * 0.99, `valid delivered ${sink.received.length} of ${validTotal}`)
+    // Valid packets lost here can only be lost where fuzz is: in b's full kernel receive buffer,
+    // when a loaded machine starves b of CPU. Beyond 1%, every missing one must be such a drop.
+    const missing = validTotal - sink.received.length
+    assert.ok(missing <= validTotal * 0.01 || missing <= rcvbufDelta, `valid delivered ${sink.received.length} of ${validTotal}; kernel RcvbufErrors rose by ${rcvbufDelta}`)
     assert.ok(rssAfter - rssBefore < 50 * 1024, `b's RSS grew from ${rssBefore} kB to ${rssAfter} kB`)
   } finally {
     clearInterval(validTimer)
