@@ -40,9 +40,19 @@ export class RouteEngine {
   private readonly outCost: Float64Array
   private readonly inStart: Int32Array
   private readonly inFrom: Int32Array
-  /** in-edge slot → out-edge slot, so both views share one cost array. */
+  /** in-edge slot → out-edge slot. */
   private readonly inEdge: Int32Array
+  /** Costs again, in in-edge order, so Dijkstra's inner loop reads them without indirection. */
+  private readonly inCost: Float64Array
+  /** out-edge slot → in-edge slot, to keep inCost in step with outCost. */
+  private readonly outToIn: Int32Array
+  /** Per out-edge slot: dist(to, from), i.e. how far the neighbour is from the edge's tail. */
+  private readonly backDist: Float64Array
+  private readonly outFrom: Int32Array
   private readonly heap: IndexedHeap
+  // Scratch rows for one Dijkstra run: small and cache-hot, copied into the matrices at the end.
+  private readonly rowDist: Float64Array
+  private readonly rowNext: Int32Array
 
   constructor (n: number, edges: EngineEdge[]) {
     this.n = n
@@ -53,8 +63,12 @@ export class RouteEngine {
     for (let i = 0; i < n; i++) { this.outStart[i + 1] += this.outStart[i]; this.inStart[i + 1] += this.inStart[i] }
     this.outTo = new Int32Array(m)
     this.outCost = new Float64Array(m)
+    this.outFrom = new Int32Array(m)
+    this.backDist = new Float64Array(m)
     this.inFrom = new Int32Array(m)
     this.inEdge = new Int32Array(m)
+    this.inCost = new Float64Array(m)
+    this.outToIn = new Int32Array(m)
     // Out-edges sorted by target index, so scans meet smaller ids first.
     const sorted = [...edges].sort((a, b) => a.from - b.from || a.to - b.to)
     const outFill = this.outStart.slice(0, n)
@@ -62,22 +76,33 @@ export class RouteEngine {
     for (const e of sorted) {
       const o = outFill[e.from]++
       this.outTo[o] = e.to
+      this.outFrom[o] = e.from
       this.outCost[o] = e.cost
       const i = inFill[e.to]++
       this.inFrom[i] = e.from
       this.inEdge[i] = o
+      this.inCost[i] = e.cost
+      this.outToIn[o] = i
     }
     this.dist = new Float64Array(n * n).fill(Infinity)
     this.next = new Int32Array(n * n).fill(NONE)
     this.backup = new Int32Array(n * n).fill(NONE)
     this.heap = new IndexedHeap(n)
+    this.rowDist = new Float64Array(n)
+    this.rowNext = new Int32Array(n)
   }
 
   /** Computes every destination's distances, then every next hop and backup. */
   computeAll (): void {
     for (let d = 0; d < this.n; d++) this.dijkstraTo(d)
-    for (let d = 0; d < this.n; d++) this.chooseNextHops(d)
-    for (let u = 0; u < this.n; u++) this.chooseBackups(u)
+    this.refreshBackDist()
+    for (let d = 0; d < this.n; d++) this.chooseBackups(d)
+  }
+
+  /** backDist[o] = dist(outTo[o], outFrom[o]): read by the loop-free test, kept edge-aligned. */
+  private refreshBackDist (): void {
+    const { outTo, outFrom, backDist, dist, n } = this
+    for (let o = 0; o < outTo.length; o++) backDist[o] = dist[outFrom[o] * n + outTo[o]]
   }
 
   /** The out-edge slot of from→to, or -1. */
@@ -101,6 +126,7 @@ export class RouteEngine {
     const old = this.outCost[o]
     if (old === cost) return 0
     this.outCost[o] = cost
+    this.inCost[this.outToIn[o]] = cost
     const n = this.n
     const affected: number[] = []
     for (let d = 0; d < n; d++) {
@@ -114,84 +140,92 @@ export class RouteEngine {
       }
     }
     for (const d of affected) this.dijkstraTo(d)
-    for (const d of affected) this.chooseNextHops(d)
-    // A backup of u depends on dist(·, u); and every node's backups toward an affected d.
+    // Backups depend on dist(v, u) for every neighbour v of u (backDist), so refresh those, then
+    // redo the backups of every destination whose row changed and every node whose column did.
+    this.refreshBackDist()
     const redo = new Uint8Array(n)
     for (const d of affected) redo[d] = 1
-    for (let u = 0; u < n; u++) {
-      if (redo[u] === 1) this.chooseBackups(u)
-      else for (const d of affected) this.chooseBackup(u, d)
+    for (const d of affected) this.chooseBackups(d)
+    for (const u of affected) {
+      for (let d = 0; d < n; d++) if (redo[d] === 0) this.chooseBackup(u, d)
     }
     return affected.length
   }
 
-  /** Dijkstra from d over reversed edges: dist(u, d) for every u. */
+  /**
+   * Dijkstra from d over reversed edges: dist(u, d) for every u, and u's next hop toward d (its
+   * parent in the tree), ties to the smaller index. Then route hysteresis against the previous
+   * next hops.
+   */
   private dijkstraTo (d: number): void {
     const n = this.n
-    const base = d * n
-    const dist = this.dist
-    for (let u = 0; u < n; u++) dist[base + u] = Infinity
+    const dist = this.rowDist
+    const par = this.rowNext
+    dist.fill(Infinity)
+    par.fill(NONE)
     const heap = this.heap
     heap.clear()
-    dist[base + d] = 0
+    dist[d] = 0
     heap.push(d, 0)
-    const { inStart, inFrom, inEdge, outCost } = this
+    const { inStart, inFrom, inCost } = this
     while (heap.size > 0) {
       const x = heap.pop()
-      const dx = dist[base + x]
-      for (let i = inStart[x]; i < inStart[x + 1]; i++) {
+      const dx = dist[x]
+      const end = inStart[x + 1]
+      for (let i = inStart[x]; i < end; i++) {
         const w = inFrom[i]
-        const alt = dx + outCost[inEdge[i]]
-        if (alt < dist[base + w]) {
-          dist[base + w] = alt
+        const alt = dx + inCost[i]
+        const dw = dist[w]
+        if (alt < dw) {
+          dist[w] = alt
+          par[w] = x
           heap.push(w, alt)
+        } else if (alt === dw && x < par[w]) {
+          par[w] = x
         }
       }
     }
-  }
-
-  private chooseNextHops (d: number): void {
-    const n = this.n
     const base = d * n
-    const { outStart, outTo, outCost, dist, next } = this
+    const prevRow = this.next
+    const { outStart, outTo, outCost } = this
     for (let u = 0; u < n; u++) {
-      if (u === d || dist[base + u] === Infinity) { next[base + u] = NONE; continue }
-      let best = NONE
-      let bestCost = Infinity
-      let prevCost = Infinity
-      const prev = next[base + u]
+      const prev = prevRow[base + u]
+      const best = par[u]
+      if (prev === NONE || prev === best || best === NONE) continue
+      // Keep the previous next hop while it is strictly closer to d and nearly as good.
+      const dp = dist[prev]
+      if (!(dp < dist[u])) continue
       for (let o = outStart[u]; o < outStart[u + 1]; o++) {
-        const v = outTo[o]
-        const c = outCost[o] + dist[base + v]
-        if (c < bestCost) { bestCost = c; best = v }
-        if (v === prev) prevCost = dist[base + v] < dist[base + u] ? c : Infinity
+        if (outTo[o] !== prev) continue
+        const bestCost = dist[u]
+        if (outCost[o] + dp <= bestCost + Math.max(ROUTE_SLACK_MIN, ROUTE_SLACK_RATIO * bestCost)) par[u] = prev
+        break
       }
-      if (prev !== NONE && prevCost <= bestCost + Math.max(ROUTE_SLACK_MIN, ROUTE_SLACK_RATIO * bestCost)) best = prev
-      next[base + u] = best
     }
+    this.dist.set(dist, base)
+    this.next.set(par, base)
   }
 
-  private chooseBackups (u: number): void {
-    for (let d = 0; d < this.n; d++) this.chooseBackup(u, d)
+  private chooseBackups (d: number): void {
+    for (let u = 0; u < this.n; u++) this.chooseBackup(u, d)
   }
 
   private chooseBackup (u: number, d: number): void {
-    const n = this.n
-    const base = d * n
+    const base = d * this.n
     const primary = this.next[base + u]
     if (u === d || primary === NONE) { this.backup[base + u] = NONE; return }
-    const { outStart, outTo, outCost, dist } = this
+    const { outStart, outTo, outCost, dist, backDist } = this
     const du = dist[base + u]
     let best = NONE
     let bestCost = Infinity
     for (let o = outStart[u]; o < outStart[u + 1]; o++) {
       const v = outTo[o]
-      if (v === primary || outCost[o] === Infinity) continue
+      const c = outCost[o]
+      if (v === primary || c === Infinity) continue
       const dv = dist[base + v]
       // RFC 5286 inequality 1: v's own best path to d does not come back through u.
-      if (!(dv < dist[u * n + v] + du)) continue
-      const c = outCost[o] + dv
-      if (c < bestCost) { bestCost = c; best = v }
+      if (!(dv < backDist[o] + du)) continue
+      if (c + dv < bestCost) { bestCost = c + dv; best = v }
     }
     this.backup[base + u] = best
   }
