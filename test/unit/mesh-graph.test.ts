@@ -1,0 +1,70 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MeshGraph } from '../../topology/mesh-graph.js'
+import { applyDiff, diffTables } from '../../topology/table-diff.js'
+import { selectNeighbours } from '../../topology/neighbours.js'
+import { latencyLossPolicy, materialChange } from '../../topology/cost.js'
+
+const clean = (rttMs: number) => ({ rttMs, jitterMs: 0, loss: 0, up: true })
+
+function triangle (): MeshGraph {
+  const g = new MeshGraph()
+  for (const id of ['a', 'b', 'c']) g.upsertRelay(id, `127.0.0.1:700${id.charCodeAt(0) - 96}`)
+  for (const [x, y] of [['a', 'b'], ['b', 'c'], ['a', 'c']]) { g.updateLink(x, y, clean(20)); g.updateLink(y, x, clean(20)) }
+  return g
+}
+
+test('the cost penalises loss: 20% loss on the direct link makes a clean detour cheaper', () => {
+  const direct = latencyLossPolicy.cost({ rttMs: 40, jitterMs: 1, loss: 0.2, up: true })
+  const detour = 2 * latencyLossPolicy.cost({ rttMs: 25, jitterMs: 1, loss: 0, up: true })
+  assert.ok(detour < direct, `detour ${detour} vs direct ${direct}`)
+  assert.equal(latencyLossPolicy.cost({ rttMs: 10, jitterMs: 0, loss: 0, up: false }), Infinity)
+})
+
+test('cost hysteresis ignores small changes and follows material ones', () => {
+  assert.equal(materialChange(50, 53), false)
+  assert.equal(materialChange(50, 60), true)
+  assert.equal(materialChange(5, 6.5), false, 'under 2 ms is never material')
+  assert.equal(materialChange(50, Infinity), true)
+})
+
+test('a degraded link moves the route onto the detour, and the backup covers the primary', () => {
+  const g = triangle()
+  assert.deepEqual(g.path('a', 'c'), ['a', 'c'])
+  const t = g.tableFor('a').get('c')
+  assert.equal(t?.nextHop, 'c')
+  assert.equal(t?.backup, 'b')
+  assert.equal(g.updateLink('a', 'c', { rttMs: 20, jitterMs: 0, loss: 0.3, up: true }), true)
+  assert.deepEqual(g.path('a', 'c'), ['a', 'b', 'c'])
+  g.updateLink('a', 'c', { rttMs: 20, jitterMs: 0, loss: 0, up: false })
+  assert.deepEqual(g.path('a', 'c'), ['a', 'b', 'c'])
+})
+
+test('table diffs carry only what changed, and applying them reproduces the table', () => {
+  const g = triangle()
+  const t1 = g.tableFor('a')
+  const full = diffTables(undefined, t1, 1)
+  assert.equal(full?.full, true)
+  let held = applyDiff(new Map(), full!)
+  assert.equal(diffTables(t1, g.tableFor('a'), 2), undefined, 'no change, no diff')
+  g.updateLink('a', 'c', { rttMs: 20, jitterMs: 0, loss: 0, up: false })
+  const t2 = g.tableFor('a')
+  const d = diffTables(t1, t2, 2)
+  assert.deepEqual(Object.keys(d?.upserts ?? {}), ['c'])
+  held = applyDiff(held, d!)
+  assert.deepEqual(held.get('c'), { nextHop: 'b', backup: null })
+})
+
+test('neighbour selection is a full mesh up to its limit, then k nearest plus random, always symmetric', () => {
+  const small = selectNeighbours(['a', 'b', 'c'], () => undefined)
+  assert.deepEqual([...(small.get('a') ?? [])].sort(), ['b', 'c'])
+  const ids = Array.from({ length: 100 }, (_, i) => `r${String(i).padStart(3, '0')}`)
+  const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
+  const sel = selectNeighbours(ids, rtt, { fullMeshMax: 32, nearest: 4, random: 2 })
+  for (const [a, set] of sel) {
+    for (const b of set) assert.ok(sel.get(b)?.has(a), `${a}-${b} symmetric`)
+    assert.ok(set.size >= 6 && set.size < 40, `${a} has ${set.size}`)
+  }
+  const near = sel.get('r050') as Set<string>
+  for (const b of ['r049', 'r051', 'r048', 'r052']) assert.ok(near.has(b), b)
+})

@@ -1,0 +1,122 @@
+import { DirectedGraph } from 'graphology'
+import { createCostPolicy, materialChange, type CostPolicy, type LinkMetrics } from './cost.js'
+import { RouteEngine, type EngineEdge } from './route-engine.js'
+
+export interface RelayAttrs {
+  address: string
+  up: boolean
+}
+
+export interface LinkAttrs extends LinkMetrics {
+  /** Cost in force for routing (after hysteresis). */
+  cost: number
+}
+
+/** One relay's route to one destination. */
+export interface RouteEntry {
+  nextHop: string
+  backup: string | null
+  cost: number
+}
+
+/**
+ * The topology model: a graphology directed graph of relays and measured links, and the route
+ * engine computed from it. Pure: no sockets, no timers. Relay ids are kept sorted inside the
+ * engine so that index order is id order for tie-breaks.
+ */
+export class MeshGraph {
+  readonly graph = new DirectedGraph<RelayAttrs, LinkAttrs>()
+  readonly policy: CostPolicy
+  private engine: RouteEngine | undefined
+  private ids: string[] = []
+  private index = new Map<string, number>()
+  /** True when relays or links were added or removed since the engine was built. */
+  private structureChanged = true
+
+  constructor (policyKind = 'latency-loss') {
+    this.policy = createCostPolicy(policyKind)
+  }
+
+  upsertRelay (id: string, address: string): void {
+    if (this.graph.hasNode(id)) {
+      this.graph.mergeNodeAttributes(id, { address, up: true })
+      return
+    }
+    this.graph.addNode(id, { address, up: true })
+    this.structureChanged = true
+  }
+
+  removeRelay (id: string): void {
+    if (!this.graph.hasNode(id)) return
+    this.graph.dropNode(id)
+    this.structureChanged = true
+  }
+
+  /**
+   * Records a measurement of link from→to. Returns true when the routing cost in force changed
+   * (a material change, see cost.ts), so routes may need recomputing.
+   */
+  updateLink (from: string, to: string, m: LinkMetrics): boolean {
+    if (!this.graph.hasNode(from) || !this.graph.hasNode(to)) return false
+    const next = this.policy.cost(m)
+    const key = `${from}>${to}`
+    if (!this.graph.hasEdge(key)) {
+      this.graph.addDirectedEdgeWithKey(key, from, to, { ...m, cost: next })
+      this.structureChanged = true
+      return true
+    }
+    const cur = this.graph.getEdgeAttribute(key, 'cost')
+    const changed = materialChange(cur, next)
+    this.graph.replaceEdgeAttributes(key, { ...m, cost: changed ? next : cur })
+    if (changed && !this.structureChanged && this.engine !== undefined) {
+      const a = this.index.get(from) as number
+      const b = this.index.get(to) as number
+      this.engine.setCost(a, b, next)
+    }
+    return changed
+  }
+
+  /** Recomputes whatever is stale; cheap when nothing changed. */
+  routes (): RouteEngine {
+    if (this.structureChanged || this.engine === undefined) {
+      this.ids = this.graph.nodes().sort()
+      this.index = new Map(this.ids.map((id, i) => [id, i]))
+      const edges: EngineEdge[] = []
+      this.graph.forEachEdge((_key, attrs, source, target) => {
+        edges.push({ from: this.index.get(source) as number, to: this.index.get(target) as number, cost: attrs.cost })
+      })
+      // A new relay or link starts a fresh engine; route hysteresis restarts with it.
+      this.engine = new RouteEngine(this.ids.length, edges)
+      this.engine.computeAll()
+      this.structureChanged = false
+    }
+    return this.engine
+  }
+
+  /** The routing table of relay `id`: destination id → entry. Unreachable destinations are absent. */
+  tableFor (id: string): Map<string, RouteEntry> {
+    const e = this.routes()
+    const out = new Map<string, RouteEntry>()
+    const u = this.index.get(id)
+    if (u === undefined) return out
+    const n = this.ids.length
+    for (let d = 0; d < n; d++) {
+      if (d === u) continue
+      const nh = e.next[d * n + u]
+      if (nh < 0) continue
+      const b = e.backup[d * n + u]
+      out.set(this.ids[d], { nextHop: this.ids[nh], backup: b < 0 ? null : this.ids[b], cost: e.dist[d * n + u] })
+    }
+    return out
+  }
+
+  /** Relay ids on the current path from src to dst, or [] when unreachable. */
+  path (src: string, dst: string): string[] {
+    const e = this.routes()
+    const u = this.index.get(src); const d = this.index.get(dst)
+    if (u === undefined || d === undefined) return []
+    return e.path(u, d).map((i) => this.ids[i])
+  }
+
+  relayIds (): string[] { return this.graph.nodes().sort() }
+}
