@@ -1,0 +1,225 @@
+import { isIP } from 'node:net'
+import { events as quicEvents, QUICServer, type QUICConnection, type QUICStream } from '@matrixai/quic'
+import { systemClock, type Clock, type Timer } from '../../clock.js'
+import { HandshakeError, serverHandshake } from '../../control/handshake.js'
+import { InvalidStateError, ioError } from '../../errors.js'
+import type { Logger } from '../../logging.js'
+import { formatHostPort, type HostPort } from '../address.js'
+import { generateTlsIdentity, type TlsIdentity } from './certs.js'
+import { CloseCode } from './constants.js'
+import { QuicChannel } from './quic-channel.js'
+import { quicConfig, resolveTuning, type ResolvedTuning } from './quic-config.js'
+import { serverCrypto } from './quic-crypto.js'
+import { quicLibraryLogger } from './quic-logger.js'
+import type { Channel, QuicServer, QuicServerOptions } from './types.js'
+
+/** A connection that has not yet proven it holds the mesh key. */
+interface Pending {
+  conn: QUICConnection
+  remote: string
+  channel?: QuicChannel
+  deadline: Timer
+}
+
+/**
+ * Accepts QUIC connections and turns each into a Channel once the client has passed the mesh-key
+ * handshake. A connection that does not pass within the handshake timeout is closed, whether or
+ * not it opened a stream, so strangers cannot hold connections open on keepalives alone.
+ */
+class QuicChannelServer implements QuicServer {
+  readonly channels = new Set<Channel>()
+  private readonly opts: QuicServerOptions
+  private readonly tuning: ResolvedTuning
+  private readonly log: Logger
+  private readonly clock: Clock
+  private readonly pending = new Set<Pending>()
+  /** Every announced connection, until it stops; streams find their connection's entry here. */
+  private readonly byConnection = new Map<QUICConnection, Pending>()
+  /** Streams that arrived before their connection was announced (see onStreamEvent). */
+  private readonly earlyStreams = new WeakMap<QUICConnection, QUICStream[]>()
+  private server: QUICServer | undefined
+  private identity: TlsIdentity | undefined
+  private bound: HostPort | undefined
+  private stopping: Promise<void> | undefined
+
+  constructor (opts: QuicServerOptions) {
+    const family = isIP(opts.host)
+    if (family === 0) throw new TypeError(`QUIC server host '${opts.host}' is not an IP literal`)
+    this.opts = opts
+    this.tuning = resolveTuning(opts)
+    this.clock = opts.clock ?? systemClock
+    this.log = opts.logger.child({ component: 'quic-server' })
+  }
+
+  async start (): Promise<HostPort> {
+    if (this.server !== undefined || this.stopping !== undefined) throw new InvalidStateError('QUIC server (already started)')
+    const family = isIP(this.opts.host) as 4 | 6
+    this.identity = this.opts.identity ?? await generateTlsIdentity()
+    const server = new QUICServer({
+      crypto: serverCrypto(),
+      config: { ...quicConfig(this.tuning, 'server'), key: this.identity.keyPem, cert: this.identity.certPem },
+      // Time an accepted connection gets to finish the QUIC handshake itself.
+      minIdleTimeout: this.tuning.handshakeTimeoutMs,
+      logger: quicLibraryLogger(this.log, 'QUICServer')
+    })
+    server.addEventListener(quicEvents.EventQUICServerConnection.name, this.onConnection)
+    server.addEventListener(quicEvents.EventQUICConnectionStream.name, this.onStreamEvent)
+    this.server = server
+    try {
+      await server.start({ host: this.opts.host, port: this.opts.port })
+    } catch (err) {
+      this.server = undefined
+      throw ioError(`listen QUIC ${formatHostPort(this.opts)}`, err)
+    }
+    this.bound = { host: server.host, port: server.port, family }
+    this.log.info({ address: formatHostPort(this.bound) }, 'QUIC server listening')
+    return this.bound
+  }
+
+  address (): HostPort {
+    if (this.bound === undefined) throw new InvalidStateError('QUIC server (not started)')
+    return this.bound
+  }
+
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      const closing: Array<Promise<void>> = []
+      for (const p of this.pending) closing.push(this.dropPending(p, CloseCode.SHUTDOWN, 'server stopping'))
+      for (const ch of this.channels) closing.push((ch as QuicChannel).closeWith(CloseCode.SHUTDOWN, 'server stopping'))
+      await Promise.all(closing)
+      const server = this.server
+      if (server === undefined) return
+      server.removeEventListener(quicEvents.EventQUICServerConnection.name, this.onConnection)
+      server.removeEventListener(quicEvents.EventQUICConnectionStream.name, this.onStreamEvent)
+      await server.stop({ isApp: true, errorCode: CloseCode.SHUTDOWN, reason: Buffer.from('server stopping'), force: true })
+      this.log.info({ address: this.bound === undefined ? undefined : formatHostPort(this.bound) }, 'QUIC server stopped')
+    })()
+    await this.stopping
+  }
+
+  private readonly onConnection = (evt: Event): void => {
+    const conn = (evt as quicEvents.EventQUICServerConnection).detail
+    const remote = formatHostPort({ host: conn.remoteHost, port: conn.remotePort })
+    if (this.stopping !== undefined) {
+      void stopConnection(conn, CloseCode.SHUTDOWN, 'server stopping')
+      return
+    }
+    const p: Pending = {
+      conn,
+      remote,
+      deadline: this.clock.setTimeout(() => {
+        this.log.warn({ remote }, 'closing connection: mesh-key handshake not completed in time')
+        void this.dropPending(p, CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout')
+      }, this.tuning.handshakeTimeoutMs)
+    }
+    this.pending.add(p)
+    this.byConnection.set(conn, p)
+    conn.addEventListener(quicEvents.EventQUICConnectionStopped.name, () => {
+      this.forget(p)
+      this.byConnection.delete(conn)
+    }, { once: true })
+    for (const stream of this.earlyStreams.get(conn) ?? []) this.onStream(p, stream)
+    this.earlyStreams.delete(conn)
+  }
+
+  /**
+   * Streams are taken from the server's copy of each connection event, not from the connection.
+   * The library announces a connection only after its start() resolves, but the packet that
+   * completes the QUIC handshake may already carry the client's first stream data. A listener
+   * added on the announcement would then miss the stream. The server hears connection events
+   * from the start, so such a stream waits in earlyStreams until the announcement.
+   */
+  private readonly onStreamEvent = (evt: Event): void => {
+    const stream = (evt as quicEvents.EventQUICConnectionStream).detail
+    // QUICStream keeps its connection in a protected field; the public API offers no other link.
+    const conn = (stream as unknown as { connection?: QUICConnection }).connection
+    if (conn === undefined) {
+      this.log.error('QUIC stream without a connection; @matrixai/quic internals changed')
+      stream.cancel(new Error('unroutable stream'))
+      return
+    }
+    const p = this.byConnection.get(conn)
+    if (p !== undefined) this.onStream(p, stream)
+    else this.earlyStreams.set(conn, [...(this.earlyStreams.get(conn) ?? []), stream])
+  }
+
+  private onStream (p: Pending, stream: QUICStream): void {
+    if (p.channel !== undefined) {
+      // The stream limit allows one; this only runs if a peer ignores it.
+      stream.cancel(new Error('one stream per control connection'))
+      return
+    }
+    const conn = p.conn
+    p.channel = new QuicChannel({ logger: this.opts.logger, clock: this.clock }, {
+      connection: conn,
+      stream,
+      maxFrameBytes: this.tuning.maxFrameBytes,
+      closeGraceMs: this.tuning.closeGraceMs,
+      stopConnection: async (code, reason) => { await stopConnection(conn, code, reason) }
+    })
+    this.authenticate(p, p.channel).catch((err: unknown) => {
+      this.log.error({ err: (err as Error).message, remote: p.remote }, 'authenticating a QUIC client failed unexpectedly')
+    })
+  }
+
+  private async authenticate (p: Pending, channel: QuicChannel): Promise<void> {
+    try {
+      await serverHandshake(channel.handshakeIo(), {
+        meshKey: this.opts.meshKey,
+        fingerprint: (this.identity as TlsIdentity).fingerprint,
+        timeoutMs: this.tuning.handshakeTimeoutMs,
+        clock: this.clock,
+        peer: `control client ${p.remote}`
+      })
+    } catch (err) {
+      this.forget(p)
+      if (channel.isClosed) return
+      const e = err instanceof HandshakeError ? err : new HandshakeError('protocol', (err as Error).message, err)
+      if (e.failure === 'closed') {
+        this.log.info({ remote: p.remote, err: e.message }, 'QUIC client left during the handshake')
+        await channel.abort(CloseCode.NORMAL, 'handshake abandoned')
+        return
+      }
+      this.log.warn({ remote: p.remote, failure: e.failure, err: e.message }, 'refused QUIC client')
+      if (e.failure === 'timeout') await channel.abort(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout')
+      // A graceful close lets the 'refuse' message reach the client before the connection ends.
+      else await channel.closeWith(CloseCode.AUTH_FAILED, e.failure === 'key_mismatch' ? 'mesh key proof failed' : 'handshake protocol error')
+      return
+    }
+    this.forget(p)
+    if (this.stopping !== undefined) {
+      await channel.closeWith(CloseCode.SHUTDOWN, 'server stopping')
+      return
+    }
+    this.channels.add(channel)
+    channel.on('close', () => { this.channels.delete(channel) })
+    this.log.info({ remote: p.remote, channelId: channel.id.slice(0, 16) }, 'QUIC client authenticated')
+    // Open first so onChannel may send at once; received messages wait for its listeners.
+    channel.open()
+    try {
+      this.opts.onChannel(channel)
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'onChannel threw')
+    }
+  }
+
+  private forget (p: Pending): void {
+    if (!this.pending.delete(p)) return
+    this.clock.clearTimer(p.deadline)
+  }
+
+  private async dropPending (p: Pending, code: number, reason: string): Promise<void> {
+    this.forget(p)
+    if (p.channel !== undefined) await p.channel.abort(code, reason)
+    else await stopConnection(p.conn, code, reason)
+  }
+}
+
+async function stopConnection (conn: QUICConnection, code: number, reason: string): Promise<void> {
+  await conn.stop({ isApp: true, errorCode: code, reason: Buffer.from(reason), force: true })
+}
+
+/** A QUIC server whose clients must prove they hold the mesh key; see QuicServerOptions. */
+export function createQuicServer (opts: QuicServerOptions): QuicServer {
+  return new QuicChannelServer(opts)
+}

@@ -1,0 +1,93 @@
+import type { Clock } from '../../clock.js'
+import type { Logger } from '../../logging.js'
+import type { HostPort } from '../address.js'
+import type { TlsIdentity } from './certs.js'
+
+/** Why a channel closed. Delivered once, by the 'close' event and by `closed`. */
+export interface ChannelCloseInfo {
+  /** Human-readable: the peer's reason phrase, or what happened here. */
+  reason: string
+  /** The QUIC application close code (see CloseCode), when one was sent or received. */
+  code?: number
+  /** Who ended it: this side, the peer, or the transport itself (idle timeout, lost socket). */
+  initiator: 'local' | 'peer' | 'transport'
+}
+
+export interface ChannelEvents {
+  message: [unknown]
+  close: [ChannelCloseInfo]
+}
+
+/**
+ * A message channel over one authenticated QUIC bidirectional stream. Messages are JSON values,
+ * delivered whole and in order.
+ *
+ * Received messages wait until a 'message' listener is attached or the channel is iterated, so
+ * none is lost between connect() resolving and the caller subscribing. Past 64 KiB of waiting
+ * data the stream is no longer read and QUIC flow control pushes back on the sender. Messages still
+ * waiting when the channel closes are dropped.
+ */
+export interface Channel extends AsyncIterable<unknown> {
+  /** Shared by both ends (the QUIC connection id both agree on), for correlating logs. */
+  readonly id: string
+  readonly remote: { host: string, port: number }
+  readonly isClosed: boolean
+  /** Resolves once closed, with why. Never rejects. */
+  readonly closed: Promise<ChannelCloseInfo>
+  /**
+   * Queues one message. Throws TypeError if it has no JSON form or exceeds the frame limit, and
+   * InvalidStateError once the channel is closing. The promise resolves when QUIC has taken the
+   * frame, and rejects if the channel fails first; it may be ignored safely.
+   */
+  send: (msg: unknown) => Promise<void>
+  /**
+   * Flushes queued messages, ends the stream, and closes the connection with `reason`, which the
+   * peer receives. Idempotent: later calls return the first call's promise.
+   */
+  close: (reason?: string) => Promise<void>
+  on: <K extends keyof ChannelEvents>(event: K, fn: (...args: ChannelEvents[K]) => void) => () => void
+}
+
+/** Options both ends share. Every field has a default in constants.ts. */
+export interface ChannelTuning {
+  maxFrameBytes?: number
+  maxIdleTimeoutMs?: number
+  keepAliveIntervalMs?: number
+  handshakeTimeoutMs?: number
+  closeGraceMs?: number
+}
+
+export interface QuicServerOptions extends ChannelTuning {
+  /** IPv4 or IPv6 literal. */
+  host: string
+  /** 0 picks a free port; read it back from address(). */
+  port: number
+  meshKey: Buffer
+  logger: Logger
+  /** Called once per client that proved it holds the mesh key. A throw is logged and ignored. */
+  onChannel: (channel: Channel) => void
+  /** A TLS identity to serve; by default a fresh self-signed one is made at start. */
+  identity?: TlsIdentity
+  clock?: Clock
+}
+
+export interface QuicServer {
+  /** Binds and listens; resolves with the bound address. */
+  start: () => Promise<HostPort>
+  /** Closes every channel (the clients see 'close'), then the socket. Idempotent. */
+  stop: () => Promise<void>
+  /** The bound address; throws InvalidStateError before start. */
+  address: () => HostPort
+  /** Authenticated channels currently open. */
+  readonly channels: ReadonlySet<Channel>
+}
+
+export interface ConnectQuicOptions extends ChannelTuning {
+  host: string
+  port: number
+  meshKey: Buffer
+  logger: Logger
+  /** Deadline for the QUIC and mesh-key handshakes together. */
+  timeoutMs?: number
+  clock?: Clock
+}

@@ -1,0 +1,132 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { clientHandshake, deriveAuthKey, HandshakeError, proofMac, serverHandshake, type HandshakeIo } from '../../src/control/handshake.js'
+import { ErrorCode } from '../../src/errors.js'
+import { ManualClock } from '../helpers/manual-clock.js'
+
+/** Two connected in-memory ends. Messages go through JSON, as they do on the wire. */
+function pipePair (): [HandshakeIo, HandshakeIo, Array<Record<string, unknown>>] {
+  const seen: Array<Record<string, unknown>> = []
+  const make = (inbox: unknown[], waiters: Array<(m: unknown) => void>, peerInbox: unknown[], peerWaiters: Array<(m: unknown) => void>): HandshakeIo => ({
+    read: async () => await new Promise((resolve) => {
+      if (inbox.length > 0) resolve(inbox.shift())
+      else waiters.push(resolve)
+    }),
+    send: async (msg) => {
+      const copy = JSON.parse(JSON.stringify(msg)) as Record<string, unknown>
+      seen.push(copy)
+      const w = peerWaiters.shift()
+      if (w !== undefined) w(copy)
+      else peerInbox.push(copy)
+    }
+  })
+  const aIn: unknown[] = []
+  const bIn: unknown[] = []
+  const aW: Array<(m: unknown) => void> = []
+  const bW: Array<(m: unknown) => void> = []
+  return [make(aIn, aW, bIn, bW), make(bIn, bW, aIn, aW), seen]
+}
+
+const FP = randomBytes(32)
+
+test('client and server holding the same mesh key prove it to each other', async () => {
+  const key = randomBytes(32)
+  const [c, s, seen] = pipePair()
+  await Promise.all([
+    clientHandshake(c, { meshKey: key, fingerprint: FP, timeoutMs: 1000 }),
+    serverHandshake(s, { meshKey: key, fingerprint: FP, timeoutMs: 1000 })
+  ])
+  assert.deepEqual(seen.map((m) => m.type), ['hello', 'challenge', 'proof', 'accept'])
+  assert.ok(!JSON.stringify(seen).includes(key.toString('base64')), 'the key never travels')
+})
+
+test('a client with another mesh key is refused: the server says key_mismatch, the client says refused', async () => {
+  const [c, s] = pipePair()
+  const [cr, sr] = await Promise.allSettled([
+    clientHandshake(c, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000, peer: 'server X' }),
+    serverHandshake(s, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 })
+  ])
+  assert.equal(sr.status, 'rejected')
+  assert.equal(((sr as PromiseRejectedResult).reason as HandshakeError).failure, 'key_mismatch')
+  assert.equal(cr.status, 'rejected')
+  const err = (cr as PromiseRejectedResult).reason as HandshakeError
+  assert.equal(err.failure, 'refused')
+  assert.equal(err.code, ErrorCode.MESH_KEY)
+  assert.match(err.message, /^server X refused the mesh-key handshake \(mesh key proof failed\)/)
+})
+
+test('an impostor server that accepts any proof is caught by the client', async () => {
+  const [c, s] = pipePair()
+  const impostor = (async () => {
+    await s.read()
+    await s.send({ type: 'challenge', challenge: randomBytes(32).toString('base64') })
+    await s.read()
+    await s.send({ type: 'accept', mac: randomBytes(32).toString('base64') })
+  })()
+  await assert.rejects(clientHandshake(c, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 }), (err: unknown) => {
+    return err instanceof HandshakeError && err.failure === 'key_mismatch' && /failed to prove it holds the mesh key/.test(err.message)
+  })
+  await impostor
+})
+
+test('a relayed handshake fails when the two TLS sessions used different certificates', async () => {
+  // A man in the middle terminates TLS with its own certificate, so the client binds its proof
+  // to a fingerprint the real server does not have.
+  const key = randomBytes(32)
+  const [c, s] = pipePair()
+  const [cr, sr] = await Promise.allSettled([
+    clientHandshake(c, { meshKey: key, fingerprint: randomBytes(32), timeoutMs: 1000 }),
+    serverHandshake(s, { meshKey: key, fingerprint: FP, timeoutMs: 1000 })
+  ])
+  assert.equal(((sr as PromiseRejectedResult).reason as HandshakeError).failure, 'key_mismatch')
+  assert.equal(((cr as PromiseRejectedResult).reason as HandshakeError).failure, 'refused')
+})
+
+test('the server refuses an unknown handshake version and a malformed proof', async () => {
+  {
+    const [c, s] = pipePair()
+    const server = serverHandshake(s, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 })
+    await c.send({ type: 'hello', version: 99 })
+    assert.deepEqual(((await c.read()) as { type: string }).type, 'refuse')
+    await assert.rejects(server, (err: unknown) => err instanceof HandshakeError && err.failure === 'protocol' && err.retryable === false)
+  }
+  {
+    const [c, s] = pipePair()
+    const server = serverHandshake(s, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 })
+    await c.send({ type: 'hello', version: 1 })
+    await c.read()
+    await c.send({ type: 'proof', challenge: 'short', mac: randomBytes(32).toString('base64') })
+    await assert.rejects(server, (err: unknown) => err instanceof HandshakeError && err.failure === 'protocol' && /challenge/.test(err.message))
+  }
+})
+
+test('a silent peer fails the handshake when the timeout passes', async () => {
+  const clock = new ManualClock()
+  const [, s] = pipePair()
+  const server = serverHandshake(s, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 5000, clock, peer: 'client Y' })
+  clock.advance(4999)
+  await new Promise((resolve) => setImmediate(resolve))
+  clock.advance(1)
+  await assert.rejects(server, (err: unknown) => {
+    return err instanceof HandshakeError && err.failure === 'timeout' && err.retryable && err.message === 'client Y did not complete the mesh-key handshake within 5000 ms'
+  })
+})
+
+test('a read failure mid-handshake is reported as closed and retryable', async () => {
+  const io: HandshakeIo = { read: async () => { throw new Error('connection lost') }, send: async () => {} }
+  await assert.rejects(clientHandshake(io, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 }), (err: unknown) => {
+    return err instanceof HandshakeError && err.failure === 'closed' && err.retryable && /connection lost/.test(err.message)
+  })
+})
+
+test('key derivation and proofs match known answers (checked with openssl)', () => {
+  const meshKey = Buffer.from(Array.from({ length: 32 }, (_, i) => i))
+  const k = deriveAuthKey(meshKey)
+  assert.equal(k.toString('hex'), 'adc461718f4a0457ffbaa0134c5fae092d8867b80370bd4acd06cac3f495c79c')
+  const sc = Buffer.alloc(32, 0x11)
+  const cc = Buffer.alloc(32, 0x22)
+  const fp = Buffer.alloc(32, 0x33)
+  assert.equal(proofMac(k, 'client', sc, cc, fp).toString('hex'), '7c0707d8e41832ad3b9a73963199abb7ca67a08500792eedc08127af41cbdc48')
+  assert.equal(proofMac(k, 'server', sc, cc, fp).toString('hex'), '8fecbd223696d506b8acec930034da3ccd57e8e775e753e6154bfe3824ff9b4c')
+})
