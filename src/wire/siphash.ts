@@ -54,14 +54,14 @@ export function siphash128 (k: SipKey, buf: Uint8Array, off: number, len: number
     v3l ^= ml; v3h ^= mh
     for (let r = 0; r < 2; r++) {
       // SipRound
-      lo = (v0l >>> 0) + (v1l >>> 0); v0h = (v0h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0; v0l = lo | 0
+      lo = (v0l + v1l) | 0; v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0; v0l = lo
       tl = (v1l << 13) | (v1h >>> 19); th = (v1h << 13) | (v1l >>> 19); v1l = tl ^ v0l; v1h = th ^ v0h
       tl = v0h; v0h = v0l; v0l = tl
-      lo = (v2l >>> 0) + (v3l >>> 0); v2h = (v2h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0; v2l = lo | 0
+      lo = (v2l + v3l) | 0; v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0; v2l = lo
       tl = (v3l << 16) | (v3h >>> 16); th = (v3h << 16) | (v3l >>> 16); v3l = tl ^ v2l; v3h = th ^ v2h
-      lo = (v0l >>> 0) + (v3l >>> 0); v0h = (v0h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0; v0l = lo | 0
+      lo = (v0l + v3l) | 0; v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0; v0l = lo
       tl = (v3l << 21) | (v3h >>> 11); th = (v3h << 21) | (v3l >>> 11); v3l = tl ^ v0l; v3h = th ^ v0h
-      lo = (v2l >>> 0) + (v1l >>> 0); v2h = (v2h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0; v2l = lo | 0
+      lo = (v2l + v1l) | 0; v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0; v2l = lo
       tl = (v1l << 17) | (v1h >>> 15); th = (v1h << 17) | (v1l >>> 15); v1l = tl ^ v2l; v1h = th ^ v2h
       tl = v2h; v2h = v2l; v2l = tl
     }
@@ -71,14 +71,14 @@ export function siphash128 (k: SipKey, buf: Uint8Array, off: number, len: number
   v2l ^= 0xee
   for (let r = 0; r < 4; r++) {
     // SipRound
-    lo = (v0l >>> 0) + (v1l >>> 0); v0h = (v0h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0; v0l = lo | 0
+    lo = (v0l + v1l) | 0; v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0; v0l = lo
     tl = (v1l << 13) | (v1h >>> 19); th = (v1h << 13) | (v1l >>> 19); v1l = tl ^ v0l; v1h = th ^ v0h
     tl = v0h; v0h = v0l; v0l = tl
-    lo = (v2l >>> 0) + (v3l >>> 0); v2h = (v2h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0; v2l = lo | 0
+    lo = (v2l + v3l) | 0; v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0; v2l = lo
     tl = (v3l << 16) | (v3h >>> 16); th = (v3h << 16) | (v3l >>> 16); v3l = tl ^ v2l; v3h = th ^ v2h
-    lo = (v0l >>> 0) + (v3l >>> 0); v0h = (v0h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0; v0l = lo | 0
+    lo = (v0l + v3l) | 0; v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0; v0l = lo
     tl = (v3l << 21) | (v3h >>> 11); th = (v3h << 21) | (v3l >>> 11); v3l = tl ^ v0l; v3h = th ^ v0h
-    lo = (v2l >>> 0) + (v1l >>> 0); v2h = (v2h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0; v2l = lo | 0
+    lo = (v2l + v1l) | 0; v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0; v2l = lo
     tl = (v1l << 17) | (v1h >>> 15); th = (v1h << 17) | (v1l >>> 15); v1l = tl ^ v2l; v1h = th ^ v2h
     tl = v2h; v2h = v2l; v2l = tl
   }
@@ -86,14 +86,14 @@ export function siphash128 (k: SipKey, buf: Uint8Array, off: number, len: number
   v1l ^= 0xdd
   for (let r = 0; r < 4; r++) {
     // SipRound
-    lo = (v0l >>> 0) + (v1l >>> 0); v0h = (v0h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0; v0l = lo | 0
+    lo = (v0l + v1l) | 0; v0h = (v0h + v1h + (((v0l & v1l) | ((v0l | v1l) & ~lo)) >>> 31)) | 0; v0l = lo
     tl = (v1l << 13) | (v1h >>> 19); th = (v1h << 13) | (v1l >>> 19); v1l = tl ^ v0l; v1h = th ^ v0h
     tl = v0h; v0h = v0l; v0l = tl
-    lo = (v2l >>> 0) + (v3l >>> 0); v2h = (v2h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0; v2l = lo | 0
+    lo = (v2l + v3l) | 0; v2h = (v2h + v3h + (((v2l & v3l) | ((v2l | v3l) & ~lo)) >>> 31)) | 0; v2l = lo
     tl = (v3l << 16) | (v3h >>> 16); th = (v3h << 16) | (v3l >>> 16); v3l = tl ^ v2l; v3h = th ^ v2h
-    lo = (v0l >>> 0) + (v3l >>> 0); v0h = (v0h + v3h + (lo > 0xffffffff ? 1 : 0)) | 0; v0l = lo | 0
+    lo = (v0l + v3l) | 0; v0h = (v0h + v3h + (((v0l & v3l) | ((v0l | v3l) & ~lo)) >>> 31)) | 0; v0l = lo
     tl = (v3l << 21) | (v3h >>> 11); th = (v3h << 21) | (v3l >>> 11); v3l = tl ^ v0l; v3h = th ^ v0h
-    lo = (v2l >>> 0) + (v1l >>> 0); v2h = (v2h + v1h + (lo > 0xffffffff ? 1 : 0)) | 0; v2l = lo | 0
+    lo = (v2l + v1l) | 0; v2h = (v2h + v1h + (((v2l & v1l) | ((v2l | v1l) & ~lo)) >>> 31)) | 0; v2l = lo
     tl = (v1l << 17) | (v1h >>> 15); th = (v1h << 17) | (v1l >>> 15); v1l = tl ^ v2l; v1h = th ^ v2h
     tl = v2h; v2h = v2l; v2l = tl
   }
