@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
+import { controllerCommand } from './commands/controller.js'
 import { relayCommand } from './commands/relay.js'
 import { keygenCommand } from './commands/keygen.js'
 import { impairCommand } from './commands/impair.js'
+import { topologyCommand } from './commands/topology.js'
 import { VERSION, reportError } from './common.js'
 
 /** Joins commander's multi-line errors into one line and points at --help. */
@@ -20,10 +22,11 @@ export function buildProgram (): Command {
     .addHelpText('after', `
 Start here:
   relaymesh keygen mesh.key          create the mesh's shared key
-  relaymesh relay --help             run a relay (static mesh file: docs/static-mesh.md)
+  relaymesh controller --help        run the path controller
+  relaymesh relay --help             run a relay, following a controller or a static mesh file
 
 Docs: README.md and docs/ in the repository.`)
-  for (const cmd of [relayCommand(), keygenCommand(), impairCommand()]) program.addCommand(cmd)
+  for (const cmd of [relayCommand(), controllerCommand(), keygenCommand(), impairCommand(), topologyCommand()]) program.addCommand(cmd)
   const configure = (cmd: Command, prefix: string): void => {
     cmd.exitOverride()
     cmd.configureOutput({ outputError: (str, write) => { write(oneLine(str, prefix)) } })

@@ -18,6 +18,10 @@ import { relayNumber } from '../src/wire/relay-id.js'
 import { REASON_NAMES } from '../src/wire/reasons.js'
 import { DataPlane } from './data-plane.js'
 import { startRelayHttp } from './http-server.js'
+import { ControlClient } from './control-client.js'
+import { ForwardingTable, type IdRoute } from './forwarding-table.js'
+import type { LinkEmulator } from './link-emulator.js'
+import { loadState, StateSaver } from './state-file.js'
 import { staticRoutes, type StaticMesh } from './static-mesh.js'
 import type { TunnelSpec } from './tunnel/spec.js'
 import { TunnelService } from './tunnel/tunnel-service.js'
@@ -32,8 +36,14 @@ export interface RelayInit {
   id: string
   listen: HostPort
   meshKey: Uint8Array
-  /** Routes come from this file (static mode). */
-  staticMesh: StaticMesh
+  /** Routes come from this file (static mode). Exactly one of staticMesh and controllers. */
+  staticMesh?: StaticMesh
+  /** Controllers to follow (controller mode): a leader and its standbys. */
+  controllers?: HostPort[]
+  /** The address other relays reach this relay at; default: the bound --listen address. */
+  advertise?: HostPort
+  /** Keep the last tables here, and start from them (controller mode). */
+  stateFile?: string
   http?: HostPort
   tunnels?: TunnelSpec[]
   egressAllow?: string[]
@@ -44,6 +54,10 @@ export interface RelayInit {
   probe?: Partial<LinkMonitorOptions>
   /** Link report interval (ms). */
   reportIntervalMs?: number
+  /** Impairs sends per peer address (tests, simulation). */
+  linkEmulator?: LinkEmulator
+  /** Switch to backup next hops when a link goes down (default true; off only for measurement). */
+  fastReroute?: boolean
 }
 
 /**
@@ -62,9 +76,14 @@ export class Relay {
   private readonly reporter: Reporter
   private readonly clock: Clock
   private readonly log: Logger
+  /** The relay's logger without a component, for sub-components to add their own. */
+  private readonly baseLog: Logger
   private readonly init: RelayInit
   private readonly originator: Originator
   private readonly socket: dgram.Socket
+  readonly forwarding: ForwardingTable
+  private control: ControlClient | undefined
+  private saver: StateSaver | undefined
   private http: Server | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
   /** The bound mesh address (port resolved when --listen asked for 0). */
@@ -78,12 +97,17 @@ export class Relay {
     this.number = relayNumber(init.id)
     // Sub-components add their own `component` field to this base.
     const base = components.logger.child({ relayId: init.id })
+    this.baseLog = base
     this.log = base.child({ component: 'relay' })
     const auth = new PacketAuth(init.meshKey)
     this.originator = new Originator(auth, { src: this.number, bootMs: this.clock.nowMs(), micros: microsOf(this.clock) })
     this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
-    this.plane = new DataPlane(auth, this.socket, { self: this.number })
-    this.plane.setRoutes(staticRoutes(init.staticMesh, init.id))
+    const meshSocket = init.linkEmulator === undefined ? this.socket : init.linkEmulator.wrap(this.socket)
+    this.plane = new DataPlane(auth, meshSocket, { self: this.number })
+    if ((init.staticMesh === undefined) === (init.controllers === undefined || init.controllers.length === 0)) {
+      throw new ConfigError('give either --static FILE or at least one --controller HOST:PORT')
+    }
+    this.forwarding = new ForwardingTable({ logger: base }, (routes) => { this.plane.setRoutes(routes) }, { fastReroute: init.fastReroute })
     const o = this.originator
     const plane = this.plane
     const tunnelPlane: TunnelPlane = {
@@ -91,8 +115,9 @@ export class Relay {
       originate: (buf) => plane.originate(buf),
       countDrop: (r) => { plane.countDrop(r) }
     }
+    const mesh = init.staticMesh
     const tunnels = (init.tunnels ?? []).map((spec) => {
-      if (!init.staticMesh.relays.has(spec.dstRelay)) {
+      if (mesh !== undefined && !mesh.relays.has(spec.dstRelay)) {
         throw new ConfigError(`--tunnel '${spec.text}' sends to relay '${spec.dstRelay}', which is not in the static mesh file; fix the relay id or add the relay`)
       }
       return { spec, dst: relayNumber(spec.dstRelay) }
@@ -101,11 +126,20 @@ export class Relay {
       tunnels, egressAllow: init.egressAllow, limits: init.tunnelLimits
     })
     this.plane.registerService(Service.TUNNEL, this.tunnels.handle)
-    const neighbours: Neighbour[] = (init.staticMesh.neighbours.get(init.id) ?? []).map((id) => {
-      const r = init.staticMesh.relays.get(id)
-      if (r === undefined) throw new ConfigError(`neighbour '${id}' is not in the static mesh file`)
-      return { id, number: r.number, host: r.host, port: r.port }
-    })
+    let neighbours: Neighbour[] = []
+    if (mesh !== undefined) {
+      neighbours = this.forwarding.setNeighbours((mesh.neighbours.get(init.id) ?? []).map((id) => {
+        const r = mesh.relays.get(id)
+        if (r === undefined) throw new ConfigError(`neighbour '${id}' is not in the static mesh file`)
+        return { id, address: `${r.family === 6 ? `[${r.host}]` : r.host}:${r.port}` }
+      }))
+      const byNumber = new Map([...mesh.relays.entries()].map(([id, r]) => [r.number, id]))
+      const table = new Map<string, IdRoute>()
+      for (const r of staticRoutes(mesh, init.id)) {
+        table.set(byNumber.get(r.dst) as string, { nextHop: r.nextHop.id, backup: r.backup?.id ?? null })
+      }
+      this.forwarding.replace(table, 0)
+    }
     this.prober = new Prober({
       clock: this.clock,
       logger: base,
@@ -116,11 +150,14 @@ export class Relay {
       }
     }, { neighbours, monitor: init.probe })
     this.plane.setLinkHandler(this.prober.handle)
+    this.prober.events.on('linkdown', (peer) => { this.forwarding.linkDown(peer) })
+    this.prober.events.on('linkup', (peer) => { this.forwarding.linkUp(peer) })
     this.reporter = new Reporter({ clock: this.clock }, {
       relay: init.id,
       source: () => this.prober.status(),
       sink: (r) => {
         this.lastReport = r
+        this.control?.sendReport(r)
         if (r.trigger !== 'schedule') this.log.info({ report: r }, 'link report')
         else this.log.debug({ report: r }, 'link report')
       },
@@ -138,6 +175,7 @@ export class Relay {
     // A UDP socket error (ICMP unreachable from a peer that went away, a full buffer) is not fatal.
     this.socket.on('error', (err) => { this.log.warn({ err: err.message }, 'mesh socket error') })
     this.address = await bindUdp(this.socket, this.init.listen)
+    if (this.init.controllers !== undefined && this.init.controllers.length > 0) await this.startControl(this.init.controllers)
     await this.tunnels.start()
     this.prober.start()
     this.reporter.start()
@@ -153,13 +191,49 @@ export class Relay {
     }, 'relay started')
   }
 
+  /** Controller mode: resume from the state file if there is one, then follow the controllers. */
+  private async startControl (controllers: HostPort[]): Promise<void> {
+    const file = this.init.stateFile
+    if (file !== undefined) {
+      const saved = await loadState(file, this.id)
+      if (saved !== undefined) {
+        this.prober.setNeighbours(this.forwarding.setNeighbours(saved.neighbours))
+        this.forwarding.replace(saved.table, saved.tableVersion)
+        this.log.info({ stateFile: file, tableVersion: saved.tableVersion, routes: saved.table.size }, 'forwarding on saved tables until a controller answers')
+      }
+      this.saver = new StateSaver({ clock: this.clock, logger: this.baseLog }, {
+        path: file,
+        snapshot: () => ({ relay: this.id, tableVersion: this.forwarding.version, table: this.forwarding.entries(), neighbours: this.forwarding.neighbourList() })
+      })
+    }
+    const advertise = this.init.advertise ?? this.address as HostPort
+    this.control = new ControlClient({ clock: this.clock, logger: this.baseLog }, {
+      id: this.id, advertise, controllers, meshKey: Buffer.from(this.init.meshKey)
+    }, {
+      current: () => ({ version: this.forwarding.version, table: this.forwarding.entries() }),
+      onNeighbours: (list) => {
+        this.prober.setNeighbours(this.forwarding.setNeighbours(list))
+        this.log.info({ neighbours: list.map((n) => n.id) }, 'neighbours set by the controller')
+        this.saver?.changed()
+      },
+      onTable: (m) => {
+        this.forwarding.update(m.upserts, m.removals, m.version)
+        this.saver?.changed()
+      }
+    })
+    this.control.start()
+  }
+
   async stop (): Promise<void> {
     if (this.state === 'closed') return
     const wasRunning = this.state === 'running'
     this.state = 'closed'
+    await this.control?.stop()
+    await this.saver?.flush()
     this.reporter.stop()
     this.prober.stop()
     this.tunnels.stop()
+    this.init.linkEmulator?.close()
     closeUdp(this.socket)
     if (this.http !== undefined) {
       const server = this.http

@@ -46,6 +46,42 @@ export class MeshGraph {
     this.structureChanged = true
   }
 
+  /** Marks whether a relay is connected to the controller; routing ignores it (links decide). */
+  setRelayUp (id: string, up: boolean): void {
+    if (this.graph.hasNode(id)) this.graph.setNodeAttribute(id, 'up', up)
+  }
+
+  /** Forgets the measured link from→to, e.g. when the two stop being neighbours. */
+  removeLink (from: string, to: string): boolean {
+    const key = `${from}>${to}`
+    if (!this.graph.hasEdge(key)) return false
+    this.graph.dropEdge(key)
+    this.structureChanged = true
+    return true
+  }
+
+  /** RTT last measured from→to, or undefined. */
+  rtt (from: string, to: string): number | undefined {
+    const key = `${from}>${to}`
+    if (!this.graph.hasEdge(key)) return undefined
+    const r = this.graph.getEdgeAttribute(key, 'rttMs')
+    return Number.isFinite(r) ? r : undefined
+  }
+
+  /** Hop count of the current path from src to dst (0 when unreachable or the same). */
+  hops (src: string, dst: string): number {
+    const e = this.routes()
+    const u = this.index.get(src); const d = this.index.get(dst)
+    if (u === undefined || d === undefined) return 0
+    const n = this.ids.length
+    let h = 0
+    for (let x = u; x !== d && h <= n; h++) {
+      x = e.next[d * n + x]
+      if (x < 0) return 0
+    }
+    return h
+  }
+
   removeRelay (id: string): void {
     if (!this.graph.hasNode(id)) return
     this.graph.dropNode(id)

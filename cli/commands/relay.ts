@@ -17,6 +17,9 @@ interface RelayOptions {
   id?: string
   listen?: string
   static?: string
+  controller: string[]
+  advertise?: string
+  stateFile?: string
   meshKeyFile?: string
   http?: string
   tunnel: string[]
@@ -39,7 +42,10 @@ export function relayCommand (): Command {
     .description('run a relay daemon: forwards mesh packets, delivers them to local services, runs UDP tunnels')
     .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
     .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
+    .option('--controller <host:port>', 'QUIC address of a controller to follow; give it again for each standby', collect, [])
     .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
+    .addOption(new Option('--advertise <host:port>', 'the address other relays reach this relay at, when it differs from --listen (NAT, 0.0.0.0)'))
+    .addOption(new Option('--state-file <file>', 'keep the last forwarding tables here, and start from them if no controller answers'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
@@ -52,8 +58,13 @@ export function relayCommand (): Command {
     .addHelpText('after', `
 Examples:
   relaymesh keygen mesh.key
-  relaymesh relay --id a --listen 127.0.0.1:7001 --static mesh.json --mesh-key-file mesh.key \\
-      --tunnel 127.0.0.1:9000@c=127.0.0.1:5000 --http 127.0.0.1:9101
+  relaymesh relay --id a --listen 127.0.0.1:7001 --controller 127.0.0.1:7000 --mesh-key-file mesh.key \\
+      --state-file a.state.json --tunnel 127.0.0.1:9000@c=127.0.0.1:5000 --http 127.0.0.1:9101
+  relaymesh relay --id a --listen 127.0.0.1:7001 --static mesh.json --mesh-key-file mesh.key
+
+With --controller the relay probes the neighbours the controller names, reports its links, and
+forwards on the tables it pushes. If every controller goes away it keeps forwarding on the last
+tables; when a next hop's link goes down it switches to the backup next hop at once.
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
@@ -65,7 +76,11 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       const id = need(opts.id, '--id', 'a')
       checkRelayId(id)
       const listen = parseHostPort(need(opts.listen, '--listen', '127.0.0.1:7001'), '--listen', true)
-      const staticFile = need(opts.static, '--static', 'mesh.json')
+      if ((opts.static === undefined) === (opts.controller.length === 0)) {
+        throw new ConfigError('give either --controller HOST:PORT (repeatable) or --static FILE; for example --controller 127.0.0.1:7000')
+      }
+      const controllers = opts.controller.map((c) => parseHostPort(c, '--controller'))
+      const advertise = opts.advertise === undefined ? undefined : parseHostPort(opts.advertise, '--advertise')
       const meshKey = await readMeshKeyFile(need(opts.meshKeyFile, '--mesh-key-file', 'mesh.key'))
       const http = opts.http === undefined ? undefined : parseHostPort(opts.http, '--http', true)
       const tunnels = opts.tunnel.map(parseTunnelSpec)
@@ -78,9 +93,12 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       }
       const probeInterval = positiveInt(opts.probeInterval, '--probe-interval', 60_000)
       const reportIntervalMs = positiveInt(opts.reportInterval, '--report-interval', 3_600_000)
-      const mesh = await loadStaticMesh(staticFile)
+      if (advertise === undefined && controllers.length > 0 && (listen.host === '0.0.0.0' || listen.host === '::')) {
+        throw new ConfigError(`--listen ${opts.listen ?? ''} is a wildcard address other relays cannot reach; add --advertise HOST:PORT`)
+      }
+      const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
-        id, listen, meshKey, staticMesh: mesh, http, tunnels, egressAllow, tunnelLimits: limits,
+        id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http, tunnels, egressAllow, tunnelLimits: limits,
         probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
         reportIntervalMs
       })

@@ -2,7 +2,7 @@
 export const Keys = {
   /** Hash: relay id → JSON {id, address, capabilities, registeredAt}. */
   relays: 'relays',
-  /** Hash: "from|to" → JSON link metrics last reported {rttMs, jitterMs, loss, up, at}. */
+  /** Hash: relay id → JSON array of the link entries in that relay's last report. */
   links: 'links',
   /** Integer: topology version, bumped on every route change. */
   topologyVersion: 'topology:version',

@@ -1,14 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import dgram from 'node:dgram'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { generateMeshKeyText } from '../../src/mesh-key.js'
 
 /** The compiled CLI entry point. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
+
+/** Runs the built CLI to completion; never rejects, whatever the exit code. */
+export async function runCli (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args])
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number, stdout: string, stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
 
 /** A UDP port that was free a moment ago on 127.0.0.1. */
 export async function freeUdpPort (): Promise<number> {

@@ -1,0 +1,16 @@
+/** Controller defaults; docs/routing.md explains each. */
+
+/** Leadership lease lifetime. A standby takes over at most this long after the leader dies. */
+export const LEASE_TTL_MS = 1_500
+/** The leader renews its lease, and a standby tries to take it, this often. */
+export const LEASE_RENEW_MS = 250
+/** Reports arriving within this window are folded into one route computation. */
+export const COMPUTE_DELAY_MS = 10
+/** A table round waits this long for every relay's ack before the next round goes out anyway. */
+export const ROUND_ACK_TIMEOUT_MS = 300
+/** A connection that has not registered within this long is closed. */
+export const REGISTER_TIMEOUT_MS = 5_000
+/** Neighbour sets beyond the full-mesh size are re-drawn this often, so better links are found. */
+export const NEIGHBOUR_REFRESH_MS = 30_000
+/** Name of the leadership lease in the store. */
+export const LEADER_LEASE = 'leader'

@@ -1,0 +1,361 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { Clock, Timer } from '../src/clock.js'
+import {
+  parseRelayMessage, type ControlLinkReport, type ControllerMessage, type RegisterMessage
+} from '../src/control/messages.js'
+import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
+import { InvalidStateError } from '../src/errors.js'
+import type { Logger } from '../src/logging.js'
+import { Keys, type Store } from '../src/store/index.js'
+import type { HostPort } from '../src/transport/address.js'
+import { createQuicServer } from '../src/transport/quic/server.js'
+import type { Channel, QuicServer } from '../src/transport/quic/types.js'
+import { MeshGraph } from '../topology/mesh-graph.js'
+import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
+import { DEFAULT_NEIGHBOUR_POLICY, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
+import {
+  COMPUTE_DELAY_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS
+} from './constants.js'
+import { Leadership } from './leadership.js'
+import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
+import { applyPart, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
+import { Sessions, type Session } from './sessions.js'
+
+export interface ControllerComponents {
+  clock: Clock
+  logger: Logger
+  store: Store
+}
+
+export interface ControllerInit {
+  /** QUIC control address relays connect to. */
+  control: HostPort
+  meshKey: Buffer
+  /** Cost policy kind (topology/cost.ts). */
+  costPolicy?: string
+  neighbourPolicy?: NeighbourPolicy
+  /** Names this instance in the leadership lease and in relay logs. */
+  instanceId?: string
+  leaseTtlMs?: number
+  leaseRenewMs?: number
+}
+
+/**
+ * The path controller: the registry of relays, link reports in, routes computed over the mesh
+ * graph, table updates out in loop-free rounds, and leadership through the store.
+ *
+ * Every connected relay registers here, leader or standby, and sends its reports to both, so a
+ * standby's graph is warm when it takes over. Only the leader computes and pushes: on election it
+ * reloads what the store holds, asks every relay to re-register (so it diffs against the tables
+ * relays really forward on), and pushes what changed.
+ */
+export class Controller {
+  readonly graph: MeshGraph
+  readonly metrics: ControllerMetrics
+  readonly instanceId: string
+  private readonly clock: Clock
+  private readonly log: Logger
+  /** Tagged with the instance only, for sub-components to add their own component. */
+  private readonly baseLog: Logger
+  private readonly store: Store
+  private readonly init: ControllerInit
+  private readonly sessions = new Sessions()
+  private readonly leadership: Leadership
+  private readonly neighbourPolicy: NeighbourPolicy
+  private server: QuicServer | undefined
+  private state: 'new' | 'running' | 'closed' = 'new'
+  private version = 0
+  private computeTimer: Timer | undefined
+  private refreshTimer: Timer | undefined
+  private computing = false
+  private computeAgain = false
+  /** Bumped by every new rollout; an older rollout stops at its next round. */
+  private rolloutEpoch = 0
+  private readonly ackWaiters = new Map<string, () => void>()
+  private neighbourSeed = 1
+  address: HostPort | undefined
+
+  constructor (components: ControllerComponents, init: ControllerInit) {
+    this.clock = components.clock
+    this.store = components.store
+    this.init = init
+    this.instanceId = init.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+    this.baseLog = components.logger.child({ instance: this.instanceId })
+    this.log = this.baseLog.child({ component: 'controller' })
+    this.graph = new MeshGraph(init.costPolicy)
+    this.neighbourPolicy = init.neighbourPolicy ?? DEFAULT_NEIGHBOUR_POLICY
+    this.leadership = new Leadership({ clock: this.clock, store: this.store, logger: this.baseLog }, {
+      owner: this.instanceId, ttlMs: init.leaseTtlMs, renewMs: init.leaseRenewMs
+    })
+    this.metrics = createControllerMetrics({
+      relays: () => this.sessions.size,
+      live: () => this.sessions.live().length,
+      version: () => this.version,
+      leader: () => this.leadership.isLeader
+    })
+  }
+
+  get role (): 'leader' | 'standby' { return this.leadership.isLeader ? 'leader' : 'standby' }
+  get tableVersion (): number { return this.version }
+
+  async start (): Promise<void> {
+    if (this.state !== 'new') throw new InvalidStateError('controller')
+    this.state = 'running'
+    this.leadership.events.on('elected', () => { void this.onElected() })
+    this.leadership.events.on('deposed', () => { this.onDeposed() })
+    this.server = createQuicServer({
+      host: this.init.control.host,
+      port: this.init.control.port,
+      meshKey: this.init.meshKey,
+      logger: this.baseLog,
+      clock: this.clock,
+      keepAliveIntervalMs: CONTROL_KEEPALIVE_MS,
+      maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS,
+      onChannel: (ch) => { this.accept(ch) }
+    })
+    this.address = await this.server.start()
+    await this.leadership.start()
+    this.refreshTimer = this.clock.setInterval(() => { if (this.leadership.isLeader) this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
+    this.log.info({ control: this.address, role: this.role, store: this.store.kind }, 'controller started')
+  }
+
+  async stop (): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.rolloutEpoch++
+    if (this.computeTimer !== undefined) this.clock.clearTimer(this.computeTimer)
+    if (this.refreshTimer !== undefined) this.clock.clearTimer(this.refreshTimer)
+    await this.leadership.stop()
+    await this.server?.stop()
+    this.log.info({ version: this.version }, 'controller stopped')
+  }
+
+  /** The topology as GET /api/topology serves it. */
+  snapshot (opts: { routes: boolean } = { routes: true }): TopologySnapshot {
+    return snapshotOf(this.graph, this.version, opts)
+  }
+
+  /** Each relay's table as last sent, for inspection. */
+  installedTables (): Map<string, Map<string, DesiredEntry>> {
+    return new Map([...this.sessions.all()].map((s) => [s.id, s.installed]))
+  }
+
+  // Channels and messages.
+
+  private accept (ch: Channel): void {
+    const deadline = this.clock.setTimeout(() => {
+      if (this.sessions.ofChannel(ch) === undefined) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
+    }, REGISTER_TIMEOUT_MS)
+    ch.on('message', (raw) => { this.onMessage(ch, raw) })
+    ch.on('close', (info) => {
+      this.clock.clearTimer(deadline)
+      const s = this.sessions.disconnect(ch)
+      if (s === undefined) return
+      if (s.channel === undefined) this.graph.setRelayUp(s.id, false)
+      this.log.info({ relayId: s.id, reason: info.reason, initiator: info.initiator }, 'relay disconnected')
+    })
+  }
+
+  private refuse (ch: Channel, metric: string, reason: string): void {
+    this.metrics.refused.inc({ reason: metric })
+    this.log.warn({ remote: ch.remote, reason }, 'control channel refused')
+    ch.send({ type: 'refuse', reason } satisfies ControllerMessage).catch(() => {})
+    void ch.close(reason.slice(0, 120))
+  }
+
+  private onMessage (ch: Channel, raw: unknown): void {
+    if (ch.isClosed) return
+    const p = parseRelayMessage(raw)
+    if (!p.ok) { this.refuse(ch, 'invalid_message', `invalid control message: ${p.reason}`); return }
+    const m = p.msg
+    if (m.type === 'register') { this.onRegister(ch, m); return }
+    const s = this.sessions.ofChannel(ch)
+    if (s === undefined || s.channel !== ch) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
+    if (m.type === 'report') {
+      if (m.report.relay !== s.id) { this.refuse(ch, 'wrong_relay', `report names relay '${m.report.relay}' but this connection is '${s.id}'`); return }
+      this.onReport(s, m.report)
+      return
+    }
+    this.ackWaiters.get(`${s.id}/${m.version}/${m.round}`)?.()
+  }
+
+  private onRegister (ch: Channel, m: RegisterMessage): void {
+    const verdict = this.sessions.check(ch, m)
+    if (!verdict.ok) { this.refuse(ch, 'duplicate', verdict.reason); return }
+    if (verdict.replaced !== undefined) {
+      this.sessions.disconnect(verdict.replaced)
+      void verdict.replaced.close('replaced by a newer connection from the same relay')
+    }
+    const s = this.sessions.register(ch, m)
+    this.graph.upsertRelay(s.id, s.address)
+    this.log.info({ relayId: s.id, address: s.address, tableVersion: s.version, routes: s.installed.size }, 'relay registered')
+    this.send(s, { type: 'welcome', role: this.role, controller: this.instanceId })
+    this.store.hset(Keys.relays, s.id, JSON.stringify({ id: s.id, address: s.address, caps: s.caps, registeredAt: this.clock.nowMs() }))
+      .catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist relay') })
+    if (!this.leadership.isLeader) return
+    this.pushNeighbours(false)
+    this.scheduleCompute()
+  }
+
+  private onReport (s: Session, r: ControlLinkReport): void {
+    this.metrics.reports.inc()
+    let changed = false
+    for (const l of r.links) {
+      if (!this.graph.graph.hasNode(l.peer)) continue
+      // React to the short window when it is worse, so a link turning bad moves traffic within
+      // seconds; trust the long window for recovery, so a link must stay good to win routes back.
+      const loss = Math.max(l.loss, l.loss_short)
+      if (this.graph.updateLink(s.id, l.peer, { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss, up: l.up })) changed = true
+    }
+    if (this.leadership.isLeader) {
+      this.store.hset(Keys.links, s.id, JSON.stringify(r.links)).catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist link report') })
+      if (changed) this.scheduleCompute(r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0)
+    }
+  }
+
+  private send (s: Session, msg: ControllerMessage): boolean {
+    const ch = s.channel
+    if (ch === undefined || ch.isClosed) return false
+    ch.send(msg).catch((err: Error) => { this.log.debug({ relayId: s.id, err: err.message }, 'control send failed') })
+    return true
+  }
+
+  // Leadership.
+
+  private async onElected (): Promise<void> {
+    try {
+      await this.loadFromStore()
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not load state from the store; starting from what relays report')
+    }
+    for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'leader' })
+    this.pushNeighbours(true)
+    this.scheduleCompute()
+  }
+
+  private onDeposed (): void {
+    this.rolloutEpoch++
+    for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'standby' })
+  }
+
+  /** Recovers the registry, link state and version a previous leader left in the store. */
+  private async loadFromStore (): Promise<void> {
+    const [relays, links, version] = await Promise.all([
+      this.store.hgetall(Keys.relays), this.store.hgetall(Keys.links), this.store.get(Keys.topologyVersion)
+    ])
+    this.version = Math.max(this.version, Number(version ?? 0))
+    for (const json of Object.values(relays)) {
+      const r = JSON.parse(json) as { id: string, address: string, caps?: string[] }
+      this.sessions.restore(r.id, r.address, r.caps ?? [])
+      if (!this.graph.graph.hasNode(r.id)) {
+        this.graph.upsertRelay(r.id, r.address)
+        this.graph.setRelayUp(r.id, this.sessions.get(r.id)?.channel !== undefined)
+      }
+    }
+    for (const [relay, json] of Object.entries(links)) {
+      const list = JSON.parse(json) as ControlLinkReport['links']
+      for (const l of list) {
+        if (this.graph.graph.hasEdge(`${relay}>${l.peer}`)) continue
+        this.graph.updateLink(relay, l.peer, { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss: Math.max(l.loss, l.loss_short), up: l.up })
+      }
+    }
+    this.log.info({ relays: Object.keys(relays).length, links: Object.keys(links).length, version: this.version }, 'state loaded from the store')
+  }
+
+  // Neighbours.
+
+  /** Recomputes who probes whom and tells relays whose set changed (all of them when `refresh`). */
+  private pushNeighbours (refresh: boolean): void {
+    if (refresh) this.neighbourSeed++
+    const ids = this.graph.relayIds()
+    const sets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed)
+    // Links between relays that no longer probe each other would keep stale figures: drop them.
+    for (const key of this.graph.graph.edges()) {
+      const [a, b] = key.split('>')
+      if (sets.get(a)?.has(b) !== true) this.graph.removeLink(a, b)
+    }
+    for (const s of this.sessions.live()) {
+      const mine = [...(sets.get(s.id) ?? [])].sort()
+      const joined = mine.join(',')
+      if (joined === s.neighboursSent) continue
+      const neighbours = mine.map((id) => ({ id, address: this.sessions.get(id)?.address ?? '' })).filter((n) => n.address !== '')
+      if (this.send(s, { type: 'neighbours', neighbours })) s.neighboursSent = joined
+    }
+  }
+
+  // Routes.
+
+  private scheduleCompute (delayMs = COMPUTE_DELAY_MS): void {
+    if (this.state !== 'running') return
+    if (this.computeTimer !== undefined) {
+      if (delayMs > 0) return
+      this.clock.clearTimer(this.computeTimer)
+    }
+    this.computeTimer = this.clock.setTimeout(() => {
+      this.computeTimer = undefined
+      void this.compute()
+    }, delayMs)
+  }
+
+  private async compute (): Promise<void> {
+    if (!this.leadership.isLeader || this.state !== 'running') return
+    if (this.computing) { this.computeAgain = true; return }
+    this.computing = true
+    try {
+      const t0 = this.clock.monoMs()
+      const live = this.sessions.live()
+      const desired = new Map(live.map((s) => [s.id, this.graph.tableFor(s.id)]))
+      const installed = new Map(live.map((s) => [s.id, s.installed]))
+      const plan = planRollout(installed, desired, (u, d) => this.graph.hops(u, d))
+      this.metrics.computations.inc()
+      this.metrics.computeSeconds.observe((this.clock.monoMs() - t0) / 1000)
+      if (plan.length === 0) return
+      this.version = Math.max(this.version + 1, await this.store.incr(Keys.topologyVersion))
+      this.metrics.rollouts.inc()
+      await this.rollout(this.version, plan)
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'route computation failed')
+    } finally {
+      this.computing = false
+      if (this.computeAgain) { this.computeAgain = false; this.scheduleCompute(0) }
+    }
+  }
+
+  /** Sends a plan round by round, each after the previous one's acks (or its timeout). */
+  private async rollout (version: number, plan: RolloutPlan): Promise<void> {
+    const epoch = ++this.rolloutEpoch
+    const t0 = this.clock.monoMs()
+    let entries = 0
+    for (const { round, parts } of plan) {
+      if (epoch !== this.rolloutEpoch || !this.leadership.isLeader) return
+      const acks: Array<Promise<void>> = []
+      for (const [id, part] of parts) {
+        const s = this.sessions.get(id)
+        if (s === undefined) continue
+        const sent = this.send(s, { type: 'table', version, round, full: false, upserts: part.upserts, removals: part.removals })
+        if (!sent) continue
+        // The relay applies messages in order, so what was sent is what it will forward on.
+        applyPart(s.installed, part)
+        s.version = version
+        entries += part.removals.length + Object.keys(part.upserts).length
+        acks.push(this.waitAck(`${id}/${version}/${round}`))
+      }
+      await Promise.all(acks)
+    }
+    const versions = [...this.sessions.live()].map((s) => [s.id, String(s.version)] as const)
+    for (const [id, v] of versions) this.store.hset(Keys.tableVersions, id, v).catch(() => {})
+    this.log.info({ version, rounds: plan.length, entries, ms: Math.round(this.clock.monoMs() - t0) }, 'tables updated')
+  }
+
+  private async waitAck (key: string): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = this.clock.setTimeout(() => {
+        this.ackWaiters.delete(key)
+        this.log.debug({ key }, 'table round not acknowledged in time')
+        resolve()
+      }, ROUND_ACK_TIMEOUT_MS)
+      this.ackWaiters.set(key, () => { this.clock.clearTimer(t); this.ackWaiters.delete(key); resolve() })
+    })
+  }
+}

@@ -1,0 +1,84 @@
+import type { Clock, Timer } from '../src/clock.js'
+import { TypedEmitter } from '../src/events.js'
+import type { Logger } from '../src/logging.js'
+import type { Store } from '../src/store/types.js'
+import { LEADER_LEASE, LEASE_RENEW_MS, LEASE_TTL_MS } from './constants.js'
+
+export type LeadershipEvents = {
+  elected: []
+  deposed: []
+}
+
+/**
+ * Holds or waits for the leadership lease in the store. The leader renews every `renewMs`; a
+ * standby tries to take the lease at the same pace, so it takes over within ttl + renew of the
+ * leader's death. With the in-memory store there is one controller and it always leads.
+ *
+ * A leader that cannot renew (the store is unreachable, or another controller holds the lease)
+ * steps down at once: two leaders pushing tables would fight.
+ */
+export class Leadership {
+  readonly events: TypedEmitter<LeadershipEvents>
+  private readonly clock: Clock
+  private readonly store: Store
+  private readonly log: Logger
+  private readonly owner: string
+  private readonly ttlMs: number
+  private readonly renewMs: number
+  private timer: Timer | undefined
+  private busy = false
+  private leader = false
+
+  constructor (components: { clock: Clock, store: Store, logger: Logger }, init: { owner: string, ttlMs?: number, renewMs?: number }) {
+    this.clock = components.clock
+    this.store = components.store
+    this.log = components.logger.child({ component: 'leadership' })
+    this.owner = init.owner
+    this.ttlMs = init.ttlMs ?? LEASE_TTL_MS
+    this.renewMs = init.renewMs ?? LEASE_RENEW_MS
+    this.events = new TypedEmitter<LeadershipEvents>(this.log)
+  }
+
+  get isLeader (): boolean { return this.leader }
+
+  /** Makes the first attempt before resolving, so the caller knows its role from the start. */
+  async start (): Promise<void> {
+    if (this.timer !== undefined) return
+    await this.attempt()
+    this.timer = this.clock.setInterval(() => { void this.attempt() }, this.renewMs)
+  }
+
+  /** Stops renewing and gives the lease up, so a standby need not wait out the TTL. */
+  async stop (): Promise<void> {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer)
+    this.timer = undefined
+    if (this.leader) {
+      this.leader = false
+      try { await this.store.releaseLease(LEADER_LEASE, this.owner) } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'could not release the leadership lease')
+      }
+    }
+  }
+
+  private async attempt (): Promise<void> {
+    if (this.busy) return
+    this.busy = true
+    let holds = false
+    try {
+      holds = await this.store.acquireLease(LEADER_LEASE, this.owner, this.ttlMs)
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'leadership lease check failed')
+    } finally {
+      this.busy = false
+    }
+    if (holds && !this.leader) {
+      this.leader = true
+      this.log.info({ owner: this.owner }, 'elected leader')
+      this.events.emit('elected')
+    } else if (!holds && this.leader) {
+      this.leader = false
+      this.log.warn({ owner: this.owner }, 'lost leadership')
+      this.events.emit('deposed')
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto'
+import type { Clock, Timer } from '../src/clock.js'
+import {
+  CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type NeighbourEntry, type RelayMessage,
+  type TableMessage
+} from '../src/control/messages.js'
+import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
+import { ErrorCode, RelaymeshError } from '../src/errors.js'
+import type { Logger } from '../src/logging.js'
+import { formatHostPort, type HostPort } from '../src/transport/address.js'
+import { connectQuic } from '../src/transport/quic/client.js'
+import type { Channel } from '../src/transport/quic/types.js'
+import type { IdRoute } from './forwarding-table.js'
+
+/** Reconnect backoff: doubles from the first value, capped so relays find a standby in time. */
+export const RECONNECT_MIN_MS = 100
+export const RECONNECT_MAX_MS = 1_000
+const CONNECT_TIMEOUT_MS = 1_000
+
+/** What the client needs of the relay. */
+export interface ControlHandlers {
+  /** The table the relay forwards on now, sent with every register. */
+  current: () => { version: number, table: Map<string, IdRoute> }
+  onNeighbours: (list: NeighbourEntry[]) => void
+  onTable: (msg: TableMessage) => void
+}
+
+export interface ControlClientInit {
+  id: string
+  /** The address other relays reach this relay's mesh socket at. */
+  advertise: HostPort
+  controllers: HostPort[]
+  meshKey: Buffer
+  caps?: string[]
+}
+
+interface Link {
+  addr: HostPort
+  name: string
+  channel: Channel | undefined
+  role: 'leader' | 'standby' | 'unknown'
+  backoffMs: number
+  timer: Timer | undefined
+}
+
+/**
+ * Keeps a control channel to every configured controller and follows the one that holds the
+ * leadership lease: tables and neighbour sets are taken only from a controller whose latest word
+ * was "leader". Reports go to all of them, so a standby's view is warm when it takes over. Each
+ * link reconnects on its own with backoff capped at RECONNECT_MAX_MS.
+ *
+ * While no controller is reachable nothing changes on the relay: it keeps forwarding on its last
+ * tables (fail-static).
+ */
+export class ControlClient {
+  /** Random per process: lets a controller tell our reconnect from another relay using our id. */
+  readonly boot = randomBytes(12).toString('hex')
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly baseLog: Logger
+  private readonly init: ControlClientInit
+  private readonly handlers: ControlHandlers
+  private readonly links: Link[]
+  private leader: Link | undefined
+  private running = false
+
+  constructor (components: { clock: Clock, logger: Logger }, init: ControlClientInit, handlers: ControlHandlers) {
+    if (init.controllers.length === 0) throw new TypeError('at least one controller address is required')
+    this.clock = components.clock
+    this.baseLog = components.logger
+    this.log = components.logger.child({ component: 'control-client' })
+    this.init = init
+    this.handlers = handlers
+    this.links = init.controllers.map((addr) => ({ addr, name: formatHostPort(addr), channel: undefined, role: 'unknown', backoffMs: RECONNECT_MIN_MS, timer: undefined }))
+  }
+
+  /** The controller this relay follows now, if any. */
+  get leaderAddress (): string | undefined { return this.leader?.name }
+  get connected (): number { return this.links.filter((l) => l.channel !== undefined).length }
+
+  start (): void {
+    if (this.running) return
+    this.running = true
+    for (const l of this.links) void this.connect(l)
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    await Promise.all(this.links.map(async (l) => {
+      if (l.timer !== undefined) this.clock.clearTimer(l.timer)
+      l.timer = undefined
+      await l.channel?.close('relay shutting down')
+    }))
+  }
+
+  sendReport (report: ControlLinkReport): void {
+    for (const l of this.links) this.send(l, { type: 'report', report })
+  }
+
+  private send (l: Link, msg: RelayMessage): void {
+    const ch = l.channel
+    if (ch === undefined || ch.isClosed) return
+    ch.send(msg).catch((err: Error) => { this.log.debug({ controller: l.name, err: err.message }, 'control send failed') })
+  }
+
+  private register (l: Link): void {
+    const cur = this.handlers.current()
+    this.send(l, {
+      type: 'register',
+      protocol: CONTROL_PROTOCOL_VERSION,
+      id: this.init.id,
+      address: formatHostPort(this.init.advertise),
+      boot: this.boot,
+      caps: this.init.caps ?? ['forward', 'tunnel'],
+      table_version: cur.version,
+      table: Object.fromEntries([...cur.table].map(([d, e]) => [d, { next_hop: e.nextHop, backup: e.backup }]))
+    })
+  }
+
+  private async connect (l: Link): Promise<void> {
+    l.timer = undefined
+    if (!this.running) return
+    let ch: Channel
+    try {
+      ch = await connectQuic({
+        host: l.addr.host,
+        port: l.addr.port,
+        meshKey: this.init.meshKey,
+        logger: this.baseLog,
+        clock: this.clock,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        keepAliveIntervalMs: CONTROL_KEEPALIVE_MS,
+        maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS
+      })
+    } catch (err) {
+      const keyProblem = err instanceof RelaymeshError && err.code === ErrorCode.MESH_KEY
+      const level = keyProblem ? 'error' : 'debug'
+      this.log[level]({ controller: l.name, err: (err as Error).message }, keyProblem ? 'controller refused our mesh key; check --mesh-key-file' : 'controller unreachable')
+      this.retry(l)
+      return
+    }
+    if (!this.running) { void ch.close('relay shutting down'); return }
+    l.channel = ch
+    l.backoffMs = RECONNECT_MIN_MS
+    this.log.info({ controller: l.name }, 'connected to controller')
+    ch.on('message', (raw) => { this.onMessage(l, ch, raw) })
+    ch.on('close', (info) => {
+      if (l.channel !== ch) return
+      l.channel = undefined
+      l.role = 'unknown'
+      if (this.leader === l) this.leader = undefined
+      if (!this.running) return
+      this.log.info({ controller: l.name, reason: info.reason, initiator: info.initiator }, 'controller channel closed; forwarding on the last tables')
+      this.retry(l)
+    })
+    this.register(l)
+  }
+
+  private retry (l: Link): void {
+    if (!this.running || l.timer !== undefined) return
+    const wait = l.backoffMs
+    l.backoffMs = Math.min(RECONNECT_MAX_MS, l.backoffMs * 2)
+    l.timer = this.clock.setTimeout(() => { void this.connect(l) }, wait)
+  }
+
+  private onMessage (l: Link, ch: Channel, raw: unknown): void {
+    const p = parseControllerMessage(raw)
+    if (!p.ok) {
+      this.log.warn({ controller: l.name, reason: p.reason }, 'invalid message from controller; reconnecting')
+      void ch.close(`invalid message: ${p.reason}`.slice(0, 120))
+      return
+    }
+    const m = p.msg
+    switch (m.type) {
+      case 'welcome':
+      case 'role':
+        this.setRole(l, m.role, m.type === 'role')
+        return
+      case 'refuse':
+        this.log.error({ controller: l.name, reason: m.reason }, 'controller refused this relay')
+        return
+      case 'neighbours':
+        if (this.leader !== l) return
+        this.handlers.onNeighbours(m.neighbours)
+        return
+      case 'table':
+        if (this.leader !== l) return
+        this.handlers.onTable(m)
+        this.send(l, { type: 'ack', version: m.version, round: m.round })
+    }
+  }
+
+  private setRole (l: Link, role: 'leader' | 'standby', changed: boolean): void {
+    l.role = role
+    if (role === 'leader') {
+      if (this.leader !== l) this.log.info({ controller: l.name }, 'following controller')
+      this.leader = l
+      // A standby that just took over needs our real table to diff against.
+      if (changed) this.register(l)
+    } else if (this.leader === l) {
+      this.leader = undefined
+    }
+  }
+}

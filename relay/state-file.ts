@@ -1,0 +1,109 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { z } from 'zod'
+import type { Clock, Timer } from '../src/clock.js'
+import { ConfigError } from '../src/errors.js'
+import type { Logger } from '../src/logging.js'
+import type { IdRoute } from './forwarding-table.js'
+
+/**
+ * The relay's last forwarding state on disk (`--state-file`), so a relay that restarts while the
+ * controller is away comes back forwarding on its last tables instead of dropping everything.
+ * Written atomically (temp file, then rename), at most every SAVE_DELAY_MS.
+ */
+export interface SavedState {
+  relay: string
+  tableVersion: number
+  table: Map<string, IdRoute>
+  neighbours: Array<{ id: string, address: string }>
+}
+
+const SAVE_DELAY_MS = 200
+
+const fileSchema = z.object({
+  format: z.literal(1),
+  relay: z.string(),
+  table_version: z.number().int().min(0),
+  table: z.record(z.string(), z.object({ next_hop: z.string(), backup: z.string().nullable() })),
+  neighbours: z.array(z.object({ id: z.string(), address: z.string() })),
+  saved_at: z.string()
+})
+
+/** Reads a state file; undefined when there is none. A corrupt file or another relay's is an error. */
+export async function loadState (path: string, relay: string): Promise<SavedState | undefined> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ConfigError(`--state-file '${path}' cannot be read: ${(err as Error).message}`)
+  }
+  let doc: unknown
+  try { doc = JSON.parse(text) } catch {
+    throw new ConfigError(`--state-file '${path}' is not JSON; delete it and the relay starts without saved tables`)
+  }
+  const r = fileSchema.safeParse(doc)
+  if (!r.success) throw new ConfigError(`--state-file '${path}' is not a relaymesh state file (${r.error.issues[0]?.path.join('.') ?? ''}); delete it or point --state-file elsewhere`)
+  if (r.data.relay !== relay) throw new ConfigError(`--state-file '${path}' belongs to relay '${r.data.relay}', not '${relay}'; give each relay its own file`)
+  return {
+    relay,
+    tableVersion: r.data.table_version,
+    table: new Map(Object.entries(r.data.table).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])),
+    neighbours: r.data.neighbours
+  }
+}
+
+/** Saves the state a short while after each change, coalescing bursts of table rounds. */
+export class StateSaver {
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly path: string
+  private readonly snapshot: () => SavedState
+  private timer: Timer | undefined
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor (components: { clock: Clock, logger: Logger }, init: { path: string, snapshot: () => SavedState }) {
+    this.clock = components.clock
+    this.log = components.logger.child({ component: 'state-file' })
+    this.path = init.path
+    this.snapshot = init.snapshot
+  }
+
+  changed (): void {
+    if (this.timer !== undefined) return
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined
+      this.writing = this.writing.then(async () => { await this.write() })
+    }, SAVE_DELAY_MS)
+  }
+
+  /** Writes any pending change now. */
+  async flush (): Promise<void> {
+    if (this.timer !== undefined) {
+      this.clock.clearTimer(this.timer)
+      this.timer = undefined
+      this.writing = this.writing.then(async () => { await this.write() })
+    }
+    await this.writing
+  }
+
+  private async write (): Promise<void> {
+    const s = this.snapshot()
+    const doc = {
+      format: 1,
+      relay: s.relay,
+      table_version: s.tableVersion,
+      table: Object.fromEntries([...s.table].map(([d, e]) => [d, { next_hop: e.nextHop, backup: e.backup }])),
+      neighbours: s.neighbours,
+      saved_at: new Date(this.clock.nowMs()).toISOString()
+    }
+    const tmp = `${this.path}.tmp`
+    try {
+      await mkdir(dirname(this.path), { recursive: true })
+      await writeFile(tmp, JSON.stringify(doc) + '\n')
+      await rename(tmp, this.path)
+    } catch (err) {
+      this.log.warn({ path: this.path, err: (err as Error).message }, 'could not save forwarding state')
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { connectQuic } from '../../src/transport/quic/client.js'
+import type { Channel } from '../../src/transport/quic/types.js'
+import { randomBytes } from 'node:crypto'
+import { Flow, MeshHarness, sleep, startControllerProcess } from '../helpers/mesh-harness.js'
+
+async function settled (h: MeshHarness): Promise<void> {
+  await h.until('a routes to e through b', () => h.nextHop('a', 'e') === 'b', 15_000)
+  await h.until('every relay has a full table', () => [...h.relays.values()].every((r) => r.forwarding.size === h.relays.size - 1), 15_000)
+}
+
+test('flows lose nothing while the controller is killed for 10 s; relays restart on saved tables, or wait', async () => {
+  const h = new MeshHarness()
+  await h.init()
+  let ctl = await startControllerProcess(h, 0)
+  h.controllerAddrs = [ctl.control]
+  const flow = new Flow()
+  try {
+    const ingress = await h.fiveRelays(await flow.open(), { stateFile: true })
+    flow.start(ingress)
+    await settled(h)
+    await sleep(1000)
+    const from = flow.sent
+    ctl.proc.kill('SIGKILL')
+    // While it is gone: d restarts and must come back on its saved tables; f is new and waits.
+    const d = h.relay('d')
+    const dPort = d.address?.port as number
+    await d.stop()
+    const d2 = await h.startRelay('d', { stateFile: true, port: dPort })
+    assert.equal(d2.forwarding.size, 4, 'd forwards on its saved tables at once')
+    const f = await h.startRelay('f')
+    await sleep(10_000)
+    assert.equal(f.forwarding.size, 0, 'a new relay without tables waits')
+    const to = flow.sent
+    await sleep(500)
+    const got = new Set(flow.arrivals.map((x) => x.seq))
+    const lost: number[] = []
+    for (let s = from; s < to; s++) if (!got.has(s)) lost.push(s)
+    assert.equal(lost.length, 0, `lost ${lost.length} of ${to - from} packets while the controller was dead`)
+    // The controller comes back on the same port; every relay registers again and f gets tables.
+    ctl = await startControllerProcess(h, ctl.control.port)
+    await h.until('f receives its tables', () => f.forwarding.size === 5, 20_000)
+    const topo = await (await fetch(`${ctl.http}/api/topology?routes=false`)).json() as { relays: Array<{ id: string, up: boolean }> }
+    assert.deepEqual(topo.relays.filter((r) => r.up).map((r) => r.id).sort(), ['a', 'b', 'c', 'd', 'e', 'f'])
+  } finally {
+    flow.close()
+    ctl.proc.kill('SIGKILL')
+    await h.stop()
+  }
+})
+
+async function nextMessage (ch: Channel, timeoutMs = 3000): Promise<unknown> {
+  return await new Promise((resolve, reject) => {
+    const t = setTimeout(() => { reject(new Error('no message')) }, timeoutMs)
+    const off = ch.on('message', (m) => { clearTimeout(t); off(); resolve(m) })
+  })
+}
+
+test('bad control input is refused with a reason, and the controller keeps serving the others', async () => {
+  const h = new MeshHarness()
+  await h.init()
+  const c = await h.startController()
+  const addr = c.address as { host: string, port: number }
+  const flow = new Flow()
+  try {
+    const ingress = await h.fiveRelays(await flow.open())
+    flow.start(ingress)
+    await settled(h)
+    // No mesh key: the handshake fails on both sides.
+    await assert.rejects(connectQuic({ ...addr, meshKey: randomBytes(32), logger: h.log, timeoutMs: 3000 }), (err: Error & { code?: string }) => err.code === 'RM_ERR_MESH_KEY')
+    // An unknown message type.
+    const ch1 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log })
+    const reply1 = nextMessage(ch1)
+    await ch1.send({ type: 'launch-missiles' })
+    assert.equal((await reply1 as { type: string }).type, 'refuse')
+    await ch1.closed
+    // A report before register.
+    const ch2 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log })
+    const reply2 = nextMessage(ch2)
+    await ch2.send({ type: 'report', report: { relay: 'a', seq: 1, trigger: 'schedule', links: [] } })
+    assert.match((await reply2 as { reason: string }).reason, /before register/)
+    // A second process claiming a registered id.
+    const ch3 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log })
+    const reply3 = nextMessage(ch3)
+    await ch3.send({ type: 'register', protocol: 1, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: {} })
+    assert.match((await reply3 as { reason: string }).reason, /already registered/)
+    // An oversized message: the channel is closed, nothing else happens.
+    const ch4 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log, maxFrameBytes: 8 * 1024 * 1024 })
+    ch4.send({ type: 'report', pad: 'x'.repeat(2 * 1024 * 1024) }).catch(() => {})
+    const info = await ch4.closed
+    assert.notEqual(info.initiator, 'local')
+    // Everyone else is still served: a's channel is up and a new relay gets its tables.
+    const refused = new Map((await c.metrics.refused.get()).values.map((v) => [v.labels.reason, v.value]))
+    assert.equal(refused.get('invalid_message'), 1)
+    assert.equal(refused.get('not_registered'), 1)
+    assert.equal(refused.get('duplicate'), 1)
+    const g = await h.startRelay('g')
+    await h.until('g receives tables', () => g.forwarding.size === 5, 15_000)
+    const before = flow.received()
+    await sleep(500)
+    assert.ok(flow.received() > before + 50, 'the flow still runs')
+  } finally {
+    flow.close()
+    await h.stop()
+  }
+})

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { redisUnavailable, startRedis } from '../helpers/redis-server.js'
+import { Flow, MeshHarness, sleep, startControllerProcess, type ControllerProcess } from '../helpers/mesh-harness.js'
+
+const noRedis = redisUnavailable()
+
+async function role (c: ControllerProcess): Promise<string> {
+  try {
+    return ((await (await fetch(`${c.http}/healthz`, { signal: AbortSignal.timeout(1000) })).json()) as { role: string }).role
+  } catch { return 'unreachable' }
+}
+
+test('a standby controller on the same Redis takes over within 3 s of the leader\'s kill -9', { skip: noRedis }, async () => {
+  const redis = await startRedis()
+  const h = new MeshHarness()
+  await h.init()
+  const first = await startControllerProcess(h, 0, ['--redis', redis.url])
+  const second = await startControllerProcess(h, 0, ['--redis', redis.url])
+  const flow = new Flow()
+  try {
+    assert.equal(await role(first), 'leader')
+    assert.equal(await role(second), 'standby')
+    h.controllerAddrs = [first.control, second.control]
+    const ingress = await h.fiveRelays(await flow.open())
+    flow.start(ingress)
+    await h.until('tables from the leader', () => h.nextHop('a', 'e') === 'b' && [...h.relays.values()].every((r) => r.forwarding.size === 4), 15_000)
+    const from = flow.sent
+    const t0 = performance.now()
+    first.proc.kill('SIGKILL')
+    let took = Infinity
+    while (performance.now() - t0 < 6000) {
+      if (await role(second) === 'leader') { took = performance.now() - t0; break }
+      await sleep(50)
+    }
+    assert.ok(took <= 3000, `standby took over after ${took.toFixed(0)} ms`)
+    await sleep(500)
+    const to = flow.sent
+    await sleep(300)
+    const got = new Set(flow.arrivals.map((x) => x.seq))
+    let lost = 0
+    for (let s = from; s < to; s++) if (!got.has(s)) lost++
+    assert.equal(lost, 0, `lost ${lost} of ${to - from} packets while the controllers changed over`)
+    // The relays follow the new leader: a link failure is now handled by it.
+    const v0 = ((await (await fetch(`${second.http}/api/topology?routes=false`)).json()) as { version: number }).version
+    h.impair('b', 'e', { outage: true })
+    await h.until('the new leader moves a off b', () => h.nextHop('a', 'e') !== 'b', 8000)
+    const topo = (await (await fetch(`${second.http}/api/topology`)).json()) as { version: number, routes: Record<string, Record<string, { next_hop: string }>> }
+    assert.ok(topo.version > v0, 'the new leader pushed a new version')
+    assert.notEqual(topo.routes.a.e.next_hop, 'b')
+  } finally {
+    flow.close()
+    first.proc.kill('SIGKILL')
+    second.proc.kill('SIGKILL')
+    await h.stop()
+    await redis.stop()
+  }
+})

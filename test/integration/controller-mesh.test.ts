@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Flow, MeshHarness, sleep } from '../helpers/mesh-harness.js'
+
+/**
+ * A controller and five relays on loopback, with emulated link delays, loss and outages. The
+ * figures these tests check loosely (failover gap, time to move off a lossy link) are measured
+ * properly, over many trials, by `npm run bench:failover`.
+ */
+
+async function meshWithFlow (): Promise<{ h: MeshHarness, flow: Flow }> {
+  const h = new MeshHarness()
+  await h.init()
+  await h.startController()
+  const flow = new Flow()
+  const target = await flow.open()
+  const ingress = await h.fiveRelays(target)
+  flow.start(ingress)
+  await h.until('a routes to e through b', () => h.nextHop('a', 'e') === 'b' && h.nextHop('b', 'e') === 'e', 15_000)
+  await h.until('every relay has a route to every other', () => [...h.relays.values()].every((r) => r.forwarding.size === 4), 15_000)
+  return { h, flow }
+}
+
+test('tunnel traffic takes the least-cost path a→b→e', async () => {
+  const { h, flow } = await meshWithFlow()
+  try {
+    const before = { b: h.relay('b').plane.counters.forwarded, c: h.relay('c').plane.counters.forwarded, d: h.relay('d').plane.counters.forwarded }
+    const got = flow.received()
+    await sleep(1000)
+    assert.ok(flow.received() - got >= 150, `flow delivers (${flow.received() - got} in 1 s at 200 pps)`)
+    const b = h.relay('b').plane.counters.forwarded - before.b
+    assert.ok(b >= 150, `b forwards the flow (${b})`)
+    assert.ok(h.relay('c').plane.counters.forwarded - before.c < 10, 'c carries none of it')
+    assert.ok(h.relay('d').plane.counters.forwarded - before.d < 10, 'd carries none of it')
+    assert.deepEqual(h.controller?.graph.path('a', 'e'), ['a', 'b', 'e'])
+  } finally {
+    flow.close()
+    await h.stop()
+  }
+})
+
+test('a blackholed link on the path is routed around at once, through the backup next hop', async () => {
+  const { h, flow } = await meshWithFlow()
+  try {
+    const e = h.relay('e').number
+    const backup = (): string | undefined => h.relay('a').plane.getRoute(e)?.backup?.id
+    await h.until('a holds a loop-free backup toward e', () => backup() !== undefined && backup() !== 'b', 8000)
+    await sleep(500)
+    const t0 = performance.now()
+    const expected = backup()
+    h.impair('a', 'b', { outage: true })
+    await h.until('a switches to its backup', () => h.nextHop('a', 'e') === expected, 3000)
+    await sleep(1500)
+    const gap = flow.maxGap(t0, performance.now())
+    assert.ok(gap < 1500, `receiver's longest gap ${gap.toFixed(0)} ms`)
+    assert.equal(h.drops('ttl_expired'), 0)
+  } finally {
+    flow.close()
+    await h.stop()
+  }
+})
+
+test('a link on the path that degrades to 30% loss loses its traffic within seconds', async () => {
+  const { h, flow } = await meshWithFlow()
+  try {
+    await sleep(1000)
+    const t0 = performance.now()
+    h.impair('b', 'e', { loss: 0.3 })
+    await h.until('a moves off b', () => h.nextHop('a', 'e') !== 'b', 6000)
+    const moved = performance.now() - t0
+    assert.ok(moved < 5000, `moved after ${moved.toFixed(0)} ms`)
+    assert.deepEqual(h.controller?.graph.path('a', 'e'), ['a', 'c', 'e'])
+  } finally {
+    flow.close()
+    await h.stop()
+  }
+})

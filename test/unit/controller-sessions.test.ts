@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { RegisterMessage } from '../../src/control/messages.js'
+import type { Channel } from '../../src/transport/quic/types.js'
+import { Sessions } from '../../controller/sessions.js'
+
+function channel (): Channel {
+  return { isClosed: false } as unknown as Channel
+}
+
+function reg (id: string, boot: string, address = `127.0.0.1:${7000 + id.charCodeAt(0)}`): RegisterMessage {
+  return { type: 'register', protocol: 1, id, address, boot, caps: [], table_version: 2, table: { x: { next_hop: 'y', backup: null } } }
+}
+
+test('a second live process claiming a registered id is refused', () => {
+  const s = new Sessions()
+  const ch1 = channel()
+  s.register(ch1, reg('a', 'boot-one-1'))
+  const v = s.check(channel(), reg('a', 'boot-two-2'))
+  assert.equal(v.ok, false)
+  assert.match(v.ok ? '' : v.reason, /already registered/)
+})
+
+test('the same process reconnecting replaces its old channel', () => {
+  const s = new Sessions()
+  const ch1 = channel()
+  s.register(ch1, reg('a', 'boot-one-1'))
+  const ch2 = channel()
+  const v = s.check(ch2, reg('a', 'boot-one-1'))
+  assert.deepEqual(v, { ok: true, replaced: ch1 })
+  const session = s.register(ch2, reg('a', 'boot-one-1'))
+  assert.equal(session.channel, ch2)
+  assert.equal(session.installed.get('x')?.nextHop, 'y')
+  assert.equal(s.ofChannel(ch1), undefined)
+})
+
+test('an id may be taken over once its channel has closed', () => {
+  const s = new Sessions()
+  const ch1 = channel()
+  s.register(ch1, reg('a', 'boot-one-1'))
+  s.disconnect(ch1)
+  assert.equal(s.check(channel(), reg('a', 'boot-two-2')).ok, true)
+  assert.equal(s.live().length, 0)
+})
+
+test('two live relays may not share an address, and a connection may not change its id', () => {
+  const s = new Sessions()
+  const ch1 = channel()
+  s.register(ch1, reg('a', 'boot-one-1', '127.0.0.1:7001'))
+  const v = s.check(channel(), reg('b', 'boot-two-2', '127.0.0.1:7001'))
+  assert.match(v.ok ? '' : v.reason, /already registered by relay 'a'/)
+  const w = s.check(ch1, reg('c', 'boot-one-1'))
+  assert.match(w.ok ? '' : w.reason, /cannot become 'c'/)
+})

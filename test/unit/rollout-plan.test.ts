@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { applyPart, planRollout, type DesiredEntry } from '../../controller/rollout-plan.js'
+import { MeshGraph } from '../../topology/mesh-graph.js'
+
+type Tables = Map<string, Map<string, DesiredEntry>>
+
+function tablesOf (g: MeshGraph): Tables {
+  return new Map(g.relayIds().map((id) => [id, g.tableFor(id)]))
+}
+
+/** True when following next hops toward every destination from every relay never revisits a relay. */
+function loopFree (t: Tables): boolean {
+  const ids = [...t.keys()]
+  for (const d of ids) {
+    for (const start of ids) {
+      const seen = new Set<string>()
+      let x: string | undefined = start
+      while (x !== undefined && x !== d) {
+        if (seen.has(x)) return false
+        seen.add(x)
+        x = t.get(x)?.get(d)?.nextHop
+      }
+    }
+  }
+  return true
+}
+
+function clone (t: Tables): Tables {
+  return new Map([...t].map(([k, v]) => [k, new Map(v)]))
+}
+
+test('planRollout puts each changed entry in the round of its new hop count, removals first', () => {
+  const installed: Tables = new Map([['a', new Map([['c', { nextHop: 'b', backup: null }], ['x', { nextHop: 'b', backup: null }]])]])
+  const desired: Tables = new Map([['a', new Map([['c', { nextHop: 'd', backup: 'b' }], ['d', { nextHop: 'd', backup: null }]])]])
+  const plan = planRollout(installed, desired, (u, d) => (d === 'c' ? 2 : 1))
+  assert.deepEqual(plan.map((r) => r.round), [0, 1, 2])
+  assert.deepEqual(plan[0].parts.get('a'), { upserts: {}, removals: ['x'] })
+  assert.deepEqual(plan[1].parts.get('a')?.upserts, { d: { next_hop: 'd', backup: null } })
+  assert.deepEqual(plan[2].parts.get('a')?.upserts, { c: { next_hop: 'd', backup: 'b' } })
+})
+
+test('planRollout sends nothing when the tables already match', () => {
+  const t: Tables = new Map([['a', new Map([['b', { nextHop: 'b', backup: null }]])]])
+  assert.deepEqual(planRollout(t, clone(t), () => 1), [])
+})
+
+test('no forwarding loop forms at any point of a rollout, whatever order relays apply a round in', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 4, max: 9 }),
+    fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 60 })), { minLength: 8, maxLength: 40 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 200 })), { minLength: 1, maxLength: 6 }),
+    fc.integer(),
+    (n, links, changes, seed) => {
+      const g = new MeshGraph()
+      const ids = Array.from({ length: n }, (_, i) => `r${i}`)
+      for (const id of ids) g.upsertRelay(id, `127.0.0.1:${7000 + ids.indexOf(id)}`)
+      const pairs: Array<[string, string]> = []
+      for (let i = 0; i < n; i++) pairs.push([ids[i], ids[(i + 1) % n]])
+      for (const [x, y] of links) if (x % n !== y % n) pairs.push([ids[x % n], ids[y % n]])
+      const rtt = new Map<string, number>()
+      for (const [i, [x, y]] of pairs.entries()) {
+        const ms = links[i % links.length][2]
+        rtt.set(`${x}>${y}`, ms); rtt.set(`${y}>${x}`, ms)
+      }
+      for (const [k, ms] of rtt) { const [x, y] = k.split('>'); g.updateLink(x, y, { rttMs: ms, jitterMs: 0, loss: 0, up: true }) }
+      const before = tablesOf(g)
+      assert.ok(loopFree(before))
+      // Change some link costs (or take links down), then roll the new tables out.
+      const keys = [...rtt.keys()]
+      for (const [k, ms] of changes) {
+        const [x, y] = keys[k % keys.length].split('>')
+        const up = ms % 7 !== 0
+        g.updateLink(x, y, { rttMs: ms, jitterMs: 0, loss: 0, up }); g.updateLink(y, x, { rttMs: ms, jitterMs: 0, loss: 0, up })
+      }
+      const after = tablesOf(g)
+      const plan = planRollout(before, after, (u, d) => g.hops(u, d))
+      const live = clone(before)
+      let r = seed >>> 0
+      for (const { parts } of plan) {
+        const order = [...parts.keys()].sort(() => ((r = (r * 1103515245 + 12345) >>> 0) & 1) - 0.5)
+        for (const id of order) {
+          let t = live.get(id)
+          if (t === undefined) { t = new Map(); live.set(id, t) }
+          applyPart(t, parts.get(id) as NonNullable<ReturnType<typeof parts.get>>)
+          if (!loopFree(live)) return false
+        }
+      }
+      const strip = (t: Map<string, DesiredEntry> | undefined): Array<[string, string, string | null]> =>
+        [...(t ?? [])].map(([d, e]) => [d, e.nextHop, e.backup] as [string, string, string | null]).sort()
+      for (const [id, t] of after) assert.deepEqual(strip(live.get(id)), strip(t), `relay ${id} ends on the new table`)
+      return true
+    }
+  ), { numRuns: 150 })
+})
