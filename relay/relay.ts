@@ -180,7 +180,7 @@ export class Relay {
     this.prober.start()
     this.reporter.start()
     if (this.init.http !== undefined) {
-      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log)
+      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.init.linkEmulator)
       this.http = server
       this.httpAddress = bound
     }

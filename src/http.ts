@@ -55,3 +55,28 @@ export function sendMetrics (res: ServerResponse, registry: Registry, log: Logge
     res.writeHead(500).end()
   })
 }
+
+/** Largest request body any relaymesh endpoint accepts. */
+export const MAX_BODY_BYTES = 64 * 1024
+
+/**
+ * Reads a JSON request body (empty = {}) and hands it to `handle`; a body that is too large or not
+ * JSON, or a `handle` that throws, is answered 400 with the reason, never thrown.
+ */
+export function withJsonBody (req: IncomingMessage, res: ServerResponse, handle: (body: unknown) => unknown): void {
+  let body = ''
+  let tooBig = false
+  req.setEncoding('utf8')
+  req.on('data', (d: string) => {
+    body += d
+    if (body.length > MAX_BODY_BYTES && !tooBig) { tooBig = true; sendJson(res, 413, { error: `body over ${MAX_BODY_BYTES} bytes` }); req.destroy() }
+  })
+  req.on('end', () => {
+    if (tooBig) return
+    try {
+      sendJson(res, 200, handle(JSON.parse(body === '' ? '{}' : body)))
+    } catch (err) {
+      sendJson(res, 400, { error: (err as Error).message })
+    }
+  })
+}

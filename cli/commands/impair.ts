@@ -5,6 +5,7 @@ import { parseHostPort } from '../../src/transport/address.js'
 import { parseImpairUpdate } from '../../src/transport/impair/params-schema.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
 import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { withJsonBody } from '../../src/http.js'
 
 interface ImpairOptions {
   listen?: string
@@ -72,18 +73,11 @@ Example:
           if (req.method === 'GET' && path === '/params') { json(200, proxy.forward.model.params); return }
           if (req.method === 'GET' && path === '/stats') { json(200, { forward: proxy.forward.model.stats, reverse: proxy.reverse.model.stats }); return }
           if ((req.method === 'POST' || req.method === 'PUT') && path === '/params') {
-            let body = ''
-            req.setEncoding('utf8')
-            req.on('data', (d: string) => { body += d; if (body.length > 65536) req.destroy() })
-            req.on('end', () => {
-              try {
-                const update = parseImpairUpdate(JSON.parse(body === '' ? '{}' : body))
-                proxy.set(update)
-                log.info({ update }, 'impairment changed')
-                json(200, proxy.forward.model.params)
-              } catch (err) {
-                json(400, { error: (err as Error).message })
-              }
+            withJsonBody(req, res, (body) => {
+              const update = parseImpairUpdate(body)
+              proxy.set(update)
+              log.info({ update }, 'impairment changed')
+              return proxy.forward.model.params
             })
             return
           }

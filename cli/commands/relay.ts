@@ -5,6 +5,7 @@ import { readMeshKeyFile } from '../../src/mesh-key.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { checkRelayId } from '../../src/wire/relay-id.js'
 import { MAX_PAYLOAD, OVERHEAD } from '../../src/wire/constants.js'
+import { LinkEmulator } from '../../relay/link-emulator.js'
 import { Relay } from '../../relay/relay.js'
 import { loadStaticMesh } from '../../relay/static-mesh.js'
 import { EgressPolicy } from '../../relay/tunnel/egress-policy.js'
@@ -20,6 +21,7 @@ interface RelayOptions {
   controller: string[]
   advertise?: string
   stateFile?: string
+  emulateLinks?: boolean
   meshKeyFile?: string
   http?: string
   tunnel: string[]
@@ -46,6 +48,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
     .addOption(new Option('--advertise <host:port>', 'the address other relays reach this relay at, when it differs from --listen (NAT, 0.0.0.0)'))
     .addOption(new Option('--state-file <file>', 'keep the last forwarding tables here, and start from them if no controller answers'))
+    .addOption(new Option('--emulate-links', 'testing: accept POST /emulation/links on --http to impair what this relay sends to a peer (docs/simulation.md)'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
@@ -96,9 +99,11 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       if (advertise === undefined && controllers.length > 0 && (listen.host === '0.0.0.0' || listen.host === '::')) {
         throw new ConfigError(`--listen ${opts.listen ?? ''} is a wildcard address other relays cannot reach; add --advertise HOST:PORT`)
       }
+      if (opts.emulateLinks === true && http === undefined) throw new ConfigError('--emulate-links needs --http HOST:PORT, where it takes its settings')
       const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
-        id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http, tunnels, egressAllow, tunnelLimits: limits,
+        id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http,
+        linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, tunnels, egressAllow, tunnelLimits: limits,
         probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
         reportIntervalMs
       })

@@ -69,8 +69,9 @@ export class MeshHarness {
     for (const id of ['b', 'c', 'd', 'e']) await this.startRelay(id, { stateFile: opts.stateFile })
     // One-way delays (ms). Every pair probes every other (full mesh), so every pair gets one.
     const delays: Array<[string, string, number]> = [
-      ['a', 'b', 5], ['b', 'e', 5], ['a', 'c', 10], ['c', 'e', 10], ['a', 'd', 20], ['d', 'e', 20],
-      ['a', 'e', 40], ['b', 'c', 30], ['b', 'd', 30], ['c', 'd', 30]
+      // Costs far apart, so that RTT and jitter inflated by a loaded machine cannot reorder them.
+      ['a', 'b', 5], ['b', 'e', 5], ['a', 'c', 20], ['c', 'e', 20], ['a', 'd', 45], ['d', 'e', 45],
+      ['a', 'e', 80], ['b', 'c', 60], ['b', 'd', 60], ['c', 'd', 60]
     ]
     for (const [x, y, ms] of delays) this.impair(x, y, { delayMs: ms })
     return a.tunnels.ingress[0].bound as HostPort

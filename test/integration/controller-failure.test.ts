@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { Flow, MeshHarness, sleep, startControllerProcess } from '../helpers/mesh-harness.js'
 
 async function settled (h: MeshHarness): Promise<void> {
-  await h.until('a routes to e through b', () => h.nextHop('a', 'e') === 'b', 15_000)
-  await h.until('every relay has a full table', () => [...h.relays.values()].every((r) => r.forwarding.size === h.relays.size - 1), 15_000)
+  await h.until('every relay has a full table', () => [...h.relays.values()].every((r) => r.forwarding.size === h.relays.size - 1), 20_000)
 }
 
 test('flows lose nothing while the controller is killed for 10 s; relays restart on saved tables, or wait', async () => {
@@ -98,8 +97,7 @@ test('bad control input is refused with a reason, and the controller keeps servi
     const g = await h.startRelay('g')
     await h.until('g receives tables', () => g.forwarding.size === 5, 15_000)
     const before = flow.received()
-    await sleep(500)
-    assert.ok(flow.received() > before + 50, 'the flow still runs')
+    await h.until('the flow still runs', () => flow.received() > before + 100, 5000)
   } finally {
     flow.close()
     await h.stop()

@@ -24,7 +24,7 @@ test('a standby controller on the same Redis takes over within 3 s of the leader
     h.controllerAddrs = [first.control, second.control]
     const ingress = await h.fiveRelays(await flow.open())
     flow.start(ingress)
-    await h.until('tables from the leader', () => h.nextHop('a', 'e') === 'b' && [...h.relays.values()].every((r) => r.forwarding.size === 4), 15_000)
+    await h.until('tables from the leader', () => h.nextHop('a', 'e') === 'b' && [...h.relays.values()].every((r) => r.forwarding.size === 4), 25_000)
     const from = flow.sent
     const t0 = performance.now()
     first.proc.kill('SIGKILL')
