@@ -150,8 +150,9 @@ export class Flow {
   }
 
   start (ingress: HostPort, intervalMs = 5, bytes = 200): void {
-    const buf = Buffer.alloc(bytes)
     this.timer = setInterval(() => {
+      // A buffer per packet: dgram sends asynchronously and must not see the next packet's bytes.
+      const buf = Buffer.alloc(bytes)
       buf.writeUInt32BE(this.sent++, 0)
       this.tx.send(buf, ingress.port, ingress.host)
     }, intervalMs)

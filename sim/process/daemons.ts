@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { HostPort } from '../../src/transport/address.js'
+
+/** The relaymesh CLI this build ships; process mode runs the real daemons through it. */
+export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
+
+/** What a daemon said about itself in its start-up log line. */
+export type StartInfo = Record<string, unknown>
+
+/** A line of a daemon's JSON log (pino). */
+export interface LogLine { msg?: string, time?: number, [k: string]: unknown }
+
+/**
+ * One real daemon process (`relaymesh controller` or `relaymesh relay`), started with fixed
+ * arguments so it can be killed and started again on the same ports. Its JSON log lines go to
+ * `onLog`; start() resolves with the line that announces it is up.
+ */
+export class Daemon {
+  readonly name: string
+  private args: string[]
+  private readonly readyMsg: string
+  private readonly onLog: (line: LogLine) => void
+  private proc: ChildProcess | undefined
+  private tail = ''
+
+  constructor (name: string, args: string[], readyMsg: string, onLog: (line: LogLine) => void = () => {}) {
+    this.name = name
+    this.args = args
+    this.readyMsg = readyMsg
+    this.onLog = onLog
+  }
+
+  get running (): boolean { return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null }
+
+  /** Replaces an argument's value for the next start (e.g. pin a port chosen at the first start). */
+  pin (flag: string, value: string): void {
+    const i = this.args.indexOf(flag)
+    if (i >= 0) this.args[i + 1] = value
+  }
+
+  /** Replaces one whole argument for the next start. */
+  replaceArg (old: string, next: string): void {
+    const i = this.args.indexOf(old)
+    if (i >= 0) this.args[i] = next
+  }
+
+  async start (timeoutMs = 20_000): Promise<LogLine> {
+    if (this.running) throw new Error(`${this.name} is already running`)
+    const proc = spawn(process.execPath, [CLI, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    this.proc = proc
+    let buf = ''
+    let recent = ''
+    return await new Promise<LogLine>((resolve, reject) => {
+      let ready = false
+      const timer = setTimeout(() => { reject(new Error(`${this.name} did not start within ${timeoutMs} ms: ${recent.slice(-500)}`)) }, timeoutMs)
+      proc.stderr?.setEncoding('utf8')
+      proc.stderr?.on('data', (d: string) => {
+        buf += d
+        recent = (recent + d).slice(-2000)
+        let nl: number
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const text = buf.slice(0, nl)
+          buf = buf.slice(nl + 1)
+          let line: LogLine
+          try { line = JSON.parse(text) as LogLine } catch { continue }
+          this.onLog(line)
+          if (!ready && line.msg === this.readyMsg) { ready = true; clearTimeout(timer); resolve(line) }
+        }
+      })
+      proc.once('exit', (code, signal) => {
+        this.tail = recent
+        if (!ready) { clearTimeout(timer); reject(new Error(`${this.name} exited (${String(code ?? signal)}) before it started: ${recent.slice(-500)}`)) }
+      })
+    })
+  }
+
+  /** SIGKILL: the way a crash or a pulled plug ends a process. */
+  async kill (): Promise<void> { await this.signal('SIGKILL') }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  async stop (graceMs = 5000): Promise<void> {
+    const proc = this.proc
+    if (proc === undefined || !this.running) return
+    const t = setTimeout(() => { proc.kill('SIGKILL') }, graceMs)
+    await this.signal('SIGTERM')
+    clearTimeout(t)
+  }
+
+  /** The last stderr output, for error messages. */
+  lastOutput (): string { return this.tail }
+
+  private async signal (sig: NodeJS.Signals): Promise<void> {
+    const proc = this.proc
+    if (proc === undefined || !this.running) return
+    const done = new Promise<void>((resolve) => { proc.once('exit', () => { resolve() }) })
+    proc.kill(sig)
+    await done
+  }
+}
+
+export function hostPortOf (v: unknown): HostPort {
+  const o = v as { host?: unknown, port?: unknown, family?: unknown }
+  if (typeof o?.host !== 'string' || typeof o.port !== 'number') throw new Error(`not an address: ${JSON.stringify(v)}`)
+  return { host: o.host, port: o.port, family: o.family === 6 ? 6 : 4 }
+}
