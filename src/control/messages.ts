@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isReservedId } from '../wire/relay-id.js'
 
 /**
  * The control protocol between a relay and a controller, version 1. Messages are JSON objects
@@ -22,7 +23,7 @@ import { z } from 'zod'
 export const CONTROL_PROTOCOL_VERSION = 1
 
 /** Relay ids, as checkRelayId admits them (src/wire/relay-id.ts). */
-const relayId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/)
+const relayId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/).refine((id) => !isReservedId(id), 'reserved relay id')
 /** HOST:PORT with an IPv4 literal or a bracketed IPv6 literal. */
 const hostPort = z.string().min(3).max(64).regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/)
 const fraction = z.number().min(0).max(1)

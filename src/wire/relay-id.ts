@@ -9,6 +9,17 @@ export function checkRelayId (id: string): void {
   if (!ID_PATTERN.test(id)) {
     throw new ConfigError(`relay id '${id}' is invalid; use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`, ErrorCode.RELAY_ID)
   }
+  if (isReservedId(id)) {
+    throw new ConfigError(`relay id '${id}' is reserved (it names a built-in JavaScript property); choose another id`, ErrorCode.RELAY_ID)
+  }
+}
+
+/**
+ * Ids that name Object.prototype members ("constructor", "toString", …). Libraries that keep ids
+ * as keys of plain objects (graphology does) misbehave on them, so the mesh refuses them outright.
+ */
+export function isReservedId (id: string): boolean {
+  return id in Object.prototype || id === '__proto__'
 }
 
 /**

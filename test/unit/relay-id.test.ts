@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConfigError } from '../../src/errors.js'
 import { numberRelays, relayNumber } from '../../src/wire/index.js'
+import { checkRelayId } from '../../src/wire/relay-id.js'
 
 test('relayNumber is the documented hash of the id and is stable', () => {
   // docs/wire.md: first four bytes, big-endian, of SHA-256("relaymesh v1 relay number\0" || id).
@@ -20,4 +21,11 @@ test('numberRelays maps every id and accepts distinct ids', () => {
   const m = numberRelays(['a', 'b', 'c'])
   assert.equal(m.size, 3)
   assert.equal(new Set(m.values()).size, 3)
+})
+
+test('ids that name built-in JavaScript properties are refused everywhere an id enters', () => {
+  for (const id of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
+    assert.throws(() => { checkRelayId(id) }, /reserved/)
+  }
+  checkRelayId('constructors')
 })
