@@ -6,6 +6,7 @@ import { createStore } from '../../src/store/index.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
+import { webMapPage } from '../../controller/web-map.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
 import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
 
@@ -31,7 +32,7 @@ export function controllerCommand (): Command {
   return withCommonOptions(new Command('controller'))
     .description('run the path controller: takes link reports, computes routes, pushes forwarding tables to relays')
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
-    .option('--http <host:port>', 'serve /api/topology, /metrics and /healthz on this TCP address', '127.0.0.1:8080')
+    .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .option('--redis <url>', 'keep state in Redis (redis://HOST:PORT/DB) so a restarted or standby controller recovers it; default: in memory')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')
@@ -68,7 +69,8 @@ hands the lease over at once.`)
         snapshot: (o) => controller.snapshot(o),
         role: () => controller.role,
         registry: controller.metrics.registry,
-        log
+        log,
+        page: webMapPage
       })
       log.info({ http: bound }, 'controller HTTP API listening')
       await untilSignal(async () => {
