@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { controllerCommand } from './commands/controller.js'
+import { demoCommand } from './commands/demo.js'
 import { relayCommand } from './commands/relay.js'
 import { keygenCommand } from './commands/keygen.js'
 import { impairCommand } from './commands/impair.js'
@@ -21,12 +22,13 @@ export function buildProgram (): Command {
     .showSuggestionAfterError(true)
     .addHelpText('after', `
 Start here:
+  relaymesh demo                     a whole mesh on this machine, live, with no setup
   relaymesh keygen mesh.key          create the mesh's shared key
   relaymesh controller --help        run the path controller
   relaymesh relay --help             run a relay, following a controller or a static mesh file
 
 Docs: README.md and docs/ in the repository.`)
-  for (const cmd of [relayCommand(), controllerCommand(), keygenCommand(), impairCommand(), topologyCommand()]) program.addCommand(cmd)
+  for (const cmd of [demoCommand(), relayCommand(), controllerCommand(), keygenCommand(), impairCommand(), topologyCommand()]) program.addCommand(cmd)
   const configure = (cmd: Command, prefix: string): void => {
     cmd.exitOverride()
     cmd.configureOutput({ outputError: (str, write) => { write(oneLine(str, prefix)) } })

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../src/errors.js'
 import type { ImpairParams } from '../src/transport/impair/model.js'
+import { isReservedId } from '../src/wire/relay-id.js'
 
 /**
  * A simulation scenario (docs/simulation.md): relays, the links between them with impairments that
@@ -10,7 +11,7 @@ import type { ImpairParams } from '../src/transport/impair/model.js'
  * Times are seconds from the start; delays are one-way milliseconds; loss is a fraction 0–1.
  */
 
-const id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'ids are 1–64 letters, digits, . _ -')
+const id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'ids are 1–64 letters, digits, . _ -').refine((v) => !isReservedId(v), 'reserved id (a built-in JavaScript property name)')
 const seconds = z.number().finite().min(0)
 
 /** Impairment of a link, as set at the start or changed by a schedule step or event. */

@@ -8,6 +8,10 @@ export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
 /** What a daemon said about itself in its start-up log line. */
 export type StartInfo = Record<string, unknown>
 
+/** Every daemon process still running; killed if this process exits first, so none is orphaned. */
+const live = new Set<ChildProcess>()
+process.once('exit', () => { for (const p of live) p.kill('SIGKILL') })
+
 /** A line of a daemon's JSON log (pino). */
 export interface LogLine { msg?: string, time?: number, [k: string]: unknown }
 
@@ -49,6 +53,8 @@ export class Daemon {
     if (this.running) throw new Error(`${this.name} is already running`)
     const proc = spawn(process.execPath, [CLI, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] })
     this.proc = proc
+    live.add(proc)
+    proc.once('exit', () => { live.delete(proc) })
     let buf = ''
     let recent = ''
     return await new Promise<LogLine>((resolve, reject) => {

@@ -1,13 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { formatHostPort, type HostPort } from '../../src/transport/address.js'
 import { convergenceMs } from '../convergence.js'
 import { impairParamsOf, initialLinkState, linkTimeline, type LinkState, type Scenario } from '../scenario.js'
 import type { EventResult, FlowResult, SimResult } from '../types.js'
-import { Daemon, hostPortOf, type LogLine } from './daemons.js'
+import { ProcessMesh } from './mesh.js'
 import { FlowDriver } from './traffic.js'
 
 export interface ProcessRunOptions {
@@ -15,13 +11,6 @@ export interface ProcessRunOptions {
   onProgress?: (tS: number) => void
   /** Called with what happens, for the CLI's log. */
   onNote?: (msg: string, fields?: Record<string, unknown>) => void
-}
-
-interface RelayProc {
-  id: string
-  daemon: Daemon
-  mesh: HostPort
-  http: string
 }
 
 /** Before scenario time 0 every relay must route to every other and tables must rest this long. */
@@ -32,12 +21,6 @@ const POLL_MS = 200
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-async function getJson (url: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
-  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`)
-  return await res.json()
-}
-
 /**
  * Process mode: the real controller and relay daemons as separate processes on loopback, each
  * relay impairing what it sends to each peer as the scenario says (relay --emulate-links), real
@@ -46,87 +29,28 @@ async function getJson (url: string): Promise<unknown> {
 export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Promise<SimResult> {
   const wall0 = performance.now()
   const note = opts.onNote ?? (() => {})
-  const dir = await mkdtemp(join(tmpdir(), 'relaymesh-sim-'))
-  const keyFile = join(dir, 'mesh.key')
-  await writeFile(keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
-
-  // Table versions as the controller logs them, with their wall-clock times.
-  const tableChanges: number[] = []
-  let control: HostPort | undefined
-  const onControllerLog = (l: LogLine): void => {
-    if (l.msg === 'tables updated' && typeof l.time === 'number') tableChanges.push(l.time)
-    if (l.msg === 'controller started') control = hostPortOf(l.control)
-  }
-  const ctlArgs = ['controller', '--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--mesh-key-file', keyFile, '--log-level', 'info']
-  if (s.full_mesh_max !== undefined) ctlArgs.push('--full-mesh-max', String(s.full_mesh_max))
-  const controller = new Daemon('controller', ctlArgs, 'controller HTTP API listening', onControllerLog)
-  const relays = new Map<string, RelayProc>()
+  const mesh = new ProcessMesh({ fullMeshMax: s.full_mesh_max })
   const flows: FlowDriver[] = []
   let pacer: NodeJS.Timeout | undefined
   try {
-    const ctlUp = await controller.start()
-    if (control === undefined) throw new Error('the controller did not log its control address')
-    const controlAddr: HostPort = control
-    const http = hostPortOf(ctlUp.http)
-    const ctlHttp = `http://${formatHostPort(http)}`
-    // A restarted controller comes back on the same ports.
-    controller.pin('--http', formatHostPort(http))
-    controller.pin('--control', formatHostPort(controlAddr))
-    note('controller started', { control: formatHostPort(controlAddr), http: ctlHttp })
-
+    await mesh.startController()
+    note('controller started', { control: formatHostPort(mesh.controlAddr as HostPort), http: mesh.controllerHttp })
     // Flows first: their sinks are the tunnels' targets.
     for (const [i, f] of s.flows.entries()) {
       const direct = initialLinkState(s, f.from, f.to)
-      const d = new FlowDriver(f.id, f.pps, f.size, direct === undefined ? undefined : impairParamsOf(direct), s.seed * 1000 + i)
-      flows.push(d)
+      flows.push(new FlowDriver(f.id, f.pps, f.size, direct === undefined ? undefined : impairParamsOf(direct), s.seed * 1000 + i))
     }
     const targets = await Promise.all(flows.map(async (d) => await d.open()))
-
     await Promise.all(s.relays.map(async (r) => {
-      const tunnels = s.flows.flatMap((f, i) => (f.from === r.id ? ['--tunnel', `127.0.0.1:0@${f.to}=127.0.0.1:${targets[i].port}`] : []))
-      const args = ['relay', '--id', r.id, '--listen', '127.0.0.1:0', '--controller', formatHostPort(controlAddr), '--mesh-key-file', keyFile,
-        '--http', '127.0.0.1:0', '--emulate-links', '--state-file', join(dir, `${r.id}.state.json`), '--log-level', 'info', ...tunnels]
-      if (s.probe_interval_ms !== undefined) args.push('--probe-interval', String(s.probe_interval_ms))
-      const daemon = new Daemon(`relay ${r.id}`, args, 'relay started')
-      const up = await daemon.start()
-      const mesh = hostPortOf(up.listen)
-      const httpAddr = hostPortOf(up.http)
-      daemon.pin('--listen', formatHostPort(mesh))
-      daemon.pin('--http', formatHostPort(httpAddr))
-      // Pin each tunnel's listen port too, so a restarted relay takes the flow up again.
-      const ingress = (up.tunnels as Array<{ spec: string, listen: unknown }>) ?? []
-      for (const t of ingress) {
-        const at = hostPortOf(t.listen)
-        const fi = s.flows.findIndex((f, i) => f.from === r.id && t.spec.endsWith(`@${f.to}=127.0.0.1:${targets[i].port}`))
-        if (fi >= 0) flows[fi].setIngress(at)
-        daemon.replaceArg(t.spec, t.spec.replace(/^127\.0\.0\.1:0@/, `127.0.0.1:${at.port}@`))
-      }
-      relays.set(r.id, { id: r.id, daemon, mesh, http: `http://${formatHostPort(httpAddr)}` })
+      const tunnels = s.flows.flatMap((f, i) => (f.from === r.id ? [{ to: f.to, target: targets[i] }] : []))
+      const relay = await mesh.startRelay({ id: r.id, tunnels, probeIntervalMs: s.probe_interval_ms })
+      s.flows.forEach((f, i) => { if (f.from === r.id) flows[i].setIngress(relay.ingress.get(f.to) as HostPort) })
     }))
-    note('relays started', { relays: relays.size })
-
+    note('relays started', { relays: mesh.relays.size })
     // Every directed pair gets its scenario character; pairs the scenario does not connect, an outage.
-    const setLink = async (from: string, to: string, st: LinkState): Promise<void> => {
-      const a = relays.get(from); const b = relays.get(to)
-      if (a === undefined || b === undefined || !a.daemon.running) return
-      await fetch(`${a.http}/emulation/links`, { method: 'POST', body: JSON.stringify({ to: formatHostPort(b.mesh), ...impairParamsOf(st) }), signal: AbortSignal.timeout(2000) })
-        .catch(() => {})
-    }
     const pairs = s.relays.flatMap((a) => s.relays.filter((b) => b.id !== a.id).map((b) => [a.id, b.id] as const))
-    await Promise.all(pairs.map(async ([a, b]) => { await setLink(a, b, initialLinkState(s, a, b) ?? { outage: true }) }))
-
-    // Warm-up: every relay routes to every other and no table changed for SETTLE_MS, or the limit
-    // passes; so the scenario starts from converged routes, not from the first measurements.
-    const warm0 = performance.now()
-    let lastVersion = -1
-    let restingSince = performance.now()
-    for (;;) {
-      const topo = await getJson(`${ctlHttp}/api/topology`).catch(() => undefined) as { version: number, routes?: Record<string, Record<string, unknown>> } | undefined
-      const full = topo?.routes !== undefined && s.relays.every((r) => Object.keys(topo.routes?.[r.id] ?? {}).length >= s.relays.length - 1)
-      if (topo === undefined || topo.version !== lastVersion || !full) { lastVersion = topo?.version ?? -1; restingSince = performance.now() }
-      if (performance.now() - restingSince >= SETTLE_MS || performance.now() - warm0 > WARMUP_LIMIT_MS) break
-      await sleep(250)
-    }
+    await Promise.all(pairs.map(async ([a, b]) => { await mesh.setLink(a, b, initialLinkState(s, a, b) ?? { outage: true }) }))
+    await mesh.settle(SETTLE_MS, WARMUP_LIMIT_MS)
     note('mesh warmed up', { ms: Math.round(performance.now() - wall0) })
 
     // Scenario time starts now.
@@ -147,26 +71,26 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
     const actions: Array<{ at_s: number, run: () => Promise<void> }> = timeline.map((c) => ({
       at_s: c.at_s,
       run: async () => {
-        await setLink(c.from, c.to, c.set)
+        await mesh.setLink(c.from, c.to, c.set)
         s.flows.forEach((f, i) => { if (f.from === c.from && f.to === c.to) flows[i].setDirect(impairParamsOf(c.set)) })
       }
     }))
     for (const e of s.events) {
-      if (e.kind === 'relay_down') actions.push({ at_s: e.at_s, run: async () => { await relays.get(e.relay as string)?.daemon.kill() } })
+      if (e.kind === 'relay_down') actions.push({ at_s: e.at_s, run: async () => { await mesh.relays.get(e.relay as string)?.daemon.kill() } })
       if (e.kind === 'relay_up') {
         actions.push({
           at_s: e.at_s,
           run: async () => {
-            const r = relays.get(e.relay as string)
+            const r = mesh.relays.get(e.relay as string)
             if (r === undefined || r.daemon.running) return
             await r.daemon.start()
             // A restarted relay's emulator starts clean: give its links their current character back.
-            await Promise.all(s.relays.filter((o) => o.id !== r.id).map(async (o) => { await setLink(r.id, o.id, currentState(s, r.id, o.id, tS())) }))
+            await Promise.all(s.relays.filter((o) => o.id !== r.id).map(async (o) => { await mesh.setLink(r.id, o.id, currentState(s, r.id, o.id, tS())) }))
           }
         })
       }
-      if (e.kind === 'controller_down') actions.push({ at_s: e.at_s, run: async () => { await controller.kill() } })
-      if (e.kind === 'controller_up') actions.push({ at_s: e.at_s, run: async () => { if (!controller.running) await controller.start() } })
+      if (e.kind === 'controller_down') actions.push({ at_s: e.at_s, run: async () => { await mesh.controller?.kill() } })
+      if (e.kind === 'controller_up') actions.push({ at_s: e.at_s, run: async () => { if (mesh.controller !== undefined && !mesh.controller.running) await mesh.controller.start() } })
     }
     actions.sort((a, b) => a.at_s - b.at_s)
 
@@ -180,7 +104,7 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
         const a = actions[nextAction++]
         await a.run().catch((err: Error) => { note('scenario action failed', { err: err.message, at_s: a.at_s }) })
       }
-      const topo = await getJson(`${ctlHttp}/api/topology`).catch(() => undefined) as { version: number, routes: Record<string, Record<string, { next_hop: string, path: string[] }>> } | undefined
+      const topo = await mesh.topology()
       if (topo !== undefined) {
         version = topo.version
         finalRoutes = Object.fromEntries(Object.entries(topo.routes).map(([src, m]) => [src, Object.fromEntries(Object.entries(m).map(([d, r]) => [d, { next_hop: r.next_hop, path: r.path }]))]))
@@ -199,7 +123,7 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
     await sleep(500)
     opts.onProgress?.(s.duration_s)
 
-    const changesS = tableChanges.map((ms) => (ms - t0Wall) / 1000)
+    const changesS = mesh.tableChanges.map((ms) => (ms - t0Wall) / 1000)
     const eventList = [
       ...timeline.map((c) => ({ t_s: c.at_s, kind: 'link', target: `${c.from}–${c.to}`, label: c.label })),
       ...s.events.filter((e) => e.kind !== 'link').map((e) => ({ t_s: e.at_s, kind: e.kind, target: e.relay ?? 'controller', label: e.label }))
@@ -244,9 +168,7 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
   } finally {
     if (pacer !== undefined) clearInterval(pacer)
     for (const f of flows) f.close()
-    await Promise.all([...relays.values()].map(async (r) => { await r.daemon.stop() }))
-    await controller.stop()
-    await rm(dir, { recursive: true, force: true })
+    await mesh.stop()
   }
 }
 

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { formatHostPort, type HostPort } from '../../src/transport/address.js'
+import { impairParamsOf, type LinkState } from '../scenario.js'
+import { Daemon, hostPortOf, type LogLine } from './daemons.js'
+
+export interface RelaySpec {
+  id: string
+  /** Tunnel targets: destination relay → the local UDP address the egress sends to. */
+  tunnels?: Array<{ to: string, target: HostPort }>
+  probeIntervalMs?: number
+}
+
+export interface MeshRelay {
+  id: string
+  daemon: Daemon
+  mesh: HostPort
+  http: string
+  /** Tunnel ingress address per destination relay. */
+  ingress: Map<string, HostPort>
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/**
+ * A mesh of real daemons on loopback: one `relaymesh controller` and `relaymesh relay` processes
+ * with --emulate-links, sharing a fresh mesh key in a temp dir. Ports are chosen by the kernel at
+ * the first start and pinned, so a killed daemon restarts where its peers expect it. Used by the
+ * simulator's process mode and by `relaymesh demo`.
+ */
+export class ProcessMesh {
+  readonly relays = new Map<string, MeshRelay>()
+  /** Wall-clock times (ms) at which the controller logged a table update. */
+  readonly tableChanges: number[] = []
+  controller: Daemon | undefined
+  controlAddr: HostPort | undefined
+  controllerHttp = ''
+  private dir = ''
+  private keyFile = ''
+
+  constructor (private readonly opts: { fullMeshMax?: number, controllerHttp?: HostPort, onControllerLog?: (l: LogLine) => void } = {}) {}
+
+  async startController (): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'relaymesh-mesh-'))
+    this.keyFile = join(this.dir, 'mesh.key')
+    await writeFile(this.keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
+    const http = this.opts.controllerHttp === undefined ? '127.0.0.1:0' : formatHostPort(this.opts.controllerHttp)
+    const args = ['controller', '--control', '127.0.0.1:0', '--http', http, '--mesh-key-file', this.keyFile, '--log-level', 'info']
+    if (this.opts.fullMeshMax !== undefined) args.push('--full-mesh-max', String(this.opts.fullMeshMax))
+    let control: HostPort | undefined
+    const daemon = new Daemon('controller', args, 'controller HTTP API listening', (l) => {
+      if (l.msg === 'tables updated' && typeof l.time === 'number') this.tableChanges.push(l.time)
+      if (l.msg === 'controller started') control = hostPortOf(l.control)
+      this.opts.onControllerLog?.(l)
+    })
+    const up = await daemon.start()
+    if (control === undefined) throw new Error('the controller did not log its control address')
+    this.controller = daemon
+    this.controlAddr = control
+    const httpAddr = hostPortOf(up.http)
+    this.controllerHttp = `http://${formatHostPort(httpAddr)}`
+    // A restarted controller comes back on the same ports.
+    daemon.pin('--http', formatHostPort(httpAddr))
+    daemon.pin('--control', formatHostPort(control))
+  }
+
+  async startRelay (spec: RelaySpec): Promise<MeshRelay> {
+    if (this.controlAddr === undefined) throw new Error('start the controller first')
+    const tunnels = (spec.tunnels ?? []).flatMap((t) => ['--tunnel', `127.0.0.1:0@${t.to}=${formatHostPort(t.target)}`])
+    const args = ['relay', '--id', spec.id, '--listen', '127.0.0.1:0', '--controller', formatHostPort(this.controlAddr), '--mesh-key-file', this.keyFile,
+      '--http', '127.0.0.1:0', '--emulate-links', '--state-file', join(this.dir, `${spec.id}.state.json`), '--log-level', 'info', ...tunnels]
+    if (spec.probeIntervalMs !== undefined) args.push('--probe-interval', String(spec.probeIntervalMs))
+    const daemon = new Daemon(`relay ${spec.id}`, args, 'relay started')
+    const up = await daemon.start()
+    const mesh = hostPortOf(up.listen)
+    const httpAddr = hostPortOf(up.http)
+    daemon.pin('--listen', formatHostPort(mesh))
+    daemon.pin('--http', formatHostPort(httpAddr))
+    const ingress = new Map<string, HostPort>()
+    for (const t of (up.tunnels as Array<{ spec: string, listen: unknown }>) ?? []) {
+      const at = hostPortOf(t.listen)
+      const dst = t.spec.slice(t.spec.indexOf('@') + 1, t.spec.indexOf('='))
+      ingress.set(dst, at)
+      // Pin the tunnel's port too, so a restarted relay takes its flow up again.
+      daemon.replaceArg(t.spec, t.spec.replace(/^127\.0\.0\.1:0@/, `127.0.0.1:${at.port}@`))
+    }
+    const r: MeshRelay = { id: spec.id, daemon, mesh, http: `http://${formatHostPort(httpAddr)}`, ingress }
+    this.relays.set(spec.id, r)
+    return r
+  }
+
+  /** Sets what `from` does to the packets it sends to `to`. Quietly skips a relay that is down. */
+  async setLink (from: string, to: string, st: LinkState): Promise<void> {
+    const a = this.relays.get(from); const b = this.relays.get(to)
+    if (a === undefined || b === undefined || !a.daemon.running) return
+    await fetch(`${a.http}/emulation/links`, {
+      method: 'POST', body: JSON.stringify({ to: formatHostPort(b.mesh), ...impairParamsOf(st) }), signal: AbortSignal.timeout(2000)
+    }).catch(() => {})
+  }
+
+  async topology (routes = true): Promise<TopologyDoc | undefined> {
+    try {
+      const res = await fetch(`${this.controllerHttp}/api/topology${routes ? '' : '?routes=false'}`, { signal: AbortSignal.timeout(2000) })
+      return res.ok ? await res.json() as TopologyDoc : undefined
+    } catch { return undefined }
+  }
+
+  /**
+   * Waits until every relay routes to every other and no table changed for `restMs` (or `limitMs`
+   * passes), so what follows starts from converged routes rather than from first measurements.
+   */
+  async settle (restMs: number, limitMs: number): Promise<void> {
+    const t0 = performance.now()
+    let lastVersion = -1
+    let restingSince = performance.now()
+    const n = this.relays.size
+    for (;;) {
+      const topo = await this.topology()
+      const full = topo !== undefined && [...this.relays.keys()].every((id) => Object.keys(topo.routes[id] ?? {}).length >= n - 1)
+      if (topo === undefined || topo.version !== lastVersion || !full) { lastVersion = topo?.version ?? -1; restingSince = performance.now() }
+      if (performance.now() - restingSince >= restMs || performance.now() - t0 > limitMs) return
+      await sleep(250)
+    }
+  }
+
+  /** Stops every daemon (SIGTERM, then SIGKILL) and removes the temp dir. Idempotent. */
+  async stop (): Promise<void> {
+    await Promise.all([...this.relays.values()].map(async (r) => { await r.daemon.stop() }))
+    await this.controller?.stop()
+    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+export interface TopologyDoc {
+  version: number
+  relays: Array<{ id: string, address: string, up: boolean }>
+  links: Array<{ from: string, to: string, rtt_ms: number | null, jitter_ms: number | null, loss: number | null, cost: number | null, up: boolean }>
+  routes: Record<string, Record<string, { next_hop: string, backup: string | null, path: string[], cost: number | null }>>
+}
