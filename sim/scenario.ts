@@ -89,9 +89,23 @@ export const scenarioSchema = z.object({
     if (!ids.has(v)) ctx.addIssue({ code: 'custom', path, message: `relay '${v}' is not in relays` })
   }
   s.links.forEach((l, i) => { known(l.between[0], ['links', i, 'between', 0]); known(l.between[1], ['links', i, 'between', 1]) })
+  const flowIds = new Set<string>()
   s.flows.forEach((f, i) => {
     known(f.from, ['flows', i, 'from']); known(f.to, ['flows', i, 'to'])
     if (f.from === f.to) ctx.addIssue({ code: 'custom', path: ['flows', i], message: 'a flow needs two different relays' })
+    if (flowIds.has(f.id)) ctx.addIssue({ code: 'custom', path: ['flows', i, 'id'], message: `flow '${f.id}' is listed twice` })
+    flowIds.add(f.id)
+    if (f.start_s >= s.duration_s) ctx.addIssue({ code: 'custom', path: ['flows', i, 'start_s'], message: `start_s ${f.start_s} is not before duration_s ${s.duration_s}` })
+    if (f.stop_s !== undefined && (f.stop_s <= f.start_s || f.stop_s > s.duration_s)) ctx.addIssue({ code: 'custom', path: ['flows', i, 'stop_s'], message: `stop_s ${f.stop_s} must be after start_s and at most duration_s` })
+  })
+  const pairs = new Set<string>()
+  s.links.forEach((l, i) => {
+    const key = [...l.between].sort().join('–')
+    if (pairs.has(key)) ctx.addIssue({ code: 'custom', path: ['links', i, 'between'], message: `link ${key} is listed twice` })
+    pairs.add(key)
+    l.schedule.forEach((st, j) => {
+      if (st.at_s > s.duration_s) ctx.addIssue({ code: 'custom', path: ['links', i, 'schedule', j, 'at_s'], message: `at_s ${st.at_s} is after duration_s ${s.duration_s}` })
+    })
   })
   s.events.forEach((e, i) => {
     if (e.relay !== undefined) known(e.relay, ['events', i, 'relay'])
@@ -144,8 +158,10 @@ export function oneWayDelayMs (a: { lat: number, lon: number }, b: { lat: number
  * (or the location-derived delay). undefined when the pair is not connected (listed topology).
  */
 export function initialLinkState (s: Scenario, from: string, to: string): LinkState | undefined {
-  const listed = s.links.find((l) => (l.between[0] === from && l.between[1] === to) || (l.direction === 'both' && l.between[0] === to && l.between[1] === from))
-  if (listed === undefined && s.topology === 'listed') return undefined
+  // A listed pair is connected both ways; a `forward` link's state applies only from → to.
+  const pair = s.links.find((l) => (l.between[0] === from && l.between[1] === to) || (l.between[0] === to && l.between[1] === from))
+  if (pair === undefined && s.topology === 'listed') return undefined
+  const listed = pair !== undefined && (pair.direction === 'both' || pair.between[0] === from) ? pair : undefined
   const a = s.relays.find((r) => r.id === from)?.location
   const b = s.relays.find((r) => r.id === to)?.location
   const base: LinkState = a !== undefined && b !== undefined ? { ...s.default_link, delay_ms: oneWayDelayMs(a, b) } : { ...s.default_link }

@@ -33,12 +33,16 @@ export interface FlowResult {
   p99_ms: number | null
   direct_p50_ms: number | null
   direct_p99_ms: number | null
-  /** Every time the flow's path changed, with the new path ([] while unreachable). */
+  /**
+   * The flow's path over time: the first entry is the path it started on, each later one a change
+   * (the new path, [] while unreachable). t_s is when the change was seen.
+   */
   path_changes: Array<{ t_s: number, path: string[] }>
-  /** One entry per second of the run. */
+  /** One entry per second of the run; bucket t_s holds the packets sent in [t_s, t_s + 1). */
   series: Array<{ t_s: number, sent: number, loss: number, p50_ms: number | null, direct_loss: number, direct_p50_ms: number | null }>
 }
 
+/** One per event and per link-schedule step (a step is an event on that link), in time order. */
 export interface EventResult {
   t_s: number
   kind: string
