@@ -50,9 +50,11 @@ test('table diffs carry only what changed, and applying them reproduces the tabl
   g.updateLink('a', 'c', { rttMs: 20, jitterMs: 0, loss: 0, up: false })
   const t2 = g.tableFor('a')
   const d = diffTables(t1, t2, 2)
-  assert.deepEqual(Object.keys(d?.upserts ?? {}), ['c'])
+  // c's route moves to b; b's route loses its backup, which went over the downed a→c link.
+  assert.deepEqual(Object.keys(d?.upserts ?? {}).sort(), ['b', 'c'])
   held = applyDiff(held, d!)
   assert.deepEqual(held.get('c'), { nextHop: 'b', backup: null })
+  assert.deepEqual(held.get('b'), { nextHop: 'b', backup: null })
 })
 
 test('neighbour selection is a full mesh up to its limit, then k nearest plus random, always symmetric', () => {

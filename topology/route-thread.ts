@@ -1,0 +1,77 @@
+/**
+ * Entry point of the route engine's helper thread (route-threads.ts): sleeps until a phase is
+ * published, then claims rows from the top down, computing each privately and publishing it only
+ * if the caller has not taken it back (row-claims.ts).
+ */
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
+import { buildCsr, sharedAlloc, type EngineEdge } from './csr.js'
+import { FAILED, PHASE_STOP, PHASE_TREES, SEQ, beginPublish, claimRow, endPublish, readJob } from './row-claims.js'
+import { RowScratch, computeBackupRow, computeTreeRow, publishBackupRow, publishTreeRow, type RouteTables } from './route-rows.js'
+import type { TablesMessage } from './route-threads.js'
+
+const { control, port } = workerData as { control: Int32Array, port: MessagePort }
+
+/** Full computations of the warm-up mesh: enough for V8 to optimise the row code. */
+const WARM_UP_ROUNDS = 40
+
+/**
+ * Runs both phases' row code on a small mesh until the JIT has compiled it, so that the first real
+ * computations get this thread's full share rather than its interpreter's. A few milliseconds,
+ * once, before the thread reports ready; phases published meanwhile are left to the caller.
+ */
+function warmUp (): void {
+  const n = 64
+  const edges: EngineEdge[] = []
+  for (let u = 0; u < n; u++) {
+    for (let k = 1; k <= 4; k++) edges.push({ from: u, to: (u + k * 7) % n, cost: 1 + ((u * 31 + k * 17) % 50) })
+  }
+  // Cloned, as real tables arrive by message: the compiled code then expects the object shapes
+  // that messages have, and is not thrown away on the first real phase.
+  const t: RouteTables = structuredClone({
+    n,
+    g: buildCsr(n, edges, sharedAlloc),
+    dist: sharedAlloc.f64(n * n).fill(Infinity),
+    next: sharedAlloc.i32(n * n).fill(-1),
+    backup: sharedAlloc.i32(n * n).fill(-1)
+  })
+  const s = new RowScratch(n)
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    for (let d = 0; d < n; d++) { computeTreeRow(t, s, d); publishTreeRow(t, s, d) }
+    for (let d = 0; d < n; d++) { computeBackupRow(t, s, d); publishBackupRow(t, s, d) }
+  }
+}
+
+/** The last tables sent: the caller re-sends before any phase on other tables. */
+let posted: TablesMessage | undefined
+let scratch: RowScratch | undefined
+let seen = 0
+
+warmUp()
+parentPort?.postMessage('ready')
+for (;;) {
+  Atomics.wait(control, SEQ, seen)
+  const job = readJob(control)
+  seen = job.seq
+  if (job.phase === PHASE_STOP) break
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) posted = m.message as TablesMessage
+  // A phase on tables we were not sent (or that were replaced since) is left to the caller.
+  if (posted === undefined || posted.id !== job.tables) continue
+  const { tables: t, states } = posted
+  if (scratch === undefined || scratch.next.length !== t.n) scratch = new RowScratch(t.n)
+  const s = scratch
+  try {
+    for (let d = t.n - 1; d >= 0 && claimRow(states, job.seq, d); d--) {
+      if (job.phase === PHASE_TREES) computeTreeRow(t, s, d)
+      else computeBackupRow(t, s, d)
+      // Taken back by the caller, which has then reached this row: nothing is left for us.
+      if (!beginPublish(states, job.seq, d)) break
+      if (job.phase === PHASE_TREES) publishTreeRow(t, s, d)
+      else publishBackupRow(t, s, d)
+      endPublish(states, job.seq, d)
+    }
+  } catch {
+    // Our claimed row stays unpublished; the caller takes it back and meets the same error.
+    Atomics.store(control, FAILED, 1)
+    break
+  }
+}
