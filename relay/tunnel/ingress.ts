@@ -69,6 +69,8 @@ export class TunnelIngress {
   private readonly log: Logger
   private readonly prefix: Buffer
   private readonly sessions = new Map<string, IngressSession>()
+  /** The last sender's session: most tunnels carry one sender, so most packets skip the key. */
+  private last: IngressSession | undefined
   private socket: dgram.Socket | undefined
   private now = 0
   bound: HostPort | undefined
@@ -97,27 +99,37 @@ export class TunnelIngress {
     this.socket = undefined
     for (const s of this.sessions.values()) this.flows.byFlow.delete(s.flow)
     this.sessions.clear()
+    this.last = undefined
   }
 
   get sessionCount (): number { return this.sessions.size }
 
   private onDatagram (msg: Buffer, host: string, port: number): void {
     if (msg.length > this.limits.payloadBudget) { this.plane.countDrop(Reason.TOO_BIG); return }
-    const key = host + '|' + port
-    let s = this.sessions.get(key)
-    if (s === undefined) {
-      if (this.sessions.size >= this.limits.maxSessions) { this.plane.countDrop(Reason.QUEUE_FULL); return }
-      s = { flow: this.flows.allocate(), host, port, lastSeen: this.now, tunnel: this }
-      this.sessions.set(key, s)
-      this.flows.byFlow.set(s.flow, s)
-      this.log.debug({ tunnel: this.spec.text, flow: s.flow, sender: key }, 'tunnel session opened')
-    }
+    let s = this.last
+    if (s === undefined || s.port !== port || s.host !== host) s = this.lookup(host, port)
+    if (s === undefined) return
     s.lastSeen = this.now
     const p = this.prefix
     const buf = this.plane.begin(this.dst, Service.TUNNEL, s.flow, 0, p.length + msg.length)
     p.copy(buf, HEADER_LENGTH)
     msg.copy(buf, HEADER_LENGTH + p.length)
     this.plane.originate(buf)
+  }
+
+  /** The sender's session, opened if new; undefined (counted) when the session table is full. */
+  private lookup (host: string, port: number): IngressSession | undefined {
+    const key = host + '|' + port
+    let s = this.sessions.get(key)
+    if (s === undefined) {
+      if (this.sessions.size >= this.limits.maxSessions) { this.plane.countDrop(Reason.QUEUE_FULL); return undefined }
+      s = { flow: this.flows.allocate(), host, port, lastSeen: this.now, tunnel: this }
+      this.sessions.set(key, s)
+      this.flows.byFlow.set(s.flow, s)
+      this.log.debug({ tunnel: this.spec.text, flow: s.flow, sender: key }, 'tunnel session opened')
+    }
+    this.last = s
+    return s
   }
 
   /** Sends a reply that came back through the mesh to the session's sender. */
@@ -136,6 +148,7 @@ export class TunnelIngress {
       if (nowMs - s.lastSeen > this.limits.idleMs) {
         this.sessions.delete(key)
         this.flows.byFlow.delete(s.flow)
+        if (this.last === s) this.last = undefined
       }
     }
   }

@@ -10,7 +10,12 @@ export type StartInfo = Record<string, unknown>
 
 /** Every daemon process still running; killed if this process exits first, so none is orphaned. */
 const live = new Set<ChildProcess>()
-process.once('exit', () => { for (const p of live) p.kill('SIGKILL') })
+process.once('exit', () => { killAllDaemons() })
+
+/** Kills every daemon this process started that is still running (for signal handlers and exit). */
+export function killAllDaemons (): void {
+  for (const p of live) p.kill('SIGKILL')
+}
 
 /** A line of a daemon's JSON log (pino). */
 export interface LogLine { msg?: string, time?: number, [k: string]: unknown }

@@ -33,7 +33,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
  */
 export class ProcessMesh {
   readonly relays = new Map<string, MeshRelay>()
-  /** Wall-clock times (ms) at which the controller logged a table update. */
+  /** Wall-clock times (ms) at which the controller began pushing a new table version. */
   readonly tableChanges: number[] = []
   controller: Daemon | undefined
   controlAddr: HostPort | undefined
@@ -52,7 +52,8 @@ export class ProcessMesh {
     if (this.opts.fullMeshMax !== undefined) args.push('--full-mesh-max', String(this.opts.fullMeshMax))
     let control: HostPort | undefined
     const daemon = new Daemon('controller', args, 'controller HTTP API listening', (l) => {
-      if (l.msg === 'tables updated' && typeof l.time === 'number') this.tableChanges.push(l.time)
+      // Logged once the last round is acknowledged; the version changed when the rollout began.
+      if (l.msg === 'tables updated' && typeof l.time === 'number') this.tableChanges.push(l.time - (typeof l.ms === 'number' ? l.ms : 0))
       if (l.msg === 'controller started') control = hostPortOf(l.control)
       this.opts.onControllerLog?.(l)
     })
