@@ -13,7 +13,7 @@ export const DOWN_MARGIN_MS = 25
 /** Long loss window: the figure reported to the controller (ms). */
 export const DEFAULT_LOSS_WINDOW_MS = 10_000
 /** Short loss window: reacts quickly to a link that turns bad (ms). */
-export const DEFAULT_SHORT_LOSS_WINDOW_MS = 2_000
+export const DEFAULT_SHORT_LOSS_WINDOW_MS = 1_000
 /** Link reports go out this often, and at once on a state change or threshold crossing (ms). */
 export const DEFAULT_REPORT_INTERVAL_MS = 1_000
 /** Loss-ratio thresholds whose crossing sends a report at once. */

@@ -9,12 +9,14 @@
  *   loss30: link b–e starts losing 30%; the figure is the time until a's next hop is no longer b,
  *     and the flow's loss over the 5 s after the change, against the 30% of staying put.
  *
- * Prints one JSON line. RELAYMESH_BENCH_TRIALS sets the blackhole trial count (default 20).
+ * Prints one JSON line. RELAYMESH_BENCH_TRIALS sets the blackhole trial count (default 20);
+ * RELAYMESH_BENCH_ONLY=loss30 runs only the loss trials (RELAYMESH_BENCH_LOSS_TRIALS, default half).
  */
 import { Flow, MeshHarness, sleep } from '../helpers/mesh-harness.js'
 
 const TRIALS = Number(process.env.RELAYMESH_BENCH_TRIALS ?? 20)
-const LOSS_TRIALS = Math.max(3, Math.round(TRIALS / 2))
+const LOSS_TRIALS = Number(process.env.RELAYMESH_BENCH_LOSS_TRIALS ?? Math.max(3, Math.round(TRIALS / 2)))
+const ONLY_LOSS = process.env.RELAYMESH_BENCH_ONLY === 'loss30'
 
 function pct (xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -75,11 +77,11 @@ async function loss30 (): Promise<{ moveMs: number, loss: number }> {
 
 const ours: number[] = []
 const controllerOnly: number[] = []
-for (let i = 0; i < TRIALS; i++) {
+for (let i = 0; i < (ONLY_LOSS ? 0 : TRIALS); i++) {
   ours.push(await blackhole(true))
   log(`blackhole trial ${i + 1}/${TRIALS}: gap ${ours[i].toFixed(0)} ms with fast reroute`)
 }
-for (let i = 0; i < Math.max(3, Math.round(TRIALS / 4)); i++) {
+for (let i = 0; i < (ONLY_LOSS ? 0 : Math.max(3, Math.round(TRIALS / 4))); i++) {
   controllerOnly.push(await blackhole(false))
   log(`baseline trial ${i + 1}: gap ${controllerOnly[i].toFixed(0)} ms, controller only`)
 }
@@ -93,7 +95,7 @@ for (let i = 0; i < LOSS_TRIALS; i++) {
 }
 process.stdout.write(JSON.stringify({
   bench: 'failover',
-  trials: TRIALS,
+  trials: ONLY_LOSS ? 0 : TRIALS,
   blackhole_gap_p50_ms: r1(pct(ours, 50)),
   blackhole_gap_p99_ms: r1(pct(ours, 99)),
   blackhole_gap_max_ms: r1(Math.max(...ours)),
