@@ -25,13 +25,19 @@ test('tunnel traffic takes the least-cost path a→b→e', async () => {
   const { h, flow } = await meshWithFlow()
   try {
     const before = { b: h.relay('b').plane.counters.forwarded, c: h.relay('c').plane.counters.forwarded, d: h.relay('d').plane.counters.forwarded }
-    const got = flow.received()
+    const sent0 = flow.sent
+    const got0 = flow.received()
     await sleep(1000)
-    assert.ok(flow.received() - got >= 150, `flow delivers (${flow.received() - got} in 1 s at 200 pps)`)
+    await sleep(200)
+    // Judged against what was sent: on a loaded machine the sender's timer fires less often.
+    const sent = flow.sent - sent0
+    const got = flow.received() - got0
+    assert.ok(sent >= 20, `the flow sends (${sent})`)
+    assert.ok(got >= sent * 0.9, `the flow delivers (${got} of ${sent})`)
     const b = h.relay('b').plane.counters.forwarded - before.b
-    assert.ok(b >= 150, `b forwards the flow (${b})`)
-    assert.ok(h.relay('c').plane.counters.forwarded - before.c < 10, 'c carries none of it')
-    assert.ok(h.relay('d').plane.counters.forwarded - before.d < 10, 'd carries none of it')
+    assert.ok(b >= got * 0.9, `b forwards the flow (${b} of ${got})`)
+    assert.ok(h.relay('c').plane.counters.forwarded - before.c < sent * 0.1, 'c carries none of it')
+    assert.ok(h.relay('d').plane.counters.forwarded - before.d < sent * 0.1, 'd carries none of it')
     assert.deepEqual(h.controller?.graph.path('a', 'e'), ['a', 'b', 'e'])
   } finally {
     flow.close()
