@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { controllerCommand } from './commands/controller.js'
 import { demoCommand } from './commands/demo.js'
 import { relayCommand } from './commands/relay.js'
+import { simCommand } from './commands/sim.js'
 import { keygenCommand } from './commands/keygen.js'
 import { impairCommand } from './commands/impair.js'
 import { topologyCommand } from './commands/topology.js'
@@ -28,7 +29,7 @@ Start here:
   relaymesh relay --help             run a relay, following a controller or a static mesh file
 
 Docs: README.md and docs/ in the repository.`)
-  for (const cmd of [demoCommand(), relayCommand(), controllerCommand(), keygenCommand(), impairCommand(), topologyCommand()]) program.addCommand(cmd)
+  for (const cmd of [demoCommand(), relayCommand(), controllerCommand(), keygenCommand(), impairCommand(), topologyCommand(), simCommand()]) program.addCommand(cmd)
   const configure = (cmd: Command, prefix: string): void => {
     cmd.exitOverride()
     cmd.configureOutput({ outputError: (str, write) => { write(oneLine(str, prefix)) } })

@@ -1,0 +1,62 @@
+/**
+ * Model-mode choices that have no counterpart in a real deployment; docs/simulation.md explains
+ * how model and process mode line up. Timing the real components define (probe interval, report
+ * schedule, compute debounce, ack timeout, idle timeout) is imported from them, not restated.
+ */
+
+/**
+ * The warm-up before the scenario's t = 0, as process mode's (sim/process/runner.ts): the mesh runs
+ * until the controller's graph routes every relay to every other and no table version has started
+ * for WARMUP_REST_MS, checked every WARMUP_POLL_MS, or until WARMUP_LIMIT_MS. Flows that start at
+ * 0 then meet converged routes rather than first measurements.
+ */
+export const WARMUP_REST_MS = 3_000
+export const WARMUP_LIMIT_MS = 60_000
+export const WARMUP_POLL_MS = 250
+
+/** Relays start at spread-out times within this window at the beginning of the warm-up (ms). */
+export const STARTUP_SPREAD_MS = 200
+
+/**
+ * After the scenario ends, packets already in flight still get this long to arrive (ms); nothing
+ * new is sent. Without it a flow's last packets would count as lost.
+ */
+export const DRAIN_MS = 2_000
+
+/**
+ * One-way delay of the control channel (ms) when the controller's place is unknown. With relay
+ * locations, the controller sits at the first relay's location and each relay's control delay is
+ * the great-circle delay to it (sim/scenario.ts oneWayDelayMs).
+ */
+export const DEFAULT_CONTROL_DELAY_MS = 10
+
+/** How often the real Reporter (prober/reporter.ts) checks whether a report is due (ms). */
+export const REPORT_CHECK_MS = 50
+
+/**
+ * Registrations that arrive within this window share one neighbour selection (ms). The real
+ * controller re-selects on every registration. Beyond full_mesh_max relays each selection redraws
+ * every relay's random neighbours, so 1,000 relays starting (or reconnecting after a controller
+ * restart) would each see up to 1,000 sets in a second, each set costing an O(n²) selection and
+ * every changed link a fresh monitor. Coalescing keeps the model's cost bounded; it makes the
+ * model's start-up churn milder than the real controller's, never harsher.
+ */
+export const NEIGHBOUR_BATCH_MS = 500
+
+/** Relay reconnect backoff to the controller (relay/control-client.ts: 100 ms doubling to 1 s). */
+export const RECONNECT_MIN_MS = 100
+export const RECONNECT_MAX_MS = 1_000
+
+/** Up to this many relays, final_routes lists every pair; beyond, only pairs of flow endpoints. */
+export const FINAL_ROUTES_ALL_MAX = 100
+
+/**
+ * Beyond this many relays, route computations are spaced LARGE_MESH_COMPUTE_SPACING_MS apart
+ * (ModelOptions.computeSpacingMs). At 1,000 relays a full computation costs about a second of CPU
+ * and each incremental link update about a millisecond; the real controller's 10 ms debounce would
+ * rebuild the routes after nearly every report while new links come up (start-up, every neighbour
+ * refresh), and update them link by link after that. Spaced out, a refresh's new links are mostly
+ * taken in before the next computation, at the cost of up to this much extra reaction time.
+ */
+export const LARGE_MESH_RELAYS = 100
+export const LARGE_MESH_COMPUTE_SPACING_MS = 1_000

@@ -1,0 +1,234 @@
+import type { LinkMonitor, LinkMonitorOptions } from '../../prober/link-monitor.js'
+import type { LinkStatus } from '../../prober/prober.js'
+import type { ImpairmentModel } from '../../src/transport/impair/model.js'
+import { nextWake } from './probe-schedule.js'
+import { mixSeed, Stream } from './seeds.js'
+import type { LinkTable, SimLink } from './sim-link.js'
+import { SizedLinkMonitor } from './sized-monitor.js'
+import { TickWheel } from './tick-wheel.js'
+import type { VirtualClock } from './virtual-clock.js'
+
+/** What the probe engine needs of the relays. */
+export interface ProbeHooks {
+  /** The prober's linkup / linkdown events: `owner`'s monitor of its link to `peer` changed state. */
+  linkChange: (owner: number, peer: number, up: boolean) => void
+  /** The boot epoch a relay puts in its echoes. */
+  epoch: (relay: number) => number
+  /** `owner`'s link to `peer` has new figures, after echoes or a state change. */
+  estimated: (owner: number, status: LinkStatus) => void
+}
+
+const NONE = -1
+/** A pending echo: arrival time, probe sequence, peer's count, peer's epoch, sent at, probe arrival. */
+const ECHO = 6
+
+/** One probed link: owner → peer. */
+interface ProbeLink {
+  owner: number
+  peer: number
+  /** The slot of the peer's monitor of the same pair (it counts our probes), or NONE. */
+  mate: number
+  monitor: LinkMonitor
+  fwd: SimLink | undefined
+  rev: SimLink | undefined
+  /** Probe models of fwd (our probes) and rev (their echoes); undefined when the pair is not connected. */
+  out: ImpairmentModel | undefined
+  back: ImpairmentModel | undefined
+  /**
+   * The link's status as of its last echo or state change (see `quick`). One object per link,
+   * updated in place: a fresh one per echo would live just long enough (one probe interval) to be
+   * promoted out of V8's young generation, and the old-generation collections that follow cost
+   * more than everything else a probe does. Nothing that receives it keeps it.
+   */
+  status: LinkStatus
+  lastProbeAt: number
+  lastEchoAt: number
+  /** Echoes on their way, ECHO numbers each, in arrival order from `head`. */
+  pending: number[]
+  head: number
+}
+
+/**
+ * Every relay's probing of its neighbours, on the real estimators: one LinkMonitor (prober/) per
+ * directed neighbour link, driven as prober/prober.ts drives it, with the packets replaced by the
+ * links' impairment models.
+ *
+ * The prober's 5 ms tick is kept: at each tick a link due for attention (probe-schedule.ts, through
+ * a timing wheel) first takes the echoes that arrived since its last visit, at their arrival
+ * times, then check(now) and, if due, a probe. A probe's whole round trip is decided when it is
+ * sent: its probe model on owner→peer says whether and when it reaches the peer, the peer counts
+ * it on its own monitor of the pair (a relay answers only neighbours it probes itself), and the
+ * echo's probe model on peer→owner says whether and when the count comes back; an outage that
+ * starts while either leg is in flight still drops it (SimLink.outageAt).
+ *
+ * The monitor thus sees exactly the calls the real prober makes, in the same order and with the
+ * same times: echoes at their arrival, check and probeDue at ticks. What others see of an echo
+ * (a link coming up, new figures for the reporter) lands at the next tick, at most 5 ms late. No
+ * probe costs a heap event or an allocation.
+ */
+export class ProbeEngine {
+  private readonly clock: VirtualClock
+  private readonly links: LinkTable
+  private readonly ids: readonly string[]
+  private readonly hooks: ProbeHooks
+  private readonly opts: Partial<LinkMonitorOptions>
+  private readonly tickMs: number
+  private readonly seed: number
+  private readonly wheel: TickWheel
+  private readonly slots: Array<ProbeLink | undefined> = []
+  private readonly free: number[] = []
+  /** Per relay: peer → slot of its monitor of that link, in the order the links were added. */
+  private readonly slotOf: Array<Map<number, number>>
+  /** Probes sent and monitors created, for the run's statistics. */
+  probes = 0
+  created = 0
+
+  constructor (components: { clock: VirtualClock, links: LinkTable, hooks: ProbeHooks }, init: { ids: readonly string[], monitor: Partial<LinkMonitorOptions>, tickMs: number, seed: number }) {
+    this.clock = components.clock
+    this.links = components.links
+    this.hooks = components.hooks
+    this.ids = init.ids
+    this.opts = init.monitor
+    this.tickMs = init.tickMs
+    this.seed = init.seed
+    this.wheel = new TickWheel(init.tickMs)
+    this.slotOf = init.ids.map(() => new Map())
+  }
+
+  /** Starts probing owner→peer with a fresh monitor (the link starts down, as in the prober). */
+  add (owner: number, peer: number): void {
+    if (this.slotOf[owner].has(peer)) return
+    const now = this.clock.now
+    const s = this.free.length > 0 ? this.free.pop() as number : this.slots.length
+    const mate = this.slotOf[peer].get(owner) ?? NONE
+    const fwd = this.links.get(owner, peer)
+    const rev = this.links.get(peer, owner)
+    const n = this.created++
+    this.slots[s] = {
+      owner,
+      peer,
+      mate,
+      monitor: new SizedLinkMonitor(now, this.opts, this.tickMs),
+      fwd,
+      rev,
+      out: fwd?.probeModel(mixSeed(this.seed, Stream.probe, n, 0)),
+      back: rev?.probeModel(mixSeed(this.seed, Stream.probe, n, 1)),
+      status: { peer: this.ids[peer], state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 },
+      lastProbeAt: -Infinity,
+      lastEchoAt: now,
+      pending: [],
+      head: 0
+    }
+    if (mate !== NONE) (this.slots[mate] as ProbeLink).mate = s
+    this.slotOf[owner].set(peer, s)
+    this.wheel.schedule(s, now, now)
+  }
+
+  remove (owner: number, peer: number): void {
+    const s = this.slotOf[owner].get(peer)
+    if (s === undefined) return
+    this.slotOf[owner].delete(peer)
+    const l = this.slots[s] as ProbeLink
+    if (l.mate !== NONE) (this.slots[l.mate] as ProbeLink).mate = NONE
+    if (l.out !== undefined) l.fwd?.dropProbeModel(l.out)
+    if (l.back !== undefined) l.rev?.dropProbeModel(l.back)
+    this.slots[s] = undefined
+    this.wheel.cancel(s)
+    this.free.push(s)
+  }
+
+  /** Stops all of a relay's probing (it went down); its monitors are gone with it. */
+  removeAll (owner: number): void {
+    for (const peer of [...this.slotOf[owner].keys()]) this.remove(owner, peer)
+  }
+
+  peers (owner: number): IterableIterator<number> { return this.slotOf[owner].keys() }
+
+  /**
+   * What the prober's status() gives the reporter: every link of `owner`. With `fresh`, each link
+   * is estimated now, as the real prober does; use it for the report itself. Without, each link as
+   * of its last echo or state change (`quick`), which is what deciding whether a report is due
+   * reads: the Reporter polls every link 20 times a second, and in between those events a link's
+   * figures move only as old samples age out of its loss windows, which the next echo (within one
+   * probe interval) brings in anyway.
+   */
+  statuses (owner: number, fresh: boolean): LinkStatus[] {
+    const out: LinkStatus[] = []
+    for (const s of this.slotOf[owner].values()) out.push(fresh ? this.estimate(s) : (this.slots[s] as ProbeLink).status)
+    return out
+  }
+
+  /** The prober's tick, for every relay at once. */
+  tick (): void {
+    const now = this.clock.now
+    this.wheel.take(now, (s) => { this.visit(s, now) })
+  }
+
+  /** What the real prober does for one link by tick `now`: echoes that came in, check, probe. */
+  private visit (s: number, now: number): void {
+    const l = this.slots[s] as ProbeLink
+    const m = l.monitor
+    let changed = false
+    const p = l.pending
+    while (l.head < p.length && p[l.head] <= now) {
+      const i = l.head
+      l.head += ECHO
+      const at = p[i]
+      if ((l.fwd as SimLink).outageAt(p[i + 5]) || (l.rev as SimLink).outageAt(at)) continue
+      if (m.echo(at, p[i + 1], at - p[i + 4], p[i + 2], p[i + 3])) this.hooks.linkChange(l.owner, l.peer, true)
+      l.lastEchoAt = at
+      changed = true
+    }
+    if (l.head === p.length) { p.length = 0; l.head = 0 }
+    if (m.check(now)) {
+      this.hooks.linkChange(l.owner, l.peer, false)
+      changed = true
+    }
+    if (changed) this.hooks.estimated(l.owner, this.quick(l))
+    if (m.probeDue(now)) this.send(s, l, now)
+    const wake = nextWake(m, l.lastProbeAt, l.lastEchoAt, now, this.tickMs)
+    this.wheel.schedule(s, l.head < p.length ? Math.min(wake, p[l.head]) : wake, now)
+  }
+
+  /** Sends a probe and decides its round trip (see the class comment). */
+  private send (s: number, l: ProbeLink, now: number): void {
+    const seq = l.monitor.probeSent(now)
+    l.lastProbeAt = now
+    this.probes++
+    if (l.out === undefined || l.back === undefined || l.mate === NONE) return
+    const arrives = l.out.decide(now)
+    if (arrives < 0) return
+    const rx = (this.slots[l.mate] as ProbeLink).monitor.probeReceived()
+    const returns = l.back.decide(arrives)
+    if (returns < 0) return
+    l.pending.push(returns, seq, rx, this.hooks.epoch(l.peer), now, arrives)
+  }
+
+  /** The link's full estimate now, as the real prober's status() gives it. */
+  private estimate (s: number): LinkStatus {
+    const l = this.slots[s] as ProbeLink
+    const st = l.status
+    const e = l.monitor.estimate(this.clock.now)
+    st.state = e.state; st.rttMs = e.rttMs; st.jitterMs = e.jitterMs; st.loss = e.loss
+    st.lossShort = e.lossShort; st.lossReverse = e.lossReverse; st.samples = e.samples
+    return st
+  }
+
+  /**
+   * The link's status for deciding whether a report is due, after echoes and state changes.
+   * ReportPolicy decides on state, short-window loss and RTT (prober/reporter.ts); those are read
+   * now, lossShort derived as LinkMonitor.estimate derives it. The long-window figures, which the
+   * decision does not read, are the costliest to compute (their window's far end is cold in the
+   * cache at 20,000 links), so they stay as of the last full estimate until the report goes out.
+   */
+  private quick (l: ProbeLink): LinkStatus {
+    const st = l.status
+    const m = l.monitor
+    const down = m.state === 'down'
+    const short = m.lossShortWindow.forward(this.clock.now)
+    st.state = m.state; st.rttMs = m.rtt.srtt; st.jitterMs = m.rtt.jitter; st.samples = m.rtt.samples
+    st.lossShort = down ? 1 : Number.isNaN(short) ? 0 : short
+    if (down) { st.loss = 1; st.lossReverse = 1 }
+    return st
+  }
+}

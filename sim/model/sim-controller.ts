@@ -1,0 +1,273 @@
+import { performance } from 'node:perf_hooks'
+import type { Timer } from '../../src/clock.js'
+import type { ControlLinkReport } from '../../src/control/messages.js'
+import { COMPUTE_DELAY_MS, NEIGHBOUR_REFRESH_MS, ROUND_ACK_TIMEOUT_MS } from '../../controller/constants.js'
+import { planRollout, type RolloutPlan, type RoundPart } from '../../controller/rollout-plan.js'
+import { MeshGraph } from '../../topology/mesh-graph.js'
+import { selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
+import { NEIGHBOUR_BATCH_MS } from './constants.js'
+import { changedEntries, InstalledTables } from './route-diff.js'
+import type { MeshIndex } from './sim-relay.js'
+import type { VirtualClock } from './virtual-clock.js'
+
+const NONE = -1
+
+/** How the controller reaches relays: the control channel model (control-plane.ts). */
+export interface ControllerChannel {
+  /** Sends a neighbours message; false when the relay's channel is closed. */
+  neighbours: (relay: number, peers: number[]) => boolean
+  /** Sends one round part; `ack` runs when the relay's ack arrives. False when not sent. */
+  table: (relay: number, version: number, round: number, part: RoundPart, ack: () => void) => boolean
+  /** A version's rollout ended: every round acknowledged or timed out, or the controller stopped. */
+  versionDone: (version: number) => void
+}
+
+export interface ControllerStats {
+  computations: number
+  versions: number
+  /** Wall time in route computation and diffing, and in taking in reports (ms). */
+  computeWallMs: number
+  reportWallMs: number
+  /** Link reports whose cost in force changed. */
+  costChanges: number
+}
+
+/**
+ * One run of the path controller (controller/controller.ts) with the QUIC channel and the store
+ * taken away: the same MeshGraph fed the same way from reports, the same debounce, neighbour
+ * selection, planRollout rounds paced by acks or ROUND_ACK_TIMEOUT_MS. It is always the leader;
+ * a controller restart is a new instance with an empty registry and graph, as a controller on the
+ * in-memory store starts.
+ *
+ * Two departures, both for cost at 1,000 relays and neither changing what is sent: tables are
+ * diffed from the route engine's arrays (route-diff.ts), and registrations within
+ * NEIGHBOUR_BATCH_MS share one neighbour selection. `computeSpacingMs` (0 by default) can further
+ * space computations apart.
+ */
+export class SimController {
+  readonly graph: MeshGraph
+  readonly installed: InstalledTables
+  readonly stats: ControllerStats = { computations: 0, versions: 0, computeWallMs: 0, reportWallMs: 0, costChanges: 0 }
+  private readonly clock: VirtualClock
+  private readonly channel: ControllerChannel
+  private readonly ids: readonly string[]
+  private readonly mesh: MeshIndex
+  private readonly policy: NeighbourPolicy
+  private readonly spacingMs: number
+  /** Sessions: registered at all, with a live channel, and the boot epoch that registered. */
+  private readonly registered: Uint8Array
+  private readonly live: Uint8Array
+  private readonly boot: Float64Array
+  private readonly neighboursSent: string[]
+  private closed = false
+  private version = 0
+  private computeTimer: Timer | undefined
+  private computeAt = 0
+  private lastComputeAt = -Infinity
+  private computing = false
+  private computeAgain = false
+  private rolling: number | undefined
+  private rolloutEpoch = 0
+  private neighbourSeed = 1
+  private refreshTimer: Timer | undefined
+  private pushTimer: Timer | undefined
+
+  constructor (components: { clock: VirtualClock, channel: ControllerChannel }, init: { mesh: MeshIndex, neighbourPolicy: NeighbourPolicy, computeSpacingMs?: number }) {
+    this.clock = components.clock
+    this.channel = components.channel
+    this.mesh = init.mesh
+    this.ids = init.mesh.ids
+    this.policy = init.neighbourPolicy
+    this.spacingMs = init.computeSpacingMs ?? 0
+    this.graph = new MeshGraph()
+    const n = this.ids.length
+    this.installed = new InstalledTables(n)
+    this.registered = new Uint8Array(n)
+    this.live = new Uint8Array(n)
+    this.boot = new Float64Array(n)
+    this.neighboursSent = this.ids.map(() => '')
+  }
+
+  start (): void {
+    this.refreshTimer = this.clock.setInterval(() => { this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
+  }
+
+  stop (): void {
+    if (this.closed) return
+    this.closed = true
+    this.rolloutEpoch++
+    for (const t of [this.computeTimer, this.refreshTimer, this.pushTimer]) if (t !== undefined) this.clock.clearTimer(t)
+    // A rollout cut short still changed the routes of the relays it reached.
+    if (this.rolling !== undefined) this.channel.versionDone(this.rolling)
+  }
+
+  /** The version counter, as GET /api/topology reports it. */
+  get tableVersion (): number { return this.version }
+
+  /**
+   * Whether every relay has been sent a route to every other, as process mode's warm-up waits for.
+   * Read from the tables sent rather than the graph, so polling it never forces a route
+   * computation the controller would not have made.
+   */
+  routesEveryPair (): boolean {
+    const { n, next } = this.installed
+    for (let u = 0; u < n; u++) for (let d = 0; d < n; d++) if (u !== d && next[u * n + d] < 0) return false
+    return true
+  }
+
+  isLive (relay: number): boolean { return !this.closed && this.live[relay] === 1 }
+
+  /**
+   * A register message with the table the relay forwards on. Refused (false) while another boot
+   * of the same relay still holds a live session, as Sessions.check refuses a second claimant.
+   */
+  register (relay: number, boot: number, next: Int32Array, backup: Int32Array): boolean {
+    if (this.closed) return false
+    if (this.live[relay] === 1 && this.boot[relay] !== boot) return false
+    this.registered[relay] = 1
+    this.live[relay] = 1
+    this.boot[relay] = boot
+    this.installed.setRow(relay, next, backup)
+    this.neighboursSent[relay] = ''
+    this.graph.upsertRelay(this.ids[relay], this.mesh.address(relay))
+    // The real controller pushes neighbours, then schedules a computation, on every registration;
+    // both move together here, so the computation still sees the links the push dropped.
+    if (this.pushTimer === undefined) {
+      this.pushTimer = this.clock.setTimeout(() => {
+        this.pushTimer = undefined
+        this.pushNeighbours(false)
+        this.scheduleCompute()
+      }, NEIGHBOUR_BATCH_MS)
+    }
+    return true
+  }
+
+  /** The relay's channel closed (idle timeout): it stays known, offline. */
+  disconnect (relay: number, boot: number): void {
+    if (this.closed || this.live[relay] === 0 || this.boot[relay] !== boot) return
+    this.live[relay] = 0
+    this.graph.setRelayUp(this.ids[relay], false)
+  }
+
+  /** A link report, taken in as controller.ts onReport does. */
+  report (relay: number, r: ControlLinkReport): void {
+    if (this.closed || this.live[relay] === 0) return
+    const t0 = performance.now()
+    let changed = false
+    for (const l of r.links) {
+      if (!this.graph.graph.hasNode(l.peer)) continue
+      // The worse of the two windows: quick to leave a link turning bad, slow to return (docs/routing.md).
+      const loss = Math.max(l.loss, l.loss_short)
+      if (this.graph.updateLink(r.relay, l.peer, { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss, up: l.up })) {
+        changed = true
+        this.stats.costChanges++
+      }
+    }
+    this.stats.reportWallMs += performance.now() - t0
+    if (changed) this.scheduleCompute(r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0)
+  }
+
+  /** The controller's neighbour push: select, drop links between non-neighbours, send changes. */
+  private pushNeighbours (refresh: boolean): void {
+    if (this.closed) return
+    if (refresh) this.neighbourSeed++
+    const ids = this.graph.relayIds()
+    const sets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed)
+    for (const key of this.graph.graph.edges()) {
+      const [a, b] = key.split('>')
+      if (sets.get(a)?.has(b) !== true) this.graph.removeLink(a, b)
+    }
+    const { index } = this.mesh
+    for (let r = 0; r < this.ids.length; r++) {
+      if (this.live[r] === 0) continue
+      const mine = [...(sets.get(this.ids[r]) ?? [])].sort()
+      const joined = mine.join(',')
+      if (joined === this.neighboursSent[r]) continue
+      if (this.channel.neighbours(r, mine.map((id) => index.get(id) as number))) this.neighboursSent[r] = joined
+    }
+  }
+
+  private scheduleCompute (delayMs = COMPUTE_DELAY_MS): void {
+    if (this.closed) return
+    const now = this.clock.now
+    const at = Math.max(now + delayMs, this.lastComputeAt + this.spacingMs)
+    if (this.computeTimer !== undefined) {
+      if (at >= this.computeAt) return
+      this.clock.clearTimer(this.computeTimer)
+    }
+    this.computeAt = at
+    this.computeTimer = this.clock.setTimeout(() => { this.computeTimer = undefined; this.compute() }, at - now)
+  }
+
+  private compute (): void {
+    if (this.closed) return
+    if (this.computing) { this.computeAgain = true; return }
+    this.computing = true
+    this.lastComputeAt = this.clock.now
+    const t0 = performance.now()
+    const live: number[] = []
+    for (let r = 0; r < this.ids.length; r++) if (this.live[r] === 1) live.push(r)
+    const changes = changedEntries(this.graph, this.ids, this.mesh.index, live, this.installed)
+    const plan = changes.entries === 0 ? [] : planRollout(changes.installed, changes.desired, (u, d) => this.graph.hops(u, d))
+    this.stats.computations++
+    this.stats.computeWallMs += performance.now() - t0
+    if (plan.length === 0) { this.computed(); return }
+    this.version++
+    this.stats.versions++
+    this.rollout(this.version, plan)
+  }
+
+  private computed (): void {
+    this.computing = false
+    this.rolling = undefined
+    if (this.computeAgain) { this.computeAgain = false; this.scheduleCompute(0) }
+  }
+
+  /** Sends a plan round by round, each after the previous one's acks or ROUND_ACK_TIMEOUT_MS. */
+  private rollout (version: number, plan: RolloutPlan): void {
+    const epoch = ++this.rolloutEpoch
+    this.rolling = version
+    let i = 0
+    const nextRound = (): void => {
+      if (epoch !== this.rolloutEpoch || this.closed) return
+      if (i === plan.length) {
+        this.channel.versionDone(version)
+        this.computed()
+        return
+      }
+      const { round, parts } = plan[i++]
+      let pending = 0
+      let done = false
+      let timer: Timer | undefined
+      const finish = (): void => {
+        if (done) return
+        done = true
+        if (timer !== undefined) this.clock.clearTimer(timer)
+        nextRound()
+      }
+      for (const [id, part] of parts) {
+        const r = this.mesh.index.get(id) as number
+        if (this.registered[r] === 0) continue
+        if (!this.channel.table(r, version, round, part, () => { if (--pending === 0) finish() })) continue
+        // The relay applies messages in order, so what was sent is what it will forward on.
+        this.record(r, part)
+        pending++
+      }
+      if (pending === 0) { finish(); return }
+      timer = this.clock.setTimeout(finish, ROUND_ACK_TIMEOUT_MS)
+    }
+    nextRound()
+  }
+
+  private record (relay: number, part: RoundPart): void {
+    const { n, next, backup } = this.installed
+    const index = (id: string): number => this.mesh.index.get(id) as number
+    for (const d of part.removals) { const k = relay * n + index(d); next[k] = NONE; backup[k] = NONE }
+    for (const d in part.upserts) {
+      const e = part.upserts[d]
+      const k = relay * n + index(d)
+      next[k] = index(e.next_hop)
+      backup[k] = e.backup === null ? NONE : index(e.backup)
+    }
+  }
+}

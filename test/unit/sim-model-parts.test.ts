@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import { planRollout } from '../../controller/rollout-plan.js'
+import { LinkMonitor } from '../../prober/link-monitor.js'
+import { TICK_MS } from '../../prober/constants.js'
+import { Prng } from '../../src/transport/impair/prng.js'
+import { MeshGraph } from '../../topology/mesh-graph.js'
+import { validateScenario } from '../../sim/scenario.js'
+import { EventHeap } from '../../sim/model/event-heap.js'
+import { nextWake } from '../../sim/model/probe-schedule.js'
+import { changedEntries, InstalledTables } from '../../sim/model/route-diff.js'
+import { LinkTable } from '../../sim/model/sim-link.js'
+import { SizedLinkMonitor } from '../../sim/model/sized-monitor.js'
+import { TickWheel } from '../../sim/model/tick-wheel.js'
+import { VirtualClock } from '../../sim/model/virtual-clock.js'
+
+test('the event heap pops in time order, ties in posting order', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }), (times) => {
+    const h = new EventHeap(4)
+    times.forEach((t, i) => { h.push(t, i, i) })
+    const out: number[] = []
+    while (h.size > 0) out.push(h.pop())
+    const want = times.map((t, i) => ({ t, i })).sort((a, b) => a.t - b.t || a.i - b.i).map((x) => x.i)
+    assert.deepEqual(out, want)
+  }))
+})
+
+test('the virtual clock runs timers and typed events in time order, and implements Clock', () => {
+  const c = new VirtualClock()
+  const seen: string[] = []
+  const kind = c.define((a, _b, _c, _d, x) => { seen.push(`event ${a} ${x}`) })
+  c.setTimeout(() => { seen.push(`timeout at ${c.monoMs()}`) }, 30)
+  const every = c.setInterval(() => { seen.push(`interval at ${c.now}`) }, 20)
+  c.post(30, kind, 7, 0, 0, 0, 1.5)
+  c.setTimeout(() => { c.clearTimer(every) }, 45)
+  c.runUntil(100)
+  assert.deepEqual(seen, ['interval at 20', 'timeout at 30', 'event 7 1.5', 'interval at 40'])
+  assert.equal(c.now, 100)
+  assert.equal(c.nowMs() - c.monoMs(), Date.UTC(2025, 0, 1))
+})
+
+test('the tick wheel hands over each id at the first tick at or after its time, earliest wins', () => {
+  const w = new TickWheel(5)
+  const got: Array<[number, number]> = []
+  w.schedule(1, 12, 0) // tick 3 (15 ms)
+  w.schedule(2, 15, 0) // tick 3
+  w.schedule(3, 40, 0)
+  w.schedule(3, 20, 0) // moved earlier: tick 4
+  w.schedule(2, 35, 0) // later than pending: stays at tick 3
+  w.cancel(1)
+  for (let t = 5; t <= 60; t += 5) w.take(t, (id) => { got.push([t, id]) })
+  assert.deepEqual(got, [[15, 2], [20, 3]])
+})
+
+/** A probe's fate, drawn the same for both drivers below: lost, or its round trip. */
+function fates (seed: number, n: number): number[] {
+  const r = new Prng(seed)
+  let bad = false
+  return Array.from({ length: n }, () => {
+    // Bursts of loss long enough to take the link down (about 50 probes, mostly quick retries),
+    // scattered loss, and RTT noise that moves the late margin.
+    bad = bad ? r.next() > 0.02 : r.next() < 0.02
+    return bad || r.next() < 0.1 ? -1 : 20 + r.next() * 30
+  })
+}
+
+interface Trace { probes: number[], changes: Array<[number, string]> }
+
+/** The real prober's loop: check and probeDue at every tick; echoes at their arrival times. */
+function everyTick (fate: number[], endMs: number): Trace {
+  const m = new LinkMonitor(0)
+  const t: Trace = { probes: [], changes: [] }
+  const echoes: Array<[number, number]> = []
+  for (let now = TICK_MS; now <= endMs; now += TICK_MS) {
+    while (echoes.length > 0 && echoes[0][0] <= now) {
+      const [at, seq] = echoes.shift() as [number, number]
+      if (m.echo(at, seq, fate[seq], seq + 1, 1)) t.changes.push([at, 'up'])
+    }
+    if (m.check(now)) t.changes.push([now, 'down'])
+    if (m.probeDue(now)) {
+      const seq = m.probeSent(now)
+      t.probes.push(now)
+      if (fate[seq] > 0) echoes.push([now + fate[seq], seq])
+    }
+  }
+  return t
+}
+
+/** The model's loop: a tick acts on the link only when nextWake or an echo says so. */
+function onWake (fate: number[], endMs: number): Trace {
+  const m = new SizedLinkMonitor(0, {}, TICK_MS)
+  const t: Trace = { probes: [], changes: [] }
+  const echoes: Array<[number, number]> = []
+  let lastProbe = -Infinity
+  let lastEcho = 0
+  let wake = -Infinity
+  for (let now = TICK_MS; now <= endMs; now += TICK_MS) {
+    if (now < wake && !(echoes.length > 0 && echoes[0][0] <= now)) continue
+    while (echoes.length > 0 && echoes[0][0] <= now) {
+      const [at, seq] = echoes.shift() as [number, number]
+      if (m.echo(at, seq, fate[seq], seq + 1, 1)) t.changes.push([at, 'up'])
+      lastEcho = at
+    }
+    if (m.check(now)) t.changes.push([now, 'down'])
+    if (m.probeDue(now)) {
+      const seq = m.probeSent(now)
+      lastProbe = now
+      t.probes.push(now)
+      if (fate[seq] > 0) echoes.push([now + fate[seq], seq])
+    }
+    wake = nextWake(m, lastProbe, lastEcho, now, TICK_MS)
+  }
+  return t
+}
+
+test('probing only on nextWake makes exactly the probes and state changes of checking every tick', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const fate = fates(seed, 20_000)
+    const a = everyTick(fate, 120_000)
+    const b = onWake(fate, 120_000)
+    assert.ok(a.changes.length > 4, `seed ${seed}: the script takes the link down and up`)
+    assert.deepEqual(b, a)
+  }
+})
+
+test('a sized monitor estimates exactly as the default one', () => {
+  const fate = fates(9, 3000)
+  const a = new LinkMonitor(0)
+  const b = new SizedLinkMonitor(0, {}, TICK_MS)
+  for (let seq = 0; seq < 3000; seq++) {
+    const now = seq * 20
+    a.probeSent(now); b.probeSent(now)
+    if (fate[seq] > 0) { a.echo(now + fate[seq], seq, fate[seq], seq + 1, 1); b.echo(now + fate[seq], seq, fate[seq], seq + 1, 1) }
+    if (seq % 50 === 0) assert.deepEqual(b.estimate(now + 60), a.estimate(now + 60))
+  }
+})
+
+test('a link logs its outages, so an arrival can be checked against the state at that instant', () => {
+  const c = new VirtualClock()
+  const s = validateScenario({ name: 'x', duration_s: 10, relays: [{ id: 'a' }, { id: 'b' }] })
+  const links = new LinkTable(c, s, ['a', 'b'], 1)
+  const ab = links.get(0, 1)
+  assert.ok(ab !== undefined)
+  c.runUntil(100)
+  links.applyStep(0, 1, { outage: true })
+  c.runUntil(200)
+  links.setRelayDown(1, true)
+  c.runUntil(300)
+  links.applyStep(0, 1, { outage: false })
+  c.runUntil(400)
+  links.setRelayDown(1, false)
+  assert.deepEqual([50, 150, 250, 350, 450].map((t) => ab.outageAt(t)), [false, true, true, true, false])
+  assert.equal(ab.decide(450) >= 0, true)
+  assert.equal(links.get(1, 0)?.outageAt(450), false)
+})
+
+test('planning from the changed entries alone gives the plan of whole tables', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), (seed) => {
+    const r = new Prng(seed)
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
+    const g = new MeshGraph()
+    for (const id of ids) g.upsertRelay(id, '127.0.0.1:7000')
+    for (const x of ids) for (const y of ids) if (x !== y && r.next() < 0.5) g.updateLink(x, y, { rttMs: 5 + r.next() * 50, jitterMs: 0, loss: 0, up: r.next() < 0.9 })
+    const index = new Map(ids.map((id, i) => [id, i]))
+    // Installed: a random mix of the current routes, stale routes and missing entries.
+    const installed = new InstalledTables(ids.length)
+    const whole = new Map(ids.map((u) => [u, new Map<string, { nextHop: string, backup: string | null }>()]))
+    for (const [u, i] of index) {
+      for (const [d, e] of g.tableFor(u)) {
+        const pick = r.next()
+        if (pick < 0.2) continue
+        const entry = pick < 0.5 ? { nextHop: ids[Math.floor(r.next() * ids.length)], backup: null } : e
+        installed.next[i * ids.length + (index.get(d) as number)] = index.get(entry.nextHop) as number
+        installed.backup[i * ids.length + (index.get(d) as number)] = entry.backup === null ? -1 : index.get(entry.backup) as number
+        whole.get(u)?.set(d, { nextHop: entry.nextHop, backup: entry.backup })
+      }
+    }
+    const live = [0, 1, 2, 3, 4, 5, 6].filter(() => r.next() < 0.8)
+    const desired = new Map(live.map((i) => [ids[i], g.tableFor(ids[i])]))
+    const hops = (u: string, d: string): number => g.hops(u, d)
+    const want = planRollout(new Map(live.map((i) => [ids[i], whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>])), desired, hops)
+    const c = changedEntries(g, ids, index, live, installed)
+    const got = c.entries === 0 ? [] : planRollout(c.installed, c.desired, hops)
+    assert.deepEqual(got, want)
+  }), { numRuns: 200 })
+})
