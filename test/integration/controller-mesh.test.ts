@@ -55,12 +55,14 @@ test('a blackholed link on the path is routed around at once, through the backup
     const t0 = performance.now()
     const expected = backup()
     h.impair('a', 'b', { outage: true })
-    await h.until('a moves off b', () => h.nextHop('a', 'e') !== 'b', 5000)
+    let first: string | undefined
+    await h.until('a moves off b', () => { first = h.nextHop('a', 'e'); return first !== 'b' }, 5000)
     const switchedAt = performance.now() - t0
-    await sleep(1500)
     // The switch is local (fast reroute): it lands at link-down detection, before the controller's
-    // tables could. bench:failover measures the gap over 20 trials; here only a loose bound.
-    assert.equal(h.nextHop('a', 'e'), expected, 'traffic went to the backup next hop')
+    // tables (which may later pick another path) could. bench:failover measures the gap over 20
+    // trials; here only a loose bound.
+    assert.equal(first, expected, 'traffic went to the backup next hop first')
+    await sleep(1500)
     const gap = flow.maxGap(t0, performance.now())
     assert.ok(gap < 3000, `receiver's longest gap ${gap.toFixed(0)} ms (switched after ${switchedAt.toFixed(0)} ms)`)
     assert.equal(h.drops('ttl_expired'), 0)
