@@ -158,9 +158,10 @@ export class Controller {
   }
 
   private refuse (ch: Channel, metric: string, reason: string): void {
+    if (ch.isClosed) return
     this.metrics.refused.inc({ reason: metric })
     this.log.warn({ remote: ch.remote, reason }, 'control channel refused')
-    ch.send({ type: 'refuse', reason } satisfies ControllerMessage).catch(() => {})
+    sendQuietly(ch, { type: 'refuse', reason } satisfies ControllerMessage)
     void ch.close(reason.slice(0, 120))
   }
 
@@ -217,8 +218,7 @@ export class Controller {
   private send (s: Session, msg: ControllerMessage): boolean {
     const ch = s.channel
     if (ch === undefined || ch.isClosed) return false
-    ch.send(msg).catch((err: Error) => { this.log.debug({ relayId: s.id, err: err.message }, 'control send failed') })
-    return true
+    return sendQuietly(ch, msg, (err) => { this.log.debug({ relayId: s.id, err: err.message }, 'control send failed') })
   }
 
   // Leadership.
@@ -229,6 +229,8 @@ export class Controller {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not load state from the store; starting from what relays report')
     }
+    // Deposed or stopped while loading: announcing leadership now would mislead every relay.
+    if (!this.leadership.isLeader || this.state !== 'running') return
     for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'leader' })
     this.pushNeighbours(true)
     this.scheduleCompute()
@@ -357,5 +359,19 @@ export class Controller {
       }, ROUND_ACK_TIMEOUT_MS)
       this.ackWaiters.set(key, () => { this.clock.clearTimer(t); this.ackWaiters.delete(key); resolve() })
     })
+  }
+}
+
+/**
+ * Sends without throwing: a channel that is closing rejects (or throws) on send, and a peer that
+ * went away must never take the controller down with it. Returns false when the send was refused.
+ */
+function sendQuietly (ch: Channel, msg: ControllerMessage, onError: (err: Error) => void = () => {}): boolean {
+  try {
+    ch.send(msg).catch(onError)
+    return true
+  } catch (err) {
+    onError(err as Error)
+    return false
   }
 }

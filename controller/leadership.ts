@@ -26,8 +26,9 @@ export class Leadership {
   private readonly ttlMs: number
   private readonly renewMs: number
   private timer: Timer | undefined
-  private busy = false
+  private busy: Promise<void> | undefined
   private leader = false
+  private stopped = false
 
   constructor (components: { clock: Clock, store: Store, logger: Logger }, init: { owner: string, ttlMs?: number, renewMs?: number }) {
     this.clock = components.clock
@@ -50,27 +51,39 @@ export class Leadership {
 
   /** Stops renewing and gives the lease up, so a standby need not wait out the TTL. */
   async stop (): Promise<void> {
+    this.stopped = true
     if (this.timer !== undefined) this.clock.clearTimer(this.timer)
     this.timer = undefined
-    if (this.leader) {
-      this.leader = false
-      try { await this.store.releaseLease(LEADER_LEASE, this.owner) } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'could not release the leadership lease')
-      }
+    // An attempt in flight could take the lease back after we release it: let it finish first.
+    await this.busy
+    this.leader = false
+    // Released whether or not we led: an attempt in flight at stop() may have just taken it.
+    try { await this.store.releaseLease(LEADER_LEASE, this.owner) } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not release the leadership lease')
     }
   }
 
   private async attempt (): Promise<void> {
-    if (this.busy) return
-    this.busy = true
+    if (this.busy !== undefined || this.stopped) return
+    let done!: () => void
+    this.busy = new Promise((resolve) => { done = resolve })
     let holds = false
+    let timer: Timer | undefined
     try {
-      holds = await this.store.acquireLease(LEADER_LEASE, this.owner, this.ttlMs)
+      // A store that hangs (a partition) must not keep us leading past the lease: a standby takes
+      // it after the TTL, so give up at half of it and act as if we lost it.
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = this.clock.setTimeout(() => { reject(new Error(`no answer from the store within ${this.ttlMs / 2} ms`)) }, this.ttlMs / 2)
+      })
+      holds = await Promise.race([this.store.acquireLease(LEADER_LEASE, this.owner, this.ttlMs), deadline])
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'leadership lease check failed')
     } finally {
-      this.busy = false
+      if (timer !== undefined) this.clock.clearTimer(timer)
+      this.busy = undefined
+      done()
     }
+    if (this.stopped) return
     if (holds && !this.leader) {
       this.leader = true
       this.log.info({ owner: this.owner }, 'elected leader')

@@ -100,7 +100,9 @@ export class ControlClient {
   private send (l: Link, msg: RelayMessage): void {
     const ch = l.channel
     if (ch === undefined || ch.isClosed) return
-    ch.send(msg).catch((err: Error) => { this.log.debug({ controller: l.name, err: err.message }, 'control send failed') })
+    const fail = (err: Error): void => { this.log.debug({ controller: l.name, err: err.message }, 'control send failed') }
+    // A channel that is closing may throw rather than reject: either way the link retries.
+    try { ch.send(msg).catch(fail) } catch (err) { fail(err as Error) }
   }
 
   private register (l: Link): void {
@@ -153,6 +155,8 @@ export class ControlClient {
       this.log.info({ controller: l.name, reason: info.reason, initiator: info.initiator }, 'controller channel closed; forwarding on the last tables')
       this.retry(l)
     })
+    // It may have closed before the listener was attached; then no 'close' comes to retry on.
+    if (ch.isClosed) { l.channel = undefined; this.retry(l); return }
     this.register(l)
   }
 

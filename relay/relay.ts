@@ -170,6 +170,17 @@ export class Relay {
   async start (): Promise<void> {
     if (this.state !== 'new') throw new InvalidStateError(`relay '${this.id}'`)
     this.state = 'running'
+    try {
+      await this.startParts()
+    } catch (err) {
+      // A half-started relay (say its --http port was taken) must not linger on its sockets and
+      // control channels: undo what started, then report the error.
+      await this.stop()
+      throw err
+    }
+  }
+
+  private async startParts (): Promise<void> {
     const plane = this.plane
     this.socket.on('message', (msg, rinfo) => { plane.receive(msg, rinfo.address, rinfo.port) })
     // A UDP socket error (ICMP unreachable from a peer that went away, a full buffer) is not fatal.
@@ -217,7 +228,8 @@ export class Relay {
         this.saver?.changed()
       },
       onTable: (m) => {
-        this.forwarding.update(m.upserts, m.removals, m.version)
+        if (m.full) this.forwarding.replace(new Map(Object.entries(m.upserts).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])), m.version)
+        else this.forwarding.update(m.upserts, m.removals, m.version)
         this.saver?.changed()
       }
     })

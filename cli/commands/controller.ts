@@ -64,7 +64,7 @@ hands the lease over at once.`)
       if (opts.redis !== undefined && !/^rediss?:\/\//.test(opts.redis)) throw new ConfigError(`--redis '${opts.redis}' is not a Redis URL; use redis://HOST:PORT or redis://HOST:PORT/DB`)
       const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix })
       const controller = new Controller({ clock: systemClock, logger: log, store }, { control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy })
-      await controller.start()
+      await controller.start().catch(async (err: unknown) => { await controller.stop(); await store.close(); throw err })
       const { server, bound } = await startControllerHttp(http, {
         snapshot: (o) => controller.snapshot(o),
         role: () => controller.role,
