@@ -82,7 +82,8 @@ test('a link on the path that degrades to 30% loss loses its traffic within seco
     await h.until('a moves off b', () => h.nextHop('a', 'e') !== 'b', 8000)
     const moved = performance.now() - t0
     assert.ok(moved < 8000, `moved after ${moved.toFixed(0)} ms`)
-    assert.deepEqual(h.controller?.graph.path('a', 'e'), ['a', 'c', 'e'])
+    const path = h.controller?.graph.path('a', 'e') ?? []
+    assert.ok(path.length >= 2 && !path.join('>').includes('b>e'), `the new path ${path.join('→')} avoids the lossy b→e link`)
   } finally {
     flow.close()
     await h.stop()
