@@ -124,8 +124,14 @@ export class Demo {
   }
 
   private async setBoth (a: string, b: string, st: LinkState): Promise<void> {
-    await this.mesh.setLink(a, b, st)
-    await this.mesh.setLink(b, a, st)
+    try {
+      await this.mesh.setLink(a, b, st)
+      await this.mesh.setLink(b, a, st)
+    } catch (err) {
+      // Called from a timer: report and carry on rather than take the demo down.
+      this.log(`could not change ${a}–${b}: ${(err as Error).message}`)
+      return
+    }
     if ((a === FLOW.from && b === FLOW.to) || (a === FLOW.to && b === FLOW.from)) this.flow.setDirect(impairParamsOf(st))
   }
 

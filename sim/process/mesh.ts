@@ -93,13 +93,15 @@ export class ProcessMesh {
     return r
   }
 
-  /** Sets what `from` does to the packets it sends to `to`. Quietly skips a relay that is down. */
+  /** Sets what `from` does to the packets it sends to `to`. Skips a relay that is down; rejects when the relay refuses. */
   async setLink (from: string, to: string, st: LinkState): Promise<void> {
     const a = this.relays.get(from); const b = this.relays.get(to)
     if (a === undefined || b === undefined || !a.daemon.running) return
-    await fetch(`${a.http}/emulation/links`, {
+    // An impairment that did not take would make the run measure something else: say so.
+    const res = await fetch(`${a.http}/emulation/links`, {
       method: 'POST', body: JSON.stringify({ to: formatHostPort(b.mesh), ...impairParamsOf(st) }), signal: AbortSignal.timeout(2000)
-    }).catch(() => {})
+    })
+    if (!res.ok) throw new Error(`relay ${from} refused the emulation of ${from}→${to}: ${await res.text()}`)
   }
 
   async topology (routes = true): Promise<TopologyDoc | undefined> {
