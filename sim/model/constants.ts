@@ -60,3 +60,11 @@ export const FINAL_ROUTES_ALL_MAX = 100
  */
 export const LARGE_MESH_RELAYS = 100
 export const LARGE_MESH_COMPUTE_SPACING_MS = 1_000
+
+/**
+ * With computations spaced, a batch of reports with at least this many cost changes rebuilds the
+ * routes once instead of updating them link by link (SimController.ingestPending). Measured at
+ * 1,000 relays and 17,500 links: an incremental update cost 67 ms on average (a link that comes
+ * up shortens the paths to ~200 destinations, each a Dijkstra), a rebuild 180 ms.
+ */
+export const REBUILD_MIN_CHANGES = 3

@@ -14,13 +14,14 @@ export interface ProbeHooks {
   linkChange: (owner: number, peer: number, up: boolean) => void
   /** The boot epoch a relay puts in its echoes. */
   epoch: (relay: number) => number
-  /** `owner`'s link to `peer` has new figures, after echoes or a state change. */
-  estimated: (owner: number, status: LinkStatus) => void
 }
 
 const NONE = -1
-/** A pending echo: arrival time, probe sequence, peer's count, peer's epoch, sent at, probe arrival. */
-const ECHO = 6
+/**
+ * A pending echo: arrival time, probe sequence, peer's count, peer's epoch, sent at, the probe's
+ * arrival at the peer, and the outage count (SimLink.outageChanges) when it was sent.
+ */
+const ECHO = 7
 
 /** One probed link: owner → peer. */
 interface ProbeLink {
@@ -28,6 +29,8 @@ interface ProbeLink {
   peer: number
   /** The slot of the peer's monitor of the same pair (it counts our probes), or NONE. */
   mate: number
+  /** The owner's boot epoch, which its echoes carry; a restart makes new links. */
+  epoch: number
   monitor: LinkMonitor
   fwd: SimLink | undefined
   rev: SimLink | undefined
@@ -35,17 +38,23 @@ interface ProbeLink {
   out: ImpairmentModel | undefined
   back: ImpairmentModel | undefined
   /**
-   * The link's status as of its last echo or state change (see `quick`). One object per link,
-   * updated in place: a fresh one per echo would live just long enough (one probe interval) to be
-   * promoted out of V8's young generation, and the old-generation collections that follow cost
-   * more than everything else a probe does. Nothing that receives it keeps it.
+   * The link's status as last estimated (see `changed`). One object per link, updated in place: a
+   * fresh one each time would live just long enough to be promoted out of V8's young generation,
+   * and the old-generation collections that follow cost more than everything else a probe does.
+   * Nothing that receives it keeps it.
    */
   status: LinkStatus
+  /** Echoes or a state change came since `changed` last looked at the link. */
+  dirty: boolean
   lastProbeAt: number
   lastEchoAt: number
-  /** Echoes on their way, ECHO numbers each, in arrival order from `head`. */
+  /**
+   * Echoes on their way, ECHO numbers each, in arrival order in [head, tail). The array is reused
+   * in place rather than shrunk, so probing allocates nothing.
+   */
   pending: number[]
   head: number
+  tail: number
 }
 
 /**
@@ -65,6 +74,11 @@ interface ProbeLink {
  * same times: echoes at their arrival, check and probeDue at ticks. What others see of an echo
  * (a link coming up, new figures for the reporter) lands at the next tick, at most 5 ms late. No
  * probe costs a heap event or an allocation.
+ *
+ * Known departures, all at the edges: the peer counts a probe when it is sent rather than when it
+ * arrives (they differ only for a probe an outage then drops in flight), the echo leg is decided
+ * with the link state at the probe's sending (a schedule step within one flight time is missed),
+ * and a relay only answers a probe if it already probed the sender when the probe left.
  */
 export class ProbeEngine {
   private readonly clock: VirtualClock
@@ -79,6 +93,8 @@ export class ProbeEngine {
   private readonly free: number[] = []
   /** Per relay: peer → slot of its monitor of that link, in the order the links were added. */
   private readonly slotOf: Array<Map<number, number>>
+  /** Per relay: slots with new figures since `changed` last ran. */
+  private readonly dirty: number[][]
   /** Probes sent and monitors created, for the run's statistics. */
   probes = 0
   created = 0
@@ -93,6 +109,7 @@ export class ProbeEngine {
     this.seed = init.seed
     this.wheel = new TickWheel(init.tickMs)
     this.slotOf = init.ids.map(() => new Map())
+    this.dirty = init.ids.map(() => [])
   }
 
   /** Starts probing owner→peer with a fresh monitor (the link starts down, as in the prober). */
@@ -108,16 +125,19 @@ export class ProbeEngine {
       owner,
       peer,
       mate,
+      epoch: this.hooks.epoch(owner),
       monitor: new SizedLinkMonitor(now, this.opts, this.tickMs),
       fwd,
       rev,
       out: fwd?.probeModel(mixSeed(this.seed, Stream.probe, n, 0)),
       back: rev?.probeModel(mixSeed(this.seed, Stream.probe, n, 1)),
       status: { peer: this.ids[peer], state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 },
+      dirty: false,
       lastProbeAt: -Infinity,
       lastEchoAt: now,
       pending: [],
-      head: 0
+      head: 0,
+      tail: 0
     }
     if (mate !== NONE) (this.slots[mate] as ProbeLink).mate = s
     this.slotOf[owner].set(peer, s)
@@ -144,17 +164,35 @@ export class ProbeEngine {
 
   peers (owner: number): IterableIterator<number> { return this.slotOf[owner].keys() }
 
-  /**
-   * What the prober's status() gives the reporter: every link of `owner`. With `fresh`, each link
-   * is estimated now, as the real prober does; use it for the report itself. Without, each link as
-   * of its last echo or state change (`quick`), which is what deciding whether a report is due
-   * reads: the Reporter polls every link 20 times a second, and in between those events a link's
-   * figures move only as old samples age out of its loss windows, which the next echo (within one
-   * probe interval) brings in anyway.
-   */
-  statuses (owner: number, fresh: boolean): LinkStatus[] {
+  /** What the prober's status() gives the reporter: every link of `owner`, estimated now. */
+  statuses (owner: number): LinkStatus[] {
     const out: LinkStatus[] = []
-    for (const s of this.slotOf[owner].values()) out.push(fresh ? this.estimate(s) : (this.slots[s] as ProbeLink).status)
+    for (const s of this.slotOf[owner].values()) out.push(this.estimate(s))
+    return out
+  }
+
+  /**
+   * The links of `owner` that had echoes or a state change since the last call, with the figures
+   * a report decision reads. The real Reporter asks its policy about every link 20 times a second;
+   * a link that did not change since it was last asked cannot have crossed a threshold since (the
+   * policy compares with what was last sent, and a send resets that to the link's own figures), so
+   * asking about the changed ones alone gives the same answer.
+   *
+   * ReportPolicy decides on state, short-window loss and RTT (prober/reporter.ts); those are read
+   * now, lossShort derived as LinkMonitor.estimate derives it. The long-window figures, which the
+   * decision does not read, are the costliest to compute (their window's far end is cold in the
+   * cache at 20,000 links), so they are left as last estimated until a report goes out.
+   */
+  changed (owner: number): LinkStatus[] {
+    const list = this.dirty[owner]
+    const out: LinkStatus[] = []
+    for (const s of list) {
+      const l = this.slots[s]
+      if (l === undefined || !l.dirty || l.owner !== owner) continue
+      l.dirty = false
+      out.push(this.quick(l))
+    }
+    list.length = 0
     return out
   }
 
@@ -170,24 +208,28 @@ export class ProbeEngine {
     const m = l.monitor
     let changed = false
     const p = l.pending
-    while (l.head < p.length && p[l.head] <= now) {
+    while (l.head < l.tail && p[l.head] <= now) {
       const i = l.head
       l.head += ECHO
       const at = p[i]
-      if ((l.fwd as SimLink).outageAt(p[i + 5]) || (l.rev as SimLink).outageAt(at)) continue
+      // Outages are rare: look them up only if one began or ended since the probe left.
+      if (p[i + 6] !== this.links.env.outageChanges && ((l.fwd as SimLink).outageAt(p[i + 5]) || (l.rev as SimLink).outageAt(at))) continue
       if (m.echo(at, p[i + 1], at - p[i + 4], p[i + 2], p[i + 3])) this.hooks.linkChange(l.owner, l.peer, true)
       l.lastEchoAt = at
       changed = true
     }
-    if (l.head === p.length) { p.length = 0; l.head = 0 }
+    if (l.head === l.tail) { l.head = 0; l.tail = 0 }
     if (m.check(now)) {
       this.hooks.linkChange(l.owner, l.peer, false)
       changed = true
     }
-    if (changed) this.hooks.estimated(l.owner, this.quick(l))
+    if (changed && !l.dirty) {
+      l.dirty = true
+      this.dirty[l.owner].push(s)
+    }
     if (m.probeDue(now)) this.send(s, l, now)
     const wake = nextWake(m, l.lastProbeAt, l.lastEchoAt, now, this.tickMs)
-    this.wheel.schedule(s, l.head < p.length ? Math.min(wake, p[l.head]) : wake, now)
+    this.wheel.schedule(s, l.head < l.tail ? Math.min(wake, p[l.head]) : wake, now)
   }
 
   /** Sends a probe and decides its round trip (see the class comment). */
@@ -198,10 +240,15 @@ export class ProbeEngine {
     if (l.out === undefined || l.back === undefined || l.mate === NONE) return
     const arrives = l.out.decide(now)
     if (arrives < 0) return
-    const rx = (this.slots[l.mate] as ProbeLink).monitor.probeReceived()
+    const mate = this.slots[l.mate] as ProbeLink
+    const rx = mate.monitor.probeReceived()
     const returns = l.back.decide(arrives)
     if (returns < 0) return
-    l.pending.push(returns, seq, rx, this.hooks.epoch(l.peer), now, arrives)
+    const p = l.pending
+    const i = l.tail
+    l.tail += ECHO
+    p[i] = returns; p[i + 1] = seq; p[i + 2] = rx; p[i + 3] = mate.epoch
+    p[i + 4] = now; p[i + 5] = arrives; p[i + 6] = this.links.env.outageChanges
   }
 
   /** The link's full estimate now, as the real prober's status() gives it. */
@@ -214,13 +261,7 @@ export class ProbeEngine {
     return st
   }
 
-  /**
-   * The link's status for deciding whether a report is due, after echoes and state changes.
-   * ReportPolicy decides on state, short-window loss and RTT (prober/reporter.ts); those are read
-   * now, lossShort derived as LinkMonitor.estimate derives it. The long-window figures, which the
-   * decision does not read, are the costliest to compute (their window's far end is cold in the
-   * cache at 20,000 links), so they stay as of the last full estimate until the report goes out.
-   */
+  /** The figures a report decision reads, now (see `changed`). */
   private quick (l: ProbeLink): LinkStatus {
     const st = l.status
     const m = l.monitor

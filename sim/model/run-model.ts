@@ -57,11 +57,7 @@ export class ModelRun {
     this.probes = new ProbeEngine({
       clock: this.clock,
       links: this.links,
-      hooks: {
-        linkChange: (owner, peer, up) => { relays[owner].linkChange(peer, up) },
-        estimated: (owner, status) => { relays[owner].linkEstimated(status) },
-        epoch: (r) => relays[r].epoch
-      }
+      hooks: { linkChange: (owner, peer, up) => { relays[owner].linkChange(peer, up) }, epoch: (r) => relays[r].epoch }
     }, {
       ids: this.mesh.ids,
       monitor: scenario.probe_interval_ms === undefined ? {} : { intervalMs: scenario.probe_interval_ms },
@@ -95,8 +91,8 @@ export class ModelRun {
     for (const c of this.control.runs) {
       computations += c.stats.computations
       computeWallMs += c.stats.computeWallMs
-      reportWallMs += c.stats.reportWallMs
-      costChanges += c.stats.costChanges
+      reportWallMs += c.intakeStats.wallMs
+      costChanges += c.intakeStats.costChanges
     }
     let probedLinks = 0
     for (const r of this.relays) for (const _ of this.probes.peers(r.index)) probedLinks++

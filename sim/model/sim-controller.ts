@@ -6,6 +6,7 @@ import { planRollout, type RolloutPlan, type RoundPart } from '../../controller/
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
 import { NEIGHBOUR_BATCH_MS } from './constants.js'
+import { ReportIntake } from './report-intake.js'
 import { changedEntries, InstalledTables } from './route-diff.js'
 import type { MeshIndex } from './sim-relay.js'
 import type { VirtualClock } from './virtual-clock.js'
@@ -25,11 +26,8 @@ export interface ControllerChannel {
 export interface ControllerStats {
   computations: number
   versions: number
-  /** Wall time in route computation and diffing, and in taking in reports (ms). */
+  /** Wall time in route computation and diffing (ms). */
   computeWallMs: number
-  reportWallMs: number
-  /** Link reports whose cost in force changed. */
-  costChanges: number
 }
 
 /**
@@ -39,15 +37,15 @@ export interface ControllerStats {
  * a controller restart is a new instance with an empty registry and graph, as a controller on the
  * in-memory store starts.
  *
- * Two departures, both for cost at 1,000 relays and neither changing what is sent: tables are
- * diffed from the route engine's arrays (route-diff.ts), and registrations within
- * NEIGHBOUR_BATCH_MS share one neighbour selection. `computeSpacingMs` (0 by default) can further
- * space computations apart.
+ * Departures, all for cost at 1,000 relays: tables are diffed from the route engine's arrays
+ * (route-diff.ts; the same rounds go out); registrations within NEIGHBOUR_BATCH_MS share one
+ * neighbour selection; and with `computeSpacingMs` set (the default beyond LARGE_MESH_RELAYS),
+ * computations are spaced that far apart and reports wait for the next one (report-intake.ts).
  */
 export class SimController {
   readonly graph: MeshGraph
   readonly installed: InstalledTables
-  readonly stats: ControllerStats = { computations: 0, versions: 0, computeWallMs: 0, reportWallMs: 0, costChanges: 0 }
+  readonly stats: ControllerStats = { computations: 0, versions: 0, computeWallMs: 0 }
   private readonly clock: VirtualClock
   private readonly channel: ControllerChannel
   private readonly ids: readonly string[]
@@ -71,6 +69,7 @@ export class SimController {
   private neighbourSeed = 1
   private refreshTimer: Timer | undefined
   private pushTimer: Timer | undefined
+  private readonly intake: ReportIntake
 
   constructor (components: { clock: VirtualClock, channel: ControllerChannel }, init: { mesh: MeshIndex, neighbourPolicy: NeighbourPolicy, computeSpacingMs?: number }) {
     this.clock = components.clock
@@ -80,6 +79,7 @@ export class SimController {
     this.policy = init.neighbourPolicy
     this.spacingMs = init.computeSpacingMs ?? 0
     this.graph = new MeshGraph()
+    this.intake = new ReportIntake(this.graph)
     const n = this.ids.length
     this.installed = new InstalledTables(n)
     this.registered = new Uint8Array(n)
@@ -100,6 +100,9 @@ export class SimController {
     // A rollout cut short still changed the routes of the relays it reached.
     if (this.rolling !== undefined) this.channel.versionDone(this.rolling)
   }
+
+  /** Report intake figures: wall time and cost changes. */
+  get intakeStats (): ReportIntake['stats'] { return this.intake.stats }
 
   /** The version counter, as GET /api/topology reports it. */
   get tableVersion (): number { return this.version }
@@ -149,27 +152,26 @@ export class SimController {
     this.graph.setRelayUp(this.ids[relay], false)
   }
 
-  /** A link report, taken in as controller.ts onReport does. */
+  /**
+   * A link report. With computations unspaced it is taken in at once, as controller.ts onReport
+   * does; with them spaced, it waits for the next computation (report-intake.ts).
+   */
   report (relay: number, r: ControlLinkReport): void {
     if (this.closed || this.live[relay] === 0) return
-    const t0 = performance.now()
-    let changed = false
-    for (const l of r.links) {
-      if (!this.graph.graph.hasNode(l.peer)) continue
-      // The worse of the two windows: quick to leave a link turning bad, slow to return (docs/routing.md).
-      const loss = Math.max(l.loss, l.loss_short)
-      if (this.graph.updateLink(r.relay, l.peer, { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss, up: l.up })) {
-        changed = true
-        this.stats.costChanges++
-      }
+    const delay = r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0
+    if (this.spacingMs === 0) {
+      if (this.intake.take(r)) this.scheduleCompute(delay)
+      return
     }
-    this.stats.reportWallMs += performance.now() - t0
-    if (changed) this.scheduleCompute(r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0)
+    this.intake.hold(r)
+    this.scheduleCompute(delay)
   }
 
   /** The controller's neighbour push: select, drop links between non-neighbours, send changes. */
   private pushNeighbours (refresh: boolean): void {
     if (this.closed) return
+    // The real controller took these in as they came, before this push.
+    this.intake.flush()
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
     const sets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed)
@@ -204,6 +206,7 @@ export class SimController {
     if (this.computing) { this.computeAgain = true; return }
     this.computing = true
     this.lastComputeAt = this.clock.now
+    this.intake.flush()
     const t0 = performance.now()
     const live: number[] = []
     for (let r = 0; r < this.ids.length; r++) if (this.live[r] === 1) live.push(r)

@@ -2,8 +2,15 @@ import { ImpairmentModel } from '../../src/transport/impair/model.js'
 import { impairParamsOf, initialLinkState, type LinkState, type Scenario } from '../scenario.js'
 import { mixSeed, Stream } from './seeds.js'
 
-/** Where a link reads the time, to log when outages begin and end. */
-export interface Now { readonly now: number }
+/** What links share: the time, to log when outages begin and end, and a count of those changes. */
+export interface LinkEnv {
+  readonly clock: { readonly now: number }
+  /**
+   * Outage changes on any link sharing this env. Unchanged since a packet left means no outage can
+   * have caught it, which spares a lookup per probe.
+   */
+  outageChanges: number
+}
 
 /**
  * One direction of one link: the impairment model (src/transport/impair/model.ts) that decides
@@ -25,21 +32,21 @@ export class SimLink {
   readonly from: number
   readonly to: number
   readonly model: ImpairmentModel
-  private readonly clock: Now
+  private readonly env: LinkEnv
   private readonly probeModels = new Set<ImpairmentModel>()
   private state: LinkState
   private downEnds: number
   /** Outage transitions, as [time, 1 | 0] pairs in time order; starts with the state at creation. */
   private readonly outages: number[]
 
-  constructor (clock: Now, from: number, to: number, state: LinkState, seed: number, downEnds = 0) {
-    this.clock = clock
+  constructor (env: LinkEnv, from: number, to: number, state: LinkState, seed: number, downEnds = 0) {
+    this.env = env
     this.from = from
     this.to = to
     this.state = state
     this.downEnds = downEnds
     this.model = new ImpairmentModel(this.params(), seed)
-    this.outages = [clock.now, this.outage() ? 1 : 0]
+    this.outages = [env.clock.now, this.outage() ? 1 : 0]
   }
 
   /** A model for probes across this link, following its state until dropped. */
@@ -82,7 +89,10 @@ export class SimLink {
     this.model.set(p)
     for (const m of this.probeModels) m.set(p)
     const out = this.outage() ? 1 : 0
-    if (this.outages[this.outages.length - 1] !== out) this.outages.push(this.clock.now, out)
+    if (this.outages[this.outages.length - 1] !== out) {
+      this.outages.push(this.env.clock.now, out)
+      this.env.outageChanges++
+    }
   }
 
   private params (): ReturnType<typeof impairParamsOf> {
@@ -98,7 +108,7 @@ export class SimLink {
  * scenario's schedule has reached by then, so creation time never changes what a link is like.
  */
 export class LinkTable {
-  private readonly clock: Now
+  readonly env: LinkEnv
   private readonly scenario: Scenario
   private readonly ids: readonly string[]
   private readonly seed: number
@@ -111,8 +121,8 @@ export class LinkTable {
   /** Whether each pair is connected at all; memoised because initialLinkState scans the scenario. */
   private readonly connected = new Map<number, LinkState | null>()
 
-  constructor (clock: Now, scenario: Scenario, ids: readonly string[], seed: number) {
-    this.clock = clock
+  constructor (clock: { readonly now: number }, scenario: Scenario, ids: readonly string[], seed: number) {
+    this.env = { clock, outageChanges: 0 }
     this.scenario = scenario
     this.ids = ids
     this.seed = seed
@@ -127,7 +137,7 @@ export class LinkTable {
     if (l !== undefined) return l
     const state = this.stepped.get(key) ?? this.initial(key, from, to)
     if (state === undefined) return undefined
-    const made = new SimLink(this.clock, from, to, state, mixSeed(this.seed, Stream.link, from, to), this.down[from] + this.down[to])
+    const made = new SimLink(this.env, from, to, state, mixSeed(this.seed, Stream.link, from, to), this.down[from] + this.down[to])
     this.links.set(key, made)
     this.touching[from].push(made)
     this.touching[to].push(made)

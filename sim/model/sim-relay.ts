@@ -1,9 +1,7 @@
 import type { TableEntry } from '../../src/control/messages.js'
 import type { Logger } from '../../src/logging.js'
-import { ForwardingTable } from '../../relay/forwarding-table.js'
-import type { IdRoute } from '../../relay/forwarding-table.js'
+import { ForwardingTable, type IdRoute } from '../../relay/forwarding-table.js'
 import type { Route } from '../../relay/types.js'
-import type { LinkStatus } from '../../prober/prober.js'
 import { buildReport, ReportPolicy, type LinkReport } from '../../prober/reporter.js'
 import type { ProbeEngine } from './probe-engine.js'
 import type { VirtualClock } from './virtual-clock.js'
@@ -62,8 +60,6 @@ export class SimRelay {
   private forwarding: ForwardingTable
   private policy = new ReportPolicy()
   private reportSeq = 0
-  /** Some link's change makes a report due at the next check. */
-  private reportWanted = false
   /** What the state file holds while the relay is down. */
   private saved: { version: number, neighbours: number[] } | undefined
 
@@ -87,7 +83,6 @@ export class SimRelay {
     this.forwarding = this.newForwarding()
     this.policy = new ReportPolicy()
     this.reportSeq = 0
-    this.reportWanted = false
     const saved = this.saved
     this.saved = undefined
     if (saved !== undefined) {
@@ -151,29 +146,16 @@ export class SimRelay {
   }
 
   /**
-   * A link was re-estimated (probe-engine.ts): if that link alone makes a report due at once (it
-   * changed state, or crossed a loss or RTT threshold), the next Reporter check sends one.
-   */
-  linkEstimated (status: LinkStatus): void {
-    if (!this.alive || this.reportWanted) return
-    const why = this.policy.due(this.clock.now, [status])
-    if (why === 'state' || why === 'threshold') this.reportWanted = true
-  }
-
-  /**
-   * The Reporter's periodic check: send a report when the policy says one is due. The real
-   * Reporter asks the policy about every link every 50 ms; its answer changes only when some
-   * link's figures do, which linkEstimated watches, or when the schedule comes round, which
-   * `due(now, [])` tells. The report itself carries figures estimated now, as the real relay's.
+   * The Reporter's periodic check: send a report when the policy says one is due. The decision
+   * looks at the links that changed since the last check (probe-engine.ts `changed` says why that
+   * is the whole answer); the report itself carries every link estimated now, as the real relay's.
    */
   checkReport (): void {
     if (!this.alive) return
     const now = this.clock.now
-    if (!this.reportWanted && this.policy.due(now, []) === undefined) return
-    this.reportWanted = false
-    const why = this.policy.due(now, this.probes.statuses(this.index, false))
+    const why = this.policy.due(now, this.probes.changed(this.index))
     if (why === undefined) return
-    const links = this.probes.statuses(this.index, true)
+    const links = this.probes.statuses(this.index)
     this.policy.sent(now, links)
     this.hooks.report(this.index, buildReport(this.id, ++this.reportSeq, why, links))
   }

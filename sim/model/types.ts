@@ -22,7 +22,7 @@ export interface ModelStats {
   probes: number
   /** Link monitors created (neighbour changes and restarts make new ones). */
   monitors: number
-  /** Route computations, and how many produced a new table version. */
+  /** Route computations run, over every controller run. */
   computations: number
   /** Wall time spent in route computation and table diffing (ms). */
   computeWallMs: number
