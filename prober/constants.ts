@@ -4,6 +4,12 @@
 export const DEFAULT_PROBE_INTERVAL_MS = 200
 /** Probe interval while an echo is overdue ("quick retries"). */
 export const DEFAULT_FAST_INTERVAL_MS = 20
+/** Probe interval for a while after a probe or echo goes missing ("alert probing"). */
+export const DEFAULT_ALERT_INTERVAL_MS = 25
+/** Alert probing lasts this long after the last loss seen (ms). */
+export const DEFAULT_ALERT_HOLD_MS = 1_000
+/** Alert probing starts, or goes on, only while round-trip loss over the short window is this high. */
+export const DEFAULT_ALERT_MIN_LOSS = 0.05
 /** Consecutive echoes, after a down, before a link is up again. */
 export const DEFAULT_UP_AFTER = 5
 /** Extra allowance for jitter when deciding an echo is overdue (ms). */

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_FAST_INTERVAL_MS, DEFAULT_LOSS_WINDOW_MS, DEFAULT_PROBE_INTERVAL_MS,
+  DEFAULT_ALERT_HOLD_MS, DEFAULT_ALERT_INTERVAL_MS, DEFAULT_ALERT_MIN_LOSS, DEFAULT_FAST_INTERVAL_MS, DEFAULT_LOSS_WINDOW_MS, DEFAULT_PROBE_INTERVAL_MS,
   DEFAULT_SHORT_LOSS_WINDOW_MS, DEFAULT_UP_AFTER, DOWN_MARGIN_MS, MIN_LATE_MARGIN_MS
 } from './constants.js'
 import { LossWindow } from './loss-window.js'
@@ -10,6 +10,12 @@ export type LinkState = 'up' | 'down'
 export interface LinkMonitorOptions {
   intervalMs: number
   fastIntervalMs: number
+  /** Probe interval for a while after a loss (0 turns it off). */
+  alertIntervalMs: number
+  /** How long the alert interval lasts after the last loss seen. */
+  alertHoldMs: number
+  /** Round-trip loss over the short window that a loss must bring to start or extend it. */
+  alertMinLoss: number
   upAfter: number
   lossWindowMs: number
   shortLossWindowMs: number
@@ -18,6 +24,9 @@ export interface LinkMonitorOptions {
 export const DEFAULT_LINK_MONITOR_OPTIONS: LinkMonitorOptions = {
   intervalMs: DEFAULT_PROBE_INTERVAL_MS,
   fastIntervalMs: DEFAULT_FAST_INTERVAL_MS,
+  alertIntervalMs: DEFAULT_ALERT_INTERVAL_MS,
+  alertHoldMs: DEFAULT_ALERT_HOLD_MS,
+  alertMinLoss: DEFAULT_ALERT_MIN_LOSS,
   upAfter: DEFAULT_UP_AFTER,
   lossWindowMs: DEFAULT_LOSS_WINDOW_MS,
   shortLossWindowMs: DEFAULT_SHORT_LOSS_WINDOW_MS
@@ -45,7 +54,11 @@ export interface LinkEstimate {
  *
  * Probing runs at `intervalMs`. When an echo is overdue it switches to `fastIntervalMs` until an
  * echo arrives ("quick retries"): a dead link then sees many unanswered probes in little time, while
- * on a lossy link one of the quick retries almost always comes back. The link is declared down when
+ * on a lossy link one of the quick retries almost always comes back. An echo that shows a probe or
+ * echo lost since the previous one switches an up link to `alertIntervalMs` for `alertHoldMs`
+ * ("alert probing"): the short loss window then holds enough samples to tell a link at 30% loss
+ * from one at 10% within a second or two, where 5 probes a second leave it a coin toss (see
+ * docs/probing.md). Clean links never pay for it. The link is declared down when
  * no echo has arrived for 3 intervals + the smoothed RTT + 25 ms, and up again after `upAfter`
  * echoes in a row.
  */
@@ -64,6 +77,8 @@ export class LinkMonitor {
   private lastEchoSeq = -1
   private run = 0
   private peerEpoch = -1
+  /** Alert probing lasts until this time. */
+  private alertUntil = -Infinity
 
   constructor (now: number, opts: Partial<LinkMonitorOptions> = {}) {
     this.opts = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
@@ -91,7 +106,10 @@ export class LinkMonitor {
   /** The probe interval in force: fast while an echo is overdue, or while confirming a recovery. */
   currentInterval (now: number): number {
     const silent = now - this.lastEchoAt
-    if (this.state === 'up') return silent > this.lateAfter() ? this.opts.fastIntervalMs : this.opts.intervalMs
+    if (this.state === 'up') {
+      if (silent > this.lateAfter()) return this.opts.fastIntervalMs
+      return now < this.alertUntil ? this.opts.alertIntervalMs : this.opts.intervalMs
+    }
     return this.run > 0 && silent <= this.lateAfter() ? this.opts.fastIntervalMs : this.opts.intervalMs
   }
 
@@ -121,6 +139,9 @@ export class LinkMonitor {
     this.rtt.sample(rttMs)
     this.lossLong.add(now, probeSeq, peerRx)
     this.lossShortWindow.add(now, probeSeq, peerRx)
+    // A gap in the answered sequence: some probe or its echo was lost since the last echo.
+    if (this.state === 'up' && probeSeq > this.lastEchoSeq + 1 && this.opts.alertIntervalMs > 0 &&
+      this.lossShortWindow.roundTrip(now) >= this.opts.alertMinLoss) this.alertUntil = now + this.opts.alertHoldMs
     this.run = probeSeq === this.lastEchoSeq + 1 || this.run === 0 ? this.run + 1 : 1
     this.lastEchoSeq = probeSeq
     this.lastEchoAt = now

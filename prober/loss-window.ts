@@ -86,6 +86,16 @@ export class LossWindow {
     return clamp01(1 - (this.got[last] - this.got[this.head]) / sent)
   }
 
+  /** Round-trip loss (probe or its echo lost) over the window, or NaN without enough echoes. */
+  roundTrip (now: number): number {
+    this.trim(now)
+    if (this.count < 2) return NaN
+    const last = (this.head + this.count - 1) % this.t.length
+    const sent = this.seq[last] - this.seq[this.head]
+    if (sent <= 0) return NaN
+    return clamp01(1 - (this.got[last] - this.got[this.head]) / sent)
+  }
+
   /** Forgets every sample: used when a link comes back up, so old history does not linger. */
   reset (): void {
     this.head = 0

@@ -9,11 +9,11 @@ import type { LinkMonitor } from '../../prober/link-monitor.js'
  * echo). Acting at every tick from that time on is then exactly what the prober does.
  *
  * It reads the monitor only through its public methods. The one thing it assumes of the monitor
- * is its documented rule for quick retries: the probe interval in force changes only when an echo
- * becomes overdue or stops being overdue, which cannot happen before one full interval of silence
- * (an echo is overdue after the interval plus a margin). Before that point the interval in force
- * is fixed and the next probe time is exact; after it, while the interval might still flip, this
- * polls tick by tick.
+ * is its documented rule for quick retries: without an echo, the probe interval in force can shorten
+ * only when an echo becomes overdue, which cannot happen before one full interval of silence (an
+ * echo is overdue after the interval plus a margin); alert probing ending only lengthens it, which
+ * at worst wakes the caller early. Before that point the next probe time is exact; after it, while
+ * the interval might still flip, this polls tick by tick.
  *
  * `lastProbeAt` and `lastEchoAt` are the times of the caller's last probeSent and echo calls (the
  * monitor's creation time before the first echo).
@@ -27,7 +27,7 @@ export function nextWake (m: LinkMonitor, lastProbeAt: number, lastEchoAt: numbe
   if (up) wake = Math.min(wake, lastEchoAt + m.downAfter())
   if (now - lastEchoAt < intervalMs) {
     wake = Math.min(wake, lastEchoAt + intervalMs)
-  } else if (intervalMs !== fastIntervalMs && interval === (up ? intervalMs : fastIntervalMs)) {
+  } else if (intervalMs !== fastIntervalMs && (up ? interval !== fastIntervalMs : interval === fastIntervalMs)) {
     // In the zone where the echo may turn overdue (up: quick retries start) or a recovery's
     // quick probing may lapse (down: check() also resets the run of echoes then).
     wake = Math.min(wake, now + tickMs)

@@ -110,6 +110,38 @@ test('quick retries speed probing only while an echo is overdue', () => {
   assert.equal(m.currentInterval(3000 + 400), 20)
 })
 
+test('alert probing: a link turning 30% lossy is sampled every 25 ms and its short-window loss passes 20% within 3 s', () => {
+  const detected: number[] = []
+  for (let seed = 1; seed <= 20; seed++) {
+    const m = new LinkMonitor(0)
+    const fwd = new ImpairmentModel({}, seed); const rev = new ImpairmentModel({}, 1000 + seed)
+    simulate(m, 10_000, 5, fwd, rev)
+    assert.equal(m.currentInterval(10_000), 200)
+    fwd.set({ loss: 0.3 }); rev.set({ loss: 0.3 })
+    let at = Infinity
+    let alerted = false
+    for (let t = 10_000; t < 13_000; t += 50) {
+      simulate(m, 50, 5, fwd, rev, Infinity, t)
+      alerted ||= m.currentInterval(t + 50) === 25
+      if (at === Infinity && m.estimate(t + 50).lossShort >= 0.2) at = t + 50 - 10_000
+    }
+    assert.ok(alerted, `seed ${seed}: never probed at the alert interval`)
+    detected.push(at)
+  }
+  assert.ok(detected.every((t) => t <= 3000), `detection times ${detected.join(', ')} ms`)
+})
+
+test('alert probing stays brief on a link with 1% loss', () => {
+  const probes = (loss: number): number => {
+    const m = new LinkMonitor(0)
+    simulate(m, 120_000, 5, new ImpairmentModel({ loss }, 3), new ImpairmentModel({ loss }, 4))
+    return m.probeSeq
+  }
+  const clean = probes(0)
+  const lossy = probes(0.01)
+  assert.ok(lossy < 2.5 * clean, `${lossy} probes at 1% loss against ${clean} clean`)
+})
+
 test('a link reported down comes back up after recovery', () => {
   const m = new LinkMonitor(0)
   const fwd = new ImpairmentModel(); const rev = new ImpairmentModel()
