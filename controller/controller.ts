@@ -11,6 +11,7 @@ import { Keys, type Store } from '../src/store/index.js'
 import type { HostPort } from '../src/transport/address.js'
 import { createQuicServer } from '../src/transport/quic/server.js'
 import type { Channel, QuicServer } from '../src/transport/quic/types.js'
+import { LossMemory } from '../topology/loss-memory.js'
 import { MeshGraph } from '../topology/mesh-graph.js'
 import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
 import { DEFAULT_NEIGHBOUR_POLICY, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
@@ -52,6 +53,7 @@ export interface ControllerInit {
  */
 export class Controller {
   readonly graph: MeshGraph
+  private readonly lossMemory = new LossMemory()
   readonly metrics: ControllerMetrics
   readonly instanceId: string
   private readonly clock: Clock
@@ -201,13 +203,11 @@ export class Controller {
 
   private onReport (s: Session, r: ControlLinkReport): void {
     this.metrics.reports.inc()
+    const now = this.clock.monoMs()
     let changed = false
     for (const l of r.links) {
       if (!this.graph.graph.hasNode(l.peer)) continue
-      // React to the short window when it is worse, so a link turning bad moves traffic within
-      // seconds; trust the long window for recovery, so a link must stay good to win routes back.
-      const loss = Math.max(l.loss, l.loss_short)
-      if (this.graph.updateLink(s.id, l.peer, { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss, up: l.up })) changed = true
+      if (this.graph.updateLink(s.id, l.peer, this.lossMemory.metrics(s.id, l, now))) changed = true
     }
     if (this.leadership.isLeader) {
       this.store.hset(Keys.links, s.id, JSON.stringify(r.links)).catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist link report') })

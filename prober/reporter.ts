@@ -44,11 +44,16 @@ function bucket (loss: number, thresholds: number[]): number {
 /**
  * Decides when a report is due: on the schedule, or at once when a link changes state, its
  * short-window loss crosses a threshold, or its RTT moves by more than `rttChange`. Pure.
+ *
+ * It also keeps, per link, the highest short-window loss seen by `due` since the last report
+ * (`peakShort`), which the report carries as `loss_short`: a reading that crossed the controller's
+ * break-even loss between two reports, inside one threshold bucket, still reaches it.
  */
 export class ReportPolicy {
   readonly opts: ReportPolicyOptions
   private lastSentAt = -Infinity
   private readonly last = new Map<string, { up: boolean, bucket: number, rtt: number }>()
+  private readonly peaks = new Map<string, number>()
 
   constructor (opts: Partial<ReportPolicyOptions> = {}) {
     this.opts = { ...DEFAULT_REPORT_POLICY, ...opts }
@@ -58,6 +63,7 @@ export class ReportPolicy {
   due (now: number, links: LinkStatus[]): LinkReport['trigger'] | undefined {
     let why: LinkReport['trigger'] | undefined
     for (const l of links) {
+      if (l.state === 'up' && l.lossShort > (this.peaks.get(l.peer) ?? 0)) this.peaks.set(l.peer, l.lossShort)
       const prev = this.last.get(l.peer)
       if (prev === undefined) continue
       if (prev.up !== (l.state === 'up')) return 'state'
@@ -68,16 +74,24 @@ export class ReportPolicy {
     return now - this.lastSentAt >= this.opts.intervalMs ? 'schedule' : undefined
   }
 
+  /** The highest short-window loss of an up link `peer` since the last report, or `lossShort`. */
+  peakShort (peer: string, lossShort: number): number {
+    const p = this.peaks.get(peer)
+    return p === undefined || p < lossShort ? lossShort : p
+  }
+
   /** Records what was sent, so the next crossing is measured from it. */
   sent (now: number, links: LinkStatus[]): void {
     this.lastSentAt = now
+    this.peaks.clear()
     for (const l of links) this.last.set(l.peer, { up: l.state === 'up', bucket: bucket(l.lossShort, this.opts.lossThresholds), rtt: l.rttMs })
   }
 }
 
 const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-export function buildReport (relay: string, seq: number, trigger: LinkReport['trigger'], links: LinkStatus[]): LinkReport {
+/** Builds a report; with `policy`, each up link's loss_short is its peak since the last report. */
+export function buildReport (relay: string, seq: number, trigger: LinkReport['trigger'], links: LinkStatus[], policy?: ReportPolicy): LinkReport {
   return {
     relay,
     seq,
@@ -88,7 +102,7 @@ export function buildReport (relay: string, seq: number, trigger: LinkReport['tr
       rtt_ms: Number.isFinite(l.rttMs) ? round(l.rttMs, 3) : null,
       jitter_ms: round(l.jitterMs, 3),
       loss: round(l.loss, 4),
-      loss_short: round(l.lossShort, 4),
+      loss_short: round(policy === undefined || l.state !== 'up' ? l.lossShort : policy.peakShort(l.peer, l.lossShort), 4),
       samples: l.samples
     }))
   }
@@ -129,7 +143,8 @@ export class Reporter {
     const links = this.source()
     const why = this.policy.due(now, links)
     if (why === undefined) return
+    const report = buildReport(this.relay, ++this.seq, why, links, this.policy)
     this.policy.sent(now, links)
-    this.sink(buildReport(this.relay, ++this.seq, why, links))
+    this.sink(report)
   }
 }

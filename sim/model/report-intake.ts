@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { ControlLinkReport } from '../../src/control/messages.js'
-import { materialChange, type LinkMetrics } from '../../topology/cost.js'
+import { materialChange } from '../../topology/cost.js'
+import { LossMemory, reportedMetrics } from '../../topology/loss-memory.js'
 import type { MeshGraph } from '../../topology/mesh-graph.js'
 import { REBUILD_MIN_CHANGES } from './constants.js'
 
@@ -26,10 +27,13 @@ export class ReportIntake {
   /** Wall time spent taking reports in (ms), and reported figures that moved a cost in force. */
   readonly stats = { wallMs: 0, costChanges: 0 }
   private readonly graph: MeshGraph
+  private readonly clock: { readonly now: number }
+  private readonly memory = new LossMemory()
   private readonly held = new Map<string, ControlLinkReport[]>()
 
-  constructor (graph: MeshGraph) {
+  constructor (graph: MeshGraph, clock: { readonly now: number }) {
     this.graph = graph
+    this.clock = clock
   }
 
   /** Takes one report in now; true when some link's cost in force moved. */
@@ -38,7 +42,7 @@ export class ReportIntake {
     let changed = false
     for (const l of r.links) {
       if (!this.graph.graph.hasNode(l.peer)) continue
-      if (this.graph.updateLink(r.relay, l.peer, metricsOf(l))) {
+      if (this.graph.updateLink(r.relay, l.peer, this.memory.metrics(r.relay, l, this.clock.now))) {
         changed = true
         this.stats.costChanges++
       }
@@ -67,7 +71,7 @@ export class ReportIntake {
         for (const l of r.links) {
           const key = `${r.relay}>${l.peer}`
           if (!graph.hasEdge(key)) { grows = true; continue }
-          if (materialChange(graph.getEdgeAttribute(key, 'cost'), this.graph.policy.cost(metricsOf(l)))) {
+          if (materialChange(graph.getEdgeAttribute(key, 'cost'), this.graph.policy.cost(reportedMetrics(l)))) {
             changes++
             victim ??= [r.relay, l.peer]
           }
@@ -79,12 +83,4 @@ export class ReportIntake {
     if (first.length === 0 && victim !== undefined && changes >= REBUILD_MIN_CHANGES) this.graph.removeLink(victim[0], victim[1])
     for (const list of [...first, ...rest]) for (const r of list) this.take(r)
   }
-}
-
-/**
- * A reported link as the graph takes it (controller.ts onReport): the worse of the two loss
- * windows, quick to leave a link turning bad and slow to return to it (docs/routing.md).
- */
-function metricsOf (l: ControlLinkReport['links'][number]): LinkMetrics {
-  return { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss: Math.max(l.loss, l.loss_short), up: l.up }
 }

@@ -79,7 +79,7 @@ export class SimController {
     this.policy = init.neighbourPolicy
     this.spacingMs = init.computeSpacingMs ?? 0
     this.graph = new MeshGraph()
-    this.intake = new ReportIntake(this.graph)
+    this.intake = new ReportIntake(this.graph, this.clock)
     const n = this.ids.length
     this.installed = new InstalledTables(n)
     this.registered = new Uint8Array(n)

@@ -156,8 +156,9 @@ export class SimRelay {
     const why = this.policy.due(now, this.probes.changed(this.index))
     if (why === undefined) return
     const links = this.probes.statuses(this.index)
+    const report = buildReport(this.id, ++this.reportSeq, why, links, this.policy)
     this.policy.sent(now, links)
-    this.hooks.report(this.index, buildReport(this.id, ++this.reportSeq, why, links))
+    this.hooks.report(this.index, report)
   }
 
   private newForwarding (): ForwardingTable {

@@ -94,3 +94,15 @@ test('reports go out on schedule and at once on a state change or loss threshold
   const r = buildReport('a', 1, 'state', link('down', 1))
   assert.deepEqual(r.links[0], { peer: 'b', up: false, rtt_ms: 20, jitter_ms: 1, loss: 1, loss_short: 1, samples: 5 })
 })
+
+test('a report carries the highest short-window loss seen since the previous one', () => {
+  const p = new ReportPolicy({ intervalMs: 1000 })
+  const link = (lossShort: number) => [{ peer: 'b', state: 'up' as const, rttMs: 20, jitterMs: 1, loss: 0, lossShort, lossReverse: 0, samples: 5 }]
+  p.sent(0, link(0.2))
+  // 0.28 stays in the 20–30% bucket, so nothing goes out at once; by the schedule it dipped to 0.22.
+  assert.equal(p.due(300, link(0.28)), undefined)
+  assert.equal(p.due(1000, link(0.22)), 'schedule')
+  assert.equal(buildReport('a', 2, 'schedule', link(0.22), p).links[0].loss_short, 0.28)
+  p.sent(1000, link(0.22))
+  assert.equal(buildReport('a', 3, 'schedule', link(0.21), p).links[0].loss_short, 0.21)
+})
