@@ -87,6 +87,25 @@ export class LinkMonitor {
     this.lastEchoAt = now
   }
 
+  /**
+   * Back to the state the constructor leaves, created at `now`, keeping the loss windows' rings:
+   * for simulations that retire and start many links (sim/model).
+   */
+  reset (now: number): void {
+    this.rtt.reset()
+    this.lossLong.reset()
+    this.lossShortWindow.reset()
+    this.state = 'down'
+    this.probeSeq = 0
+    this.rxCount = 0
+    this.lastProbeAt = -Infinity
+    this.lastEchoAt = now
+    this.lastEchoSeq = -1
+    this.run = 0
+    this.peerEpoch = -1
+    this.alertUntil = -Infinity
+  }
+
   /** Time after the last echo when the next one is overdue. */
   private lateAfter (): number {
     return this.opts.intervalMs + Math.max(4 * this.rtt.rttvar, MIN_LATE_MARGIN_MS)

@@ -100,6 +100,8 @@ export class LossWindow {
   reset (): void {
     this.head = 0
     this.count = 0
+    // Only differences of this count are read, so zeroing it changes no estimate.
+    this.echoes = 0
   }
 }
 

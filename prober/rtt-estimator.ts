@@ -14,6 +14,15 @@ export class RttEstimator {
   samples = 0
   private last = NaN
 
+  /** Back to no samples, as constructed. */
+  reset (): void {
+    this.srtt = NaN
+    this.rttvar = 0
+    this.jitter = 0
+    this.samples = 0
+    this.last = NaN
+  }
+
   sample (rttMs: number): void {
     if (this.samples === 0) {
       this.srtt = rttMs

@@ -1,10 +1,10 @@
-import type { LinkMonitor, LinkMonitorOptions } from '../../prober/link-monitor.js'
+import type { LinkMonitorOptions } from '../../prober/link-monitor.js'
 import type { LinkStatus } from '../../prober/prober.js'
 import type { ImpairmentModel } from '../../src/transport/impair/model.js'
 import { nextWake } from './probe-schedule.js'
 import { mixSeed, Stream } from './seeds.js'
 import type { LinkTable, SimLink } from './sim-link.js'
-import { SizedLinkMonitor } from './sized-monitor.js'
+import { MonitorPool, type SizedLinkMonitor } from './sized-monitor.js'
 import { TickWheel } from './tick-wheel.js'
 import type { VirtualClock } from './virtual-clock.js'
 
@@ -31,7 +31,7 @@ interface ProbeLink {
   mate: number
   /** The owner's boot epoch, which its echoes carry; a restart makes new links. */
   epoch: number
-  monitor: LinkMonitor
+  monitor: SizedLinkMonitor
   fwd: SimLink | undefined
   rev: SimLink | undefined
   /** Probe models of fwd (our probes) and rev (their echoes); undefined when the pair is not connected. */
@@ -85,26 +85,35 @@ export class ProbeEngine {
   private readonly links: LinkTable
   private readonly ids: readonly string[]
   private readonly hooks: ProbeHooks
-  private readonly opts: Partial<LinkMonitorOptions>
+  private readonly monitors: MonitorPool
   private readonly tickMs: number
   private readonly seed: number
   private readonly wheel: TickWheel
   private readonly slots: Array<ProbeLink | undefined> = []
   private readonly free: number[] = []
+  /** Links dropped, kept with their echo queues for the next ones (their monitors go to the pool). */
+  private readonly spare: ProbeLink[] = []
   /** Per relay: peer → slot of its monitor of that link, in the order the links were added. */
   private readonly slotOf: Array<Map<number, number>>
   /** Per relay: slots with new figures since `changed` last ran. */
   private readonly dirty: number[][]
+  /**
+   * What `changed` and `statuses` return, refilled by each call: the reporter reads the list at
+   * once and keeps none of it, and 1,000 relays ask 20 times a second.
+   */
+  private readonly changedOut: LinkStatus[] = []
+  private readonly statusOut: LinkStatus[] = []
   /** Probes sent and monitors created, for the run's statistics. */
   probes = 0
   created = 0
+  get built (): number { return this.monitors.built }
 
   constructor (components: { clock: VirtualClock, links: LinkTable, hooks: ProbeHooks }, init: { ids: readonly string[], monitor: Partial<LinkMonitorOptions>, tickMs: number, seed: number }) {
     this.clock = components.clock
     this.links = components.links
     this.hooks = components.hooks
     this.ids = init.ids
-    this.opts = init.monitor
+    this.monitors = new MonitorPool(init.monitor, init.tickMs)
     this.tickMs = init.tickMs
     this.seed = init.seed
     this.wheel = new TickWheel(init.tickMs)
@@ -121,23 +130,36 @@ export class ProbeEngine {
     const fwd = this.links.get(owner, peer)
     const rev = this.links.get(peer, owner)
     const n = this.created++
-    this.slots[s] = {
-      owner,
-      peer,
-      mate,
-      epoch: this.hooks.epoch(owner),
-      monitor: new SizedLinkMonitor(now, this.opts, this.tickMs),
-      fwd,
-      rev,
-      out: fwd?.probeModel(mixSeed(this.seed, Stream.probe, n, 0)),
-      back: rev?.probeModel(mixSeed(this.seed, Stream.probe, n, 1)),
-      status: { peer: this.ids[peer], state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 },
-      dirty: false,
-      lastProbeAt: -Infinity,
-      lastEchoAt: now,
-      pending: [],
-      head: 0,
-      tail: 0
+    const monitor = this.monitors.take(now)
+    const out = fwd?.probeModel(mixSeed(this.seed, Stream.probe, n, 0))
+    const back = rev?.probeModel(mixSeed(this.seed, Stream.probe, n, 1))
+    const old = this.spare.pop()
+    if (old === undefined) {
+      this.slots[s] = {
+        owner,
+        peer,
+        mate,
+        epoch: this.hooks.epoch(owner),
+        monitor,
+        fwd,
+        rev,
+        out,
+        back,
+        status: { peer: this.ids[peer], state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 },
+        dirty: false,
+        lastProbeAt: -Infinity,
+        lastEchoAt: now,
+        pending: [],
+        head: 0,
+        tail: 0
+      }
+    } else {
+      const st = old.status
+      st.peer = this.ids[peer]; st.state = 'down'; st.rttMs = NaN; st.jitterMs = 0; st.loss = 1; st.lossShort = 1; st.lossReverse = 1; st.samples = 0
+      old.owner = owner; old.peer = peer; old.mate = mate; old.epoch = this.hooks.epoch(owner); old.monitor = monitor
+      old.fwd = fwd; old.rev = rev; old.out = out; old.back = back
+      old.dirty = false; old.lastProbeAt = -Infinity; old.lastEchoAt = now; old.head = 0; old.tail = 0
+      this.slots[s] = old
     }
     if (mate !== NONE) (this.slots[mate] as ProbeLink).mate = s
     this.slotOf[owner].set(peer, s)
@@ -155,6 +177,10 @@ export class ProbeEngine {
     this.slots[s] = undefined
     this.wheel.cancel(s)
     this.free.push(s)
+    this.monitors.give(l.monitor)
+    // A dirty link may still be listed in its owner's dirty list; the slot check in `changed` skips it.
+    l.dirty = false
+    this.spare.push(l)
   }
 
   /** Stops all of a relay's probing (it went down); its monitors are gone with it. */
@@ -166,7 +192,8 @@ export class ProbeEngine {
 
   /** What the prober's status() gives the reporter: every link of `owner`, estimated now. */
   statuses (owner: number): LinkStatus[] {
-    const out: LinkStatus[] = []
+    const out = this.statusOut
+    out.length = 0
     for (const s of this.slotOf[owner].values()) out.push(this.estimate(s))
     return out
   }
@@ -178,19 +205,24 @@ export class ProbeEngine {
    * policy compares with what was last sent, and a send resets that to the link's own figures), so
    * asking about the changed ones alone gives the same answer.
    *
-   * ReportPolicy decides on state, short-window loss and RTT (prober/reporter.ts); those are read
-   * now, lossShort derived as LinkMonitor.estimate derives it. The long-window figures, which the
-   * decision does not read, are the costliest to compute (their window's far end is cold in the
-   * cache at 20,000 links), so they are left as last estimated until a report goes out.
+   * ReportPolicy decides on state, short-window loss and RTT (prober/reporter.ts). Those figures
+   * are taken when the link changes, at the tick that handles the echo or the state change, while
+   * its monitor is still in the cache (`quick`); at 20,000 links, reading them again here at the
+   * check, up to 50 ms later, missed the cache for every link. State and RTT cannot move in
+   * between. The short-window loss can, when its oldest sample leaves the window meanwhile; the
+   * check then sees the figure as of the link's last change, as it already did for links without
+   * a change since the check before. The long-window figures, which the decision does not read,
+   * are left as last estimated until a report goes out.
    */
   changed (owner: number): LinkStatus[] {
     const list = this.dirty[owner]
-    const out: LinkStatus[] = []
+    const out = this.changedOut
+    out.length = 0
     for (const s of list) {
       const l = this.slots[s]
       if (l === undefined || !l.dirty || l.owner !== owner) continue
       l.dirty = false
-      out.push(this.quick(l))
+      out.push(l.status)
     }
     list.length = 0
     return out
@@ -223,12 +255,17 @@ export class ProbeEngine {
       this.hooks.linkChange(l.owner, l.peer, false)
       changed = true
     }
-    if (changed && !l.dirty) {
-      l.dirty = true
-      this.dirty[l.owner].push(s)
+    if (changed) {
+      this.quick(l, now)
+      if (!l.dirty) {
+        l.dirty = true
+        this.dirty[l.owner].push(s)
+      }
     }
+    // The interval in force cannot move between here and nextWake: sending only moves lastProbeAt.
+    const interval = m.currentInterval(now)
     if (m.probeDue(now)) this.send(s, l, now)
-    const wake = nextWake(m, l.lastProbeAt, l.lastEchoAt, now, this.tickMs)
+    const wake = nextWake(m, l.lastProbeAt, l.lastEchoAt, now, this.tickMs, interval)
     this.wheel.schedule(s, l.head < l.tail ? Math.min(wake, p[l.head]) : wake, now)
   }
 
@@ -261,15 +298,14 @@ export class ProbeEngine {
     return st
   }
 
-  /** The figures a report decision reads, now (see `changed`). */
-  private quick (l: ProbeLink): LinkStatus {
+  /** The figures a report decision reads, as of `now` (see `changed`). */
+  private quick (l: ProbeLink, now: number): void {
     const st = l.status
     const m = l.monitor
     const down = m.state === 'down'
-    const short = m.lossShortWindow.forward(this.clock.now)
+    const short = m.lossShortWindow.forward(now)
     st.state = m.state; st.rttMs = m.rtt.srtt; st.jitterMs = m.rtt.jitter; st.samples = m.rtt.samples
     st.lossShort = down ? 1 : Number.isNaN(short) ? 0 : short
     if (down) { st.loss = 1; st.lossReverse = 1 }
-    return st
   }
 }

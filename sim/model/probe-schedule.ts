@@ -16,11 +16,11 @@ import type { LinkMonitor } from '../../prober/link-monitor.js'
  * the interval might still flip, this polls tick by tick.
  *
  * `lastProbeAt` and `lastEchoAt` are the times of the caller's last probeSent and echo calls (the
- * monitor's creation time before the first echo).
+ * monitor's creation time before the first echo); `interval` is m.currentInterval(now), for a
+ * caller that has it already.
  */
-export function nextWake (m: LinkMonitor, lastProbeAt: number, lastEchoAt: number, now: number, tickMs: number): number {
+export function nextWake (m: LinkMonitor, lastProbeAt: number, lastEchoAt: number, now: number, tickMs: number, interval = m.currentInterval(now)): number {
   const { intervalMs, fastIntervalMs } = m.opts
-  const interval = m.currentInterval(now)
   const up = m.state === 'up'
   let wake = lastProbeAt + interval
   // check() declares an up link down after downAfter() of silence; the first tick past it acts.

@@ -96,7 +96,7 @@ export class ModelRun {
     }
     let probedLinks = 0
     for (const r of this.relays) for (const _ of this.probes.peers(r.index)) probedLinks++
-    return { events: this.clock.processed, probes: this.probes.probes, monitors: this.probes.created, computations, computeWallMs, reportWallMs, costChanges, probedLinks, warmupMs: this.zeroMs }
+    return { events: this.clock.processed, probes: this.probes.probes, monitors: this.probes.created, monitorsBuilt: this.probes.built, computations, computeWallMs, reportWallMs, costChanges, probedLinks, warmupMs: this.zeroMs }
   }
 
   async run (): Promise<SimResult> {

@@ -22,6 +22,8 @@ export interface ModelStats {
   probes: number
   /** Link monitors created (neighbour changes and restarts make new ones). */
   monitors: number
+  /** Of those, monitors built rather than taken from the pool of dropped links' monitors. */
+  monitorsBuilt: number
   /** Route computations run, over every controller run. */
   computations: number
   /** Wall time spent in route computation and table diffing (ms). */

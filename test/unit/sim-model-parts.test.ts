@@ -11,7 +11,7 @@ import { EventHeap } from '../../sim/model/event-heap.js'
 import { nextWake } from '../../sim/model/probe-schedule.js'
 import { changedEntries, InstalledTables } from '../../sim/model/route-diff.js'
 import { LinkTable } from '../../sim/model/sim-link.js'
-import { SizedLinkMonitor } from '../../sim/model/sized-monitor.js'
+import { MonitorPool, SizedLinkMonitor } from '../../sim/model/sized-monitor.js'
 import { TickWheel } from '../../sim/model/tick-wheel.js'
 import { VirtualClock } from '../../sim/model/virtual-clock.js'
 
@@ -134,6 +134,41 @@ test('a sized monitor estimates exactly as the default one', () => {
     if (fate[seq] > 0) { a.echo(now + fate[seq], seq, fate[seq], seq + 1, 1); b.echo(now + fate[seq], seq, fate[seq], seq + 1, 1) }
     if (seq % 50 === 0) assert.deepEqual(b.estimate(now + 60), a.estimate(now + 60))
   }
+})
+
+/** Every field of a monitor and of its parts, the rings' stale contents aside. */
+function fields (m: LinkMonitor): unknown {
+  const plain = (o: object): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => !ArrayBuffer.isView(v)))
+  return { ...plain(m), rtt: plain(m.rtt), lossLong: plain(m.lossLong), lossShortWindow: plain(m.lossShortWindow) }
+}
+
+test('a pooled monitor, renewed, is field for field and estimate for estimate a new one', () => {
+  const fate = fates(11, 2000)
+  const pool = new MonitorPool({}, TICK_MS)
+  const used = pool.take(0)
+  for (let seq = 0; seq < 1000; seq++) {
+    const now = seq * 20
+    used.probeSent(now)
+    used.probeReceived()
+    if (fate[seq] > 0) used.echo(now + fate[seq], seq, fate[seq], seq + 1, 1)
+    used.check(now)
+  }
+  pool.give(used)
+  const renewed = pool.take(30_000)
+  assert.equal(renewed, used, 'the pool hands back the monitor it was given')
+  assert.equal(pool.built, 1)
+  const fresh = new SizedLinkMonitor(30_000, {}, TICK_MS)
+  assert.deepEqual(fields(renewed), fields(fresh))
+  for (let seq = 0; seq < 1000; seq++) {
+    const now = 30_000 + seq * 20
+    for (const m of [renewed, fresh]) {
+      m.check(now)
+      if (m.probeDue(now)) m.probeSent(now)
+      if (fate[1000 + seq] > 0) m.echo(now + fate[1000 + seq], seq, fate[1000 + seq], seq + 1, 2)
+    }
+    assert.deepEqual(renewed.estimate(now + 60), fresh.estimate(now + 60))
+  }
+  assert.deepEqual(fields(renewed), fields(fresh))
 })
 
 test('a link logs its outages, so an arrival can be checked against the state at that instant', () => {
