@@ -32,6 +32,7 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
   const mesh = new ProcessMesh({ fullMeshMax: s.full_mesh_max })
   const flows: FlowDriver[] = []
   let pacer: NodeJS.Timeout | undefined
+  let actionTimers: NodeJS.Timeout[] = []
   try {
     await mesh.startController()
     note('controller started', { control: formatHostPort(mesh.controlAddr as HostPort), http: mesh.controllerHttp })
@@ -93,17 +94,23 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
       if (e.kind === 'controller_up') actions.push({ at_s: e.at_s, run: async () => { if (mesh.controller !== undefined && !mesh.controller.running) await mesh.controller.start() } })
     }
     actions.sort((a, b) => a.at_s - b.at_s)
+    // Each action runs on its own timer, at its time: the polling loop below sleeps POLL_MS between
+    // topology reads and would apply them up to that late, while convergence counts from the
+    // scenario's time. Actions due at one time run together; later ones wait for earlier ones.
+    let applied: Promise<void> = Promise.resolve()
+    const runAt = (group: typeof actions): void => {
+      applied = applied.then(async () => {
+        await Promise.all(group.map(async (a) => { await a.run().catch((err: Error) => { note('scenario action failed', { err: err.message, at_s: a.at_s }) }) }))
+      })
+    }
+    actionTimers = [...new Set(actions.map((a) => a.at_s))].map((at) =>
+      setTimeout(() => { runAt(actions.filter((a) => a.at_s === at)) }, Math.max(0, t0 + at * 1000 - performance.now())))
 
     const pathLog = new Map<string, Array<{ t_s: number, path: string[] }>>(s.flows.map((f) => [f.id, []]))
     let finalRoutes: SimResult['final_routes'] = {}
-    let nextAction = 0
     let nextProgress = 0
     let version = 0
     while (tS() < s.duration_s) {
-      while (nextAction < actions.length && actions[nextAction].at_s <= tS()) {
-        const a = actions[nextAction++]
-        await a.run().catch((err: Error) => { note('scenario action failed', { err: err.message, at_s: a.at_s }) })
-      }
       const topo = await mesh.topology()
       if (topo !== undefined) {
         version = topo.version
@@ -120,6 +127,8 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
     }
     clearInterval(pacer)
     pacer = undefined
+    for (const t of actionTimers) clearTimeout(t)
+    await applied
     await sleep(500)
     opts.onProgress?.(s.duration_s)
 
@@ -167,6 +176,7 @@ export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Pr
     }
   } finally {
     if (pacer !== undefined) clearInterval(pacer)
+    for (const t of actionTimers) clearTimeout(t)
     for (const f of flows) f.close()
     await mesh.stop()
   }
