@@ -11,10 +11,10 @@ import { Keys, type Store } from '../src/store/index.js'
 import type { HostPort } from '../src/transport/address.js'
 import { createQuicServer } from '../src/transport/quic/server.js'
 import type { Channel, QuicServer } from '../src/transport/quic/types.js'
-import { LossMemory } from '../topology/loss-memory.js'
+import { LossMemory, reportedMetrics } from '../topology/loss-memory.js'
 import { MeshGraph } from '../topology/mesh-graph.js'
 import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
-import { DEFAULT_NEIGHBOUR_POLICY, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
+import { DEFAULT_NEIGHBOUR_POLICY, planNeighbours, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
 import {
   COMPUTE_DELAY_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS
 } from './constants.js'
@@ -54,6 +54,10 @@ export interface ControllerInit {
 export class Controller {
   readonly graph: MeshGraph
   private readonly lossMemory = new LossMemory()
+  /** The last neighbour selection, which the graph's links follow (pushNeighbours). */
+  private neighbourSets = new Map<string, Set<string>>()
+  /** Some relay was told to keep probing a link outside the selection. */
+  private neighboursLinger = false
   readonly metrics: ControllerMetrics
   readonly instanceId: string
   private readonly clock: Clock
@@ -206,7 +210,9 @@ export class Controller {
     const now = this.clock.monoMs()
     let changed = false
     for (const l of r.links) {
-      if (!this.graph.graph.hasNode(l.peer)) continue
+      // A link outside the selection (one still probed until routes leave it, or a report sent
+      // before the relay had its new set) must not come back into the graph.
+      if (this.neighbourSets.get(s.id)?.has(l.peer) !== true) continue
       if (this.graph.updateLink(s.id, l.peer, this.lossMemory.metrics(s.id, l, now))) changed = true
     }
     if (this.leadership.isLeader) {
@@ -259,7 +265,7 @@ export class Controller {
       const list = JSON.parse(json) as ControlLinkReport['links']
       for (const l of list) {
         if (this.graph.graph.hasEdge(`${relay}>${l.peer}`)) continue
-        this.graph.updateLink(relay, l.peer, { rttMs: l.rtt_ms ?? Infinity, jitterMs: l.jitter_ms, loss: Math.max(l.loss, l.loss_short), up: l.up })
+        this.graph.updateLink(relay, l.peer, reportedMetrics(l))
       }
     }
     this.log.info({ relays: Object.keys(relays).length, links: Object.keys(links).length, version: this.version }, 'state loaded from the store')
@@ -271,19 +277,29 @@ export class Controller {
   private pushNeighbours (refresh: boolean): void {
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
-    const sets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed)
-    // Links between relays that no longer probe each other would keep stale figures: drop them.
+    const plan = planNeighbours(selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed), this.nextHopsInUse())
+    this.neighbourSets = plan.graph
+    this.neighboursLinger = plan.lingering
+    // Links between relays that are no longer neighbours would keep stale figures: drop them, and
+    // recompute so routes move off them before the relays stop probing them (planNeighbours).
+    let dropped = false
     for (const key of this.graph.graph.edges()) {
       const [a, b] = key.split('>')
-      if (sets.get(a)?.has(b) !== true) this.graph.removeLink(a, b)
+      if (plan.graph.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
     }
+    if (dropped) this.scheduleCompute()
     for (const s of this.sessions.live()) {
-      const mine = [...(sets.get(s.id) ?? [])].sort()
+      const mine = [...(plan.probe.get(s.id) ?? [])].sort()
       const joined = mine.join(',')
       if (joined === s.neighboursSent) continue
       const neighbours = mine.map((id) => ({ id, address: this.sessions.get(id)?.address ?? '' })).filter((n) => n.address !== '')
       if (this.send(s, { type: 'neighbours', neighbours })) s.neighboursSent = joined
     }
+  }
+
+  /** Every (relay, next hop) pair some installed table entry forwards over. */
+  private * nextHopsInUse (): Generator<[string, string]> {
+    for (const s of this.sessions.all()) for (const e of s.installed.values()) yield [s.id, e.nextHop]
   }
 
   // Routes.
@@ -316,6 +332,8 @@ export class Controller {
       this.version = Math.max(this.version + 1, await this.store.incr(Keys.topologyVersion))
       this.metrics.rollouts.inc()
       await this.rollout(this.version, plan)
+      // Links kept only for routes that have now moved can be let go.
+      if (this.neighboursLinger && this.leadership.isLeader) this.pushNeighbours(false)
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'route computation failed')
     } finally {

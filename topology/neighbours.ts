@@ -37,3 +37,36 @@ export function selectNeighbours (ids: string[], rtt: (a: string, b: string) => 
   }
   return out
 }
+
+/** The result of one neighbour push (planNeighbours). */
+export interface NeighbourPlan {
+  /** The selection: the links the graph holds. Reports of any other link are ignored. */
+  graph: Map<string, Set<string>>
+  /** What each relay is told to probe and accept: the selection plus links still forwarded over. */
+  probe: Map<string, Set<string>>
+  /** Some relay probes a link outside the selection; push again once new tables are out. */
+  lingering: boolean
+}
+
+/**
+ * Make before break. A refresh re-draws the random links, and dropping a link at once from both
+ * the graph and the relays' probe sets would lose the traffic still sent over it until the next
+ * table version arrives. So the graph takes the new `selection` at once (routes move off dropped
+ * links with the next computation), while each relay keeps probing, and accepting traffic on, any
+ * link that an installed next hop still uses (`nextHopsInUse` yields relay and hop pairs), until
+ * a push after the new tables are out finds it unused. Pairs naming relays outside the selection
+ * are ignored.
+ */
+export function planNeighbours (selection: Map<string, Set<string>>, nextHopsInUse: Iterable<readonly [string, string]>): NeighbourPlan {
+  const probe = new Map([...selection].map(([id, set]) => [id, new Set(set)]))
+  let lingering = false
+  for (const [a, b] of nextHopsInUse) {
+    const sa = probe.get(a)
+    const sb = probe.get(b)
+    if (sa === undefined || sb === undefined || a === b || sa.has(b)) continue
+    sa.add(b)
+    sb.add(a)
+    lingering = true
+  }
+  return { graph: selection, probe, lingering }
+}

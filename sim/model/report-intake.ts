@@ -29,11 +29,14 @@ export class ReportIntake {
   private readonly graph: MeshGraph
   private readonly clock: { readonly now: number }
   private readonly memory = new LossMemory()
+  /** Whether a link belongs to the neighbour selection; reports of others are ignored (controller.ts). */
+  private readonly accepts: (relay: string, peer: string) => boolean
   private readonly held = new Map<string, ControlLinkReport[]>()
 
-  constructor (graph: MeshGraph, clock: { readonly now: number }) {
+  constructor (graph: MeshGraph, clock: { readonly now: number }, accepts: (relay: string, peer: string) => boolean) {
     this.graph = graph
     this.clock = clock
+    this.accepts = accepts
   }
 
   /** Takes one report in now; true when some link's cost in force moved. */
@@ -41,7 +44,7 @@ export class ReportIntake {
     const t0 = performance.now()
     let changed = false
     for (const l of r.links) {
-      if (!this.graph.graph.hasNode(l.peer)) continue
+      if (!this.graph.graph.hasNode(l.peer) || !this.accepts(r.relay, l.peer)) continue
       if (this.graph.updateLink(r.relay, l.peer, this.memory.metrics(r.relay, l, this.clock.now))) {
         changed = true
         this.stats.costChanges++
@@ -69,6 +72,7 @@ export class ReportIntake {
       let grows = false
       for (const r of list) {
         for (const l of r.links) {
+          if (!this.accepts(r.relay, l.peer)) continue
           const key = `${r.relay}>${l.peer}`
           if (!graph.hasEdge(key)) { grows = true; continue }
           if (materialChange(graph.getEdgeAttribute(key, 'cost'), this.graph.policy.cost(reportedMetrics(l)))) {

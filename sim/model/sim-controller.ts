@@ -4,7 +4,7 @@ import type { ControlLinkReport } from '../../src/control/messages.js'
 import { COMPUTE_DELAY_MS, NEIGHBOUR_REFRESH_MS, ROUND_ACK_TIMEOUT_MS } from '../../controller/constants.js'
 import { planRollout, type RolloutPlan, type RoundPart } from '../../controller/rollout-plan.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
-import { selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
+import { planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
 import { NEIGHBOUR_BATCH_MS } from './constants.js'
 import { ReportIntake } from './report-intake.js'
 import { changedEntries, InstalledTables } from './route-diff.js'
@@ -70,6 +70,9 @@ export class SimController {
   private refreshTimer: Timer | undefined
   private pushTimer: Timer | undefined
   private readonly intake: ReportIntake
+  /** The last neighbour selection, which the graph's links follow (controller.ts). */
+  private neighbourSets = new Map<string, Set<string>>()
+  private neighboursLinger = false
 
   constructor (components: { clock: VirtualClock, channel: ControllerChannel }, init: { mesh: MeshIndex, neighbourPolicy: NeighbourPolicy, computeSpacingMs?: number }) {
     this.clock = components.clock
@@ -79,7 +82,7 @@ export class SimController {
     this.policy = init.neighbourPolicy
     this.spacingMs = init.computeSpacingMs ?? 0
     this.graph = new MeshGraph()
-    this.intake = new ReportIntake(this.graph, this.clock)
+    this.intake = new ReportIntake(this.graph, this.clock, (relay, peer) => this.neighbourSets.get(relay)?.has(peer) === true)
     const n = this.ids.length
     this.installed = new InstalledTables(n)
     this.registered = new Uint8Array(n)
@@ -174,18 +177,30 @@ export class SimController {
     this.intake.flush()
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
-    const sets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed)
+    const plan = planNeighbours(selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed), this.nextHopsInUse())
+    this.neighbourSets = plan.graph
+    this.neighboursLinger = plan.lingering
+    let dropped = false
     for (const key of this.graph.graph.edges()) {
       const [a, b] = key.split('>')
-      if (sets.get(a)?.has(b) !== true) this.graph.removeLink(a, b)
+      if (plan.graph.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
     }
+    if (dropped) this.scheduleCompute()
     const { index } = this.mesh
     for (let r = 0; r < this.ids.length; r++) {
       if (this.live[r] === 0) continue
-      const mine = [...(sets.get(this.ids[r]) ?? [])].sort()
+      const mine = [...(plan.probe.get(this.ids[r]) ?? [])].sort()
       const joined = mine.join(',')
       if (joined === this.neighboursSent[r]) continue
       if (this.channel.neighbours(r, mine.map((id) => index.get(id) as number))) this.neighboursSent[r] = joined
+    }
+  }
+
+  /** Every (relay, next hop) pair some installed entry forwards over, as controller.ts's. */
+  private * nextHopsInUse (): Generator<[string, string]> {
+    const { n, next } = this.installed
+    for (let r = 0; r < n; r++) {
+      for (let i = r * n; i < (r + 1) * n; i++) if (next[i] >= 0) yield [this.ids[r], this.ids[next[i]]]
     }
   }
 
@@ -235,6 +250,8 @@ export class SimController {
       if (epoch !== this.rolloutEpoch || this.closed) return
       if (i === plan.length) {
         this.channel.versionDone(version)
+        // As controller.ts: links kept only for routes that have now moved can be let go.
+        if (this.neighboursLinger) this.pushNeighbours(false)
         this.computed()
         return
       }

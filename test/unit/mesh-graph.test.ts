@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { applyDiff, diffTables } from '../../topology/table-diff.js'
-import { selectNeighbours } from '../../topology/neighbours.js'
+import { planNeighbours, selectNeighbours } from '../../topology/neighbours.js'
 import { latencyLossPolicy, materialChange } from '../../topology/cost.js'
 
 const clean = (rttMs: number) => ({ rttMs, jitterMs: 0, loss: 0, up: true })
@@ -69,4 +69,25 @@ test('neighbour selection is a full mesh up to its limit, then k nearest plus ra
   }
   const near = sel.get('r050') as Set<string>
   for (const b of ['r049', 'r051', 'r048', 'r052']) assert.ok(near.has(b), b)
+})
+
+test('a neighbour refresh keeps probing a link a route still uses, but the graph drops it', () => {
+  const ids = Array.from({ length: 60 }, (_, i) => `r${String(i).padStart(3, '0')}`)
+  const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
+  const policy = { fullMeshMax: 32, nearest: 4, random: 2 }
+  const before = selectNeighbours(ids, rtt, policy, 1)
+  // Routes over one random link of r000 from the first draw.
+  const far = [...(before.get('r000') as Set<string>)].find((b) => rtt('r000', b) > 4) as string
+  assert.ok(far !== undefined)
+  let after = selectNeighbours(ids, rtt, policy, 2)
+  for (let seed = 3; after.get('r000')?.has(far) === true; seed++) after = selectNeighbours(ids, rtt, policy, seed)
+  const plan = planNeighbours(after, [['r000', far], ['r001', 'nobody'], ['r002', 'r002'], ['r003', 'r004']])
+  assert.equal(plan.lingering, true)
+  assert.ok(plan.probe.get('r000')?.has(far))
+  assert.ok(plan.probe.get(far)?.has('r000'))
+  assert.equal(plan.graph.get('r000')?.has(far), false)
+  assert.equal(plan.probe.has('nobody'), false)
+  assert.equal(plan.probe.get('r002')?.has('r002'), false)
+  // Once routes left it, the next push lets it go.
+  assert.equal(planNeighbours(after, [['r003', 'r004']]).lingering, false)
 })
