@@ -12,5 +12,7 @@ export const ROUND_ACK_TIMEOUT_MS = 300
 export const REGISTER_TIMEOUT_MS = 5_000
 /** Neighbour sets beyond the full-mesh size are re-drawn this often, so better links are found. */
 export const NEIGHBOUR_REFRESH_MS = 30_000
+/** Registrations within this window share one neighbour selection (ms). */
+export const NEIGHBOUR_BATCH_MS = 100
 /** Name of the leadership lease in the store. */
 export const LEADER_LEASE = 'leader'

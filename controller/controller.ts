@@ -16,7 +16,7 @@ import { MeshGraph } from '../topology/mesh-graph.js'
 import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
 import { DEFAULT_NEIGHBOUR_POLICY, planNeighbours, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
 import {
-  COMPUTE_DELAY_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS
+  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS
 } from './constants.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
@@ -74,6 +74,7 @@ export class Controller {
   private version = 0
   private computeTimer: Timer | undefined
   private refreshTimer: Timer | undefined
+  private pushTimer: Timer | undefined
   private computing = false
   private computeAgain = false
   /** Bumped by every new rollout; an older rollout stops at its next round. */
@@ -132,6 +133,7 @@ export class Controller {
     this.rolloutEpoch++
     if (this.computeTimer !== undefined) this.clock.clearTimer(this.computeTimer)
     if (this.refreshTimer !== undefined) this.clock.clearTimer(this.refreshTimer)
+    if (this.pushTimer !== undefined) this.clock.clearTimer(this.pushTimer)
     await this.leadership.stop()
     await this.server?.stop()
     this.log.info({ version: this.version }, 'controller stopped')
@@ -201,8 +203,22 @@ export class Controller {
     this.store.hset(Keys.relays, s.id, JSON.stringify({ id: s.id, address: s.address, caps: s.caps, registeredAt: this.clock.nowMs() }))
       .catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist relay') })
     if (!this.leadership.isLeader) return
-    this.pushNeighbours(false)
-    this.scheduleCompute()
+    this.schedulePush()
+  }
+
+  /**
+   * Registrations within NEIGHBOUR_BATCH_MS share one neighbour selection, then a computation.
+   * Beyond the full-mesh size a selection costs O(n² log n); a thousand relays reconnecting to a
+   * restarted controller would otherwise run it a thousand times within a second or two.
+   */
+  private schedulePush (): void {
+    if (this.pushTimer !== undefined) return
+    this.pushTimer = this.clock.setTimeout(() => {
+      this.pushTimer = undefined
+      if (!this.leadership.isLeader || this.state !== 'running') return
+      this.pushNeighbours(false)
+      this.scheduleCompute()
+    }, NEIGHBOUR_BATCH_MS)
   }
 
   private onReport (s: Session, r: ControlLinkReport): void {

@@ -33,16 +33,6 @@ export const DEFAULT_CONTROL_DELAY_MS = 10
 /** How often the real Reporter (prober/reporter.ts) checks whether a report is due (ms). */
 export const REPORT_CHECK_MS = 50
 
-/**
- * Registrations that arrive within this window share one neighbour selection (ms). The real
- * controller re-selects on every registration. Beyond full_mesh_max relays each selection redraws
- * every relay's random neighbours, so 1,000 relays starting (or reconnecting after a controller
- * restart) would each see up to 1,000 sets in a second, each set costing an O(n²) selection and
- * every changed link a fresh monitor. Coalescing keeps the model's cost bounded; it makes the
- * model's start-up churn milder than the real controller's, never harsher.
- */
-export const NEIGHBOUR_BATCH_MS = 500
-
 /** Relay reconnect backoff to the controller (relay/control-client.ts: 100 ms doubling to 1 s). */
 export const RECONNECT_MIN_MS = 100
 export const RECONNECT_MAX_MS = 1_000

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks'
 import type { Timer } from '../../src/clock.js'
 import type { ControlLinkReport } from '../../src/control/messages.js'
-import { COMPUTE_DELAY_MS, NEIGHBOUR_REFRESH_MS, ROUND_ACK_TIMEOUT_MS } from '../../controller/constants.js'
+import { COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, ROUND_ACK_TIMEOUT_MS } from '../../controller/constants.js'
 import { planRollout, type RolloutPlan, type RoundPart } from '../../controller/rollout-plan.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
-import { NEIGHBOUR_BATCH_MS } from './constants.js'
 import { ReportIntake } from './report-intake.js'
 import { changedEntries, InstalledTables } from './route-diff.js'
 import type { MeshIndex } from './sim-relay.js'
@@ -38,9 +37,9 @@ export interface ControllerStats {
  * in-memory store starts.
  *
  * Departures, all for cost at 1,000 relays: tables are diffed from the route engine's arrays
- * (route-diff.ts; the same rounds go out); registrations within NEIGHBOUR_BATCH_MS share one
- * neighbour selection; and with `computeSpacingMs` set (the default beyond LARGE_MESH_RELAYS),
- * computations are spaced that far apart and reports wait for the next one (report-intake.ts).
+ * (route-diff.ts; the same rounds go out); and with `computeSpacingMs` set (the default beyond
+ * LARGE_MESH_RELAYS), computations are spaced that far apart and reports wait for the next one
+ * (report-intake.ts).
  */
 export class SimController {
   readonly graph: MeshGraph
@@ -136,8 +135,7 @@ export class SimController {
     this.installed.setRow(relay, next, backup)
     this.neighboursSent[relay] = ''
     this.graph.upsertRelay(this.ids[relay], this.mesh.address(relay))
-    // The real controller pushes neighbours, then schedules a computation, on every registration;
-    // both move together here, so the computation still sees the links the push dropped.
+    // As controller.ts schedulePush: registrations within NEIGHBOUR_BATCH_MS share one selection.
     if (this.pushTimer === undefined) {
       this.pushTimer = this.clock.setTimeout(() => {
         this.pushTimer = undefined
