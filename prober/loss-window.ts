@@ -66,34 +66,22 @@ export class LossWindow {
   }
 
   /** Forward loss ratio over the window, or NaN without enough echoes. */
-  forward (now: number): number {
-    this.trim(now)
-    if (this.count < 2) return NaN
-    const last = (this.head + this.count - 1) % this.t.length
-    const sent = this.seq[last] - this.seq[this.head]
-    if (sent <= 0) return NaN
-    const arrived = this.rx[last] - this.rx[this.head]
-    return clamp01(1 - arrived / sent)
-  }
+  forward (now: number): number { return this.missing(now, this.seq, this.rx) }
 
   /** Reverse loss ratio over the window, or NaN without enough echoes. */
-  reverse (now: number): number {
-    this.trim(now)
-    if (this.count < 2) return NaN
-    const last = (this.head + this.count - 1) % this.t.length
-    const sent = this.rx[last] - this.rx[this.head]
-    if (sent <= 0) return NaN
-    return clamp01(1 - (this.got[last] - this.got[this.head]) / sent)
-  }
+  reverse (now: number): number { return this.missing(now, this.rx, this.got) }
 
   /** Round-trip loss (probe or its echo lost) over the window, or NaN without enough echoes. */
-  roundTrip (now: number): number {
+  roundTrip (now: number): number { return this.missing(now, this.seq, this.got) }
+
+  /** 1 − Δarrived/Δsent between the window's oldest and newest samples, or NaN. */
+  private missing (now: number, sent: Float64Array, arrived: Float64Array): number {
     this.trim(now)
     if (this.count < 2) return NaN
     const last = (this.head + this.count - 1) % this.t.length
-    const sent = this.seq[last] - this.seq[this.head]
-    if (sent <= 0) return NaN
-    return clamp01(1 - (this.got[last] - this.got[this.head]) / sent)
+    const n = sent[last] - sent[this.head]
+    if (n <= 0) return NaN
+    return clamp01(1 - (arrived[last] - arrived[this.head]) / n)
   }
 
   /** Forgets every sample: used when a link comes back up, so old history does not linger. */

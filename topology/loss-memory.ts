@@ -1,3 +1,4 @@
+import type { ControlLinkReport } from '../src/control/messages.js'
 import type { LinkMetrics } from './cost.js'
 
 /**
@@ -8,14 +9,7 @@ import type { LinkMetrics } from './cost.js'
 export const LOSS_MEMORY_TAU_MS = 10_000
 
 /** One reported link, as the control protocol carries it (src/control/messages.ts). */
-export interface ReportedLink {
-  peer: string
-  up: boolean
-  rtt_ms: number | null
-  jitter_ms: number
-  loss: number
-  loss_short: number
-}
+export type ReportedLink = Pick<ControlLinkReport['links'][number], 'peer' | 'up' | 'rtt_ms' | 'jitter_ms' | 'loss' | 'loss_short'>
 
 /**
  * Turns link reports into the metrics the graph costs, for the controller (controller.ts) and the
