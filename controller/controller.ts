@@ -293,17 +293,25 @@ export class Controller {
   private pushNeighbours (refresh: boolean): void {
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
-    const plan = planNeighbours(selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed), this.nextHopsInUse())
-    this.neighbourSets = plan.graph
-    this.neighboursLinger = plan.lingering
+    this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed)
     // Links between relays that are no longer neighbours would keep stale figures: drop them, and
     // recompute so routes move off them before the relays stop probing them (planNeighbours).
     let dropped = false
     for (const key of this.graph.graph.edges()) {
       const [a, b] = key.split('>')
-      if (plan.graph.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
+      if (this.neighbourSets.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
     }
     if (dropped) this.scheduleCompute()
+    this.sendNeighbours()
+  }
+
+  /**
+   * Tells each relay whose set changed what to probe: the selection, plus links its installed next
+   * hops still use. Run again after a rollout while such links linger, to let them go.
+   */
+  private sendNeighbours (): void {
+    const plan = planNeighbours(this.neighbourSets, this.nextHopsInUse())
+    this.neighboursLinger = plan.lingering
     for (const s of this.sessions.live()) {
       const mine = [...(plan.probe.get(s.id) ?? [])].sort()
       const joined = mine.join(',')
@@ -349,7 +357,7 @@ export class Controller {
       this.metrics.rollouts.inc()
       await this.rollout(this.version, plan)
       // Links kept only for routes that have now moved can be let go.
-      if (this.neighboursLinger && this.leadership.isLeader) this.pushNeighbours(false)
+      if (this.neighboursLinger && this.leadership.isLeader) this.sendNeighbours()
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'route computation failed')
     } finally {

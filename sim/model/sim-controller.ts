@@ -175,15 +175,20 @@ export class SimController {
     this.intake.flush()
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
-    const plan = planNeighbours(selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed), this.nextHopsInUse())
-    this.neighbourSets = plan.graph
-    this.neighboursLinger = plan.lingering
+    this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed)
     let dropped = false
     for (const key of this.graph.graph.edges()) {
       const [a, b] = key.split('>')
-      if (plan.graph.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
+      if (this.neighbourSets.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
     }
     if (dropped) this.scheduleCompute()
+    this.sendNeighbours()
+  }
+
+  /** As controller.ts sendNeighbours: the selection plus links installed next hops still use. */
+  private sendNeighbours (): void {
+    const plan = planNeighbours(this.neighbourSets, this.nextHopsInUse())
+    this.neighboursLinger = plan.lingering
     const { index } = this.mesh
     for (let r = 0; r < this.ids.length; r++) {
       if (this.live[r] === 0) continue
@@ -249,7 +254,7 @@ export class SimController {
       if (i === plan.length) {
         this.channel.versionDone(version)
         // As controller.ts: links kept only for routes that have now moved can be let go.
-        if (this.neighboursLinger) this.pushNeighbours(false)
+        if (this.neighboursLinger) this.sendNeighbours()
         this.computed()
         return
       }
