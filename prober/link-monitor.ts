@@ -19,6 +19,12 @@ export interface LinkMonitorOptions {
   upAfter: number
   lossWindowMs: number
   shortLossWindowMs: number
+  /**
+   * The shortest gap between probes this monitor will see (ms), which sizes its loss windows'
+   * rings to what they can hold. 0 leaves LossWindow's default (4,096 samples, 128 KB a window),
+   * which any real probe rate fits; a simulation of thousands of links sets it (sim/model).
+   */
+  minProbeGapMs: number
 }
 
 export const DEFAULT_LINK_MONITOR_OPTIONS: LinkMonitorOptions = {
@@ -29,7 +35,8 @@ export const DEFAULT_LINK_MONITOR_OPTIONS: LinkMonitorOptions = {
   alertMinLoss: DEFAULT_ALERT_MIN_LOSS,
   upAfter: DEFAULT_UP_AFTER,
   lossWindowMs: DEFAULT_LOSS_WINDOW_MS,
-  shortLossWindowMs: DEFAULT_SHORT_LOSS_WINDOW_MS
+  shortLossWindowMs: DEFAULT_SHORT_LOSS_WINDOW_MS,
+  minProbeGapMs: 0
 }
 
 /** A point-in-time view of one link. Loss figures are fractions from 0 to 1. */
@@ -82,8 +89,8 @@ export class LinkMonitor {
 
   constructor (now: number, opts: Partial<LinkMonitorOptions> = {}) {
     this.opts = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
-    this.lossLong = new LossWindow(this.opts.lossWindowMs)
-    this.lossShortWindow = new LossWindow(this.opts.shortLossWindowMs)
+    this.lossLong = lossWindow(this.opts.lossWindowMs, this.opts.minProbeGapMs)
+    this.lossShortWindow = lossWindow(this.opts.shortLossWindowMs, this.opts.minProbeGapMs)
     this.lastEchoAt = now
   }
 
@@ -195,4 +202,11 @@ export class LinkMonitor {
       samples: this.rtt.samples
     }
   }
+}
+
+/** Room in a sized ring beyond one sample per probe gap: echoes bunched by jitter, the base sample. */
+const SPARE_SAMPLES = 16
+
+function lossWindow (windowMs: number, minProbeGapMs: number): LossWindow {
+  return minProbeGapMs > 0 ? new LossWindow(windowMs, Math.ceil(windowMs / minProbeGapMs) + SPARE_SAMPLES) : new LossWindow(windowMs)
 }

@@ -1,27 +1,15 @@
-import { LinkMonitor, type LinkMonitorOptions } from '../../prober/link-monitor.js'
-import { LossWindow } from '../../prober/loss-window.js'
-
-/** Room in a loss window beyond one sample per probe slot: echoes bunched by jitter, the base sample. */
-const SPARE_SAMPLES = 16
+import { DEFAULT_LINK_MONITOR_OPTIONS, LinkMonitor, type LinkMonitorOptions } from '../../prober/link-monitor.js'
 
 /**
- * A LinkMonitor whose loss windows hold as many samples as its probe rate can produce, instead of
- * LossWindow's default 4,096. The default costs 256 KB of rings per monitor; a 1,000-relay model
- * has some 20,000 monitors, which would be 5 GB. A window never holds more echoes than probes
- * sent within its span, and probes go out at most once per min(interval, quick-retry interval)
- * and per prober tick, so the rings never overflow and estimates are exactly the default's.
- *
- * The windows are swapped right after construction, before any sample: LinkMonitor has no option
- * for their capacity. If it gains one, pass it and drop this class.
+ * A LinkMonitor whose loss windows hold as many samples as its probe rate can produce
+ * (`minProbeGapMs`), instead of LossWindow's default 4,096: 256 KB of rings per monitor, 5 GB over
+ * the 20,000 monitors of a 1,000-relay model. A window never holds more echoes than probes sent
+ * within its span, and probes go out at most once per prober tick and per the shortest interval
+ * the monitor uses, so the rings never overflow and estimates are exactly the default's.
  */
 export class SizedLinkMonitor extends LinkMonitor {
   constructor (now: number, opts: Partial<LinkMonitorOptions>, tickMs: number) {
-    super(now, opts)
-    const minGap = Math.max(tickMs, Math.min(this.opts.intervalMs, this.opts.fastIntervalMs))
-    const capacity = (windowMs: number): number => Math.ceil(windowMs / minGap) + SPARE_SAMPLES
-    const self = this as { lossLong: LossWindow, lossShortWindow: LossWindow }
-    self.lossLong = new LossWindow(this.opts.lossWindowMs, capacity(this.opts.lossWindowMs))
-    self.lossShortWindow = new LossWindow(this.opts.shortLossWindowMs, capacity(this.opts.shortLossWindowMs))
+    super(now, { ...opts, minProbeGapMs: minProbeGap(opts, tickMs) })
   }
 
   /**
@@ -35,9 +23,8 @@ export class SizedLinkMonitor extends LinkMonitor {
 
 /**
  * Monitors of links that were dropped, kept for the next link to start. A neighbour refresh at
- * 1,000 relays replaces thousands of links at once; building each monitor anew allocates the
- * default rings LinkMonitor's constructor makes (256 KB, thrown away at once) and the sized ones,
- * which cost more than all the probing of the first seconds of the new links and drive the
+ * 1,000 relays replaces thousands of links at once; building each monitor anew allocates its
+ * rings, which cost more than all the probing of the first seconds of the new links and drive the
  * collector into full collections.
  */
 export class MonitorPool {
@@ -67,4 +54,10 @@ export class MonitorPool {
   give (m: SizedLinkMonitor): void {
     this.spare.push(m)
   }
+}
+
+function minProbeGap (opts: Partial<LinkMonitorOptions>, tickMs: number): number {
+  const o = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
+  const alert = o.alertIntervalMs > 0 ? o.alertIntervalMs : Infinity
+  return Math.max(tickMs, Math.min(o.intervalMs, o.fastIntervalMs, alert))
 }
