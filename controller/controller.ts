@@ -296,12 +296,7 @@ export class Controller {
     this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed)
     // Links between relays that are no longer neighbours would keep stale figures: drop them, and
     // recompute so routes move off them before the relays stop probing them (planNeighbours).
-    let dropped = false
-    for (const key of this.graph.graph.edges()) {
-      const [a, b] = key.split('>')
-      if (this.neighbourSets.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
-    }
-    if (dropped) this.scheduleCompute()
+    if (this.graph.retainLinks(this.neighbourSets)) this.scheduleCompute()
     this.sendNeighbours()
   }
 

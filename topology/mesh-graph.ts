@@ -60,6 +60,16 @@ export class MeshGraph {
     return true
   }
 
+  /** Drops every link whose ends are not neighbours in `sets`; true when any went. */
+  retainLinks (sets: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+    let dropped = false
+    for (const key of this.graph.edges()) {
+      const [a, b] = key.split('>')
+      if (sets.get(a)?.has(b) !== true) dropped = this.removeLink(a, b) || dropped
+    }
+    return dropped
+  }
+
   /** RTT last measured from→to, or undefined. */
   rtt (from: string, to: string): number | undefined {
     const key = `${from}>${to}`

@@ -176,12 +176,7 @@ export class SimController {
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
     this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed)
-    let dropped = false
-    for (const key of this.graph.graph.edges()) {
-      const [a, b] = key.split('>')
-      if (this.neighbourSets.get(a)?.has(b) !== true) { this.graph.removeLink(a, b); dropped = true }
-    }
-    if (dropped) this.scheduleCompute()
+    if (this.graph.retainLinks(this.neighbourSets)) this.scheduleCompute()
     this.sendNeighbours()
   }
 
