@@ -11,14 +11,6 @@ export class SizedLinkMonitor extends LinkMonitor {
   constructor (now: number, opts: Partial<LinkMonitorOptions>, tickMs: number) {
     super(now, { ...opts, minProbeGapMs: minProbeGap(opts, tickMs) })
   }
-
-  /**
-   * Makes this monitor what `new SizedLinkMonitor(now, …)` with the same options would be, keeping
-   * its rings (LinkMonitor.reset). A test holds it to that field by field.
-   */
-  renew (now: number): void {
-    this.reset(now)
-  }
 }
 
 /**
@@ -31,7 +23,7 @@ export class MonitorPool {
   private readonly opts: Partial<LinkMonitorOptions>
   private readonly tickMs: number
   private readonly spare: SizedLinkMonitor[] = []
-  /** Monitors built, as opposed to renewed. */
+  /** Monitors built, as opposed to reset and reused. */
   built = 0
 
   constructor (opts: Partial<LinkMonitorOptions>, tickMs: number) {
@@ -46,7 +38,8 @@ export class MonitorPool {
       this.built++
       return new SizedLinkMonitor(now, this.opts, this.tickMs)
     }
-    m.renew(now)
+    // LinkMonitor.reset makes it what a new one would be; a test holds it to that field by field.
+    m.reset(now)
     return m
   }
 
