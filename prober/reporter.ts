@@ -71,7 +71,12 @@ export class ReportPolicy {
       else if (Number.isFinite(prev.rtt) && Number.isFinite(l.rttMs) && Math.abs(l.rttMs - prev.rtt) > this.opts.rttChange * prev.rtt) why = 'threshold'
     }
     if (why !== undefined) return why
-    return now - this.lastSentAt >= this.opts.intervalMs ? 'schedule' : undefined
+    return this.scheduleDue(now) ? 'schedule' : undefined
+  }
+
+  /** Whether the schedule alone makes a report due now, whatever the links do. */
+  scheduleDue (now: number): boolean {
+    return now - this.lastSentAt >= this.opts.intervalMs
   }
 
   /** The highest short-window loss of an up link `peer` since the last report, or `lossShort`. */

@@ -87,7 +87,7 @@ export class FlowRunner {
         stopS: Math.min(f.stop_s ?? s.duration_s, s.duration_s),
         mesh: new FlowStats(),
         direct: new FlowStats(),
-        directLink: state === undefined ? undefined : new SimLink({ clock: this.clock, outageChanges: 0 }, from, to, state, mixSeed(init.seed, Stream.direct, i)),
+        directLink: state === undefined ? undefined : new SimLink({ clock: this.clock, outageChanges: 0, beforeChange: () => {} }, from, to, state, mixSeed(init.seed, Stream.direct, i)),
         path: '',
         pathChanges: []
       }

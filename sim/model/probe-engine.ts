@@ -1,6 +1,6 @@
 import type { LinkMonitorOptions } from '../../prober/link-monitor.js'
 import type { LinkStatus } from '../../prober/prober.js'
-import type { ImpairmentModel } from '../../src/transport/impair/model.js'
+import type { ImpairmentModel, ImpairParams } from '../../src/transport/impair/model.js'
 import { nextWake } from './probe-schedule.js'
 import { mixSeed, Stream } from './seeds.js'
 import type { LinkTable, SimLink } from './sim-link.js'
@@ -55,6 +55,9 @@ interface ProbeLink {
   pending: number[]
   head: number
   tail: number
+  /** Off the wheel, visited in batches (see `settle`); `nextAt` is then the tick of its next visit. */
+  quiet: boolean
+  nextAt: number
 }
 
 /**
@@ -75,7 +78,19 @@ interface ProbeLink {
  * (a link coming up, new figures for the reporter) lands at the next tick, at most 5 ms late. No
  * probe costs a heap event or an allocation.
  *
- * Known departures, all at the edges: the peer counts a probe when it is sent rather than when it
+ * Quiet links are visited in batches. A link that is up, with no loss in its short window, over
+ * legs that lose nothing, shows nothing new to anyone until the scenario changes one of its legs,
+ * the peer stops answering, or a report reads its figures: it stays up, its loss stays 0, no alert
+ * probing starts. Such a link leaves the wheel, and its prober ticks run later, in one go, with
+ * the same calls and times: before its relay's Reporter may send a scheduled report (`settle`),
+ * before a change to either leg (`linkWillChange`, from SimLink), and when its peer's monitor of
+ * the pair goes. At 1,000 relays this halves the run time: a link's state is touched once a second
+ * instead of at every probe and echo. A test holds batched links to the link changes and figures
+ * of tick-by-tick probing.
+ *
+ * Known departures, all at the edges: a quiet link's RTT reaches the Reporter's threshold check
+ * only when its relay's next scheduled report is due (at most 1 s later, DEFAULT_REPORT_INTERVAL_MS;
+ * that report's figures are exact); the peer counts a probe when it is sent rather than when it
  * arrives (they differ only for a probe an outage then drops in flight), the echo leg is decided
  * with the link state at the probe's sending (a schedule step within one flight time is missed),
  * and a relay only answers a probe if it already probed the sender when the probe left.
@@ -88,6 +103,7 @@ export class ProbeEngine {
   private readonly monitors: MonitorPool
   private readonly tickMs: number
   private readonly seed: number
+  private readonly batching: boolean
   private readonly wheel: TickWheel
   private readonly slots: Array<ProbeLink | undefined> = []
   private readonly free: number[] = []
@@ -103,12 +119,22 @@ export class ProbeEngine {
    */
   private readonly changedOut: LinkStatus[] = []
   private readonly statusOut: LinkStatus[] = []
+  /** Time of the latest prober tick: quiet links are brought up to it when read. */
+  private lastTick = -Infinity
   /** Probes sent and monitors created, for the run's statistics. */
   probes = 0
   created = 0
+  /** Link state changes met while catching up a quiet link: 0 unless `mayQuiet` breaks its promise. */
+  lateChanges = 0
+  /** Prober ticks run for quiet links in batches rather than from the wheel. */
+  batched = 0
   get built (): number { return this.monitors.built }
 
-  constructor (components: { clock: VirtualClock, links: LinkTable, hooks: ProbeHooks }, init: { ids: readonly string[], monitor: Partial<LinkMonitorOptions>, tickMs: number, seed: number }) {
+  /**
+   * `quiet: false` keeps every link on the wheel, visited tick by tick: slower, and what a test
+   * holds the batched (quiet) links to.
+   */
+  constructor (components: { clock: VirtualClock, links: LinkTable, hooks: ProbeHooks }, init: { ids: readonly string[], monitor: Partial<LinkMonitorOptions>, tickMs: number, seed: number, quiet?: boolean }) {
     this.clock = components.clock
     this.links = components.links
     this.hooks = components.hooks
@@ -116,6 +142,7 @@ export class ProbeEngine {
     this.monitors = new MonitorPool(init.monitor, init.tickMs)
     this.tickMs = init.tickMs
     this.seed = init.seed
+    this.batching = init.quiet ?? true
     this.wheel = new TickWheel(init.tickMs)
     this.slotOf = init.ids.map(() => new Map())
     this.dirty = init.ids.map(() => [])
@@ -151,14 +178,16 @@ export class ProbeEngine {
         lastEchoAt: now,
         pending: [],
         head: 0,
-        tail: 0
+        tail: 0,
+        quiet: false,
+        nextAt: 0
       }
     } else {
       const st = old.status
       st.peer = this.ids[peer]; st.state = 'down'; st.rttMs = NaN; st.jitterMs = 0; st.loss = 1; st.lossShort = 1; st.lossReverse = 1; st.samples = 0
       old.owner = owner; old.peer = peer; old.mate = mate; old.epoch = this.hooks.epoch(owner); old.monitor = monitor
       old.fwd = fwd; old.rev = rev; old.out = out; old.back = back
-      old.dirty = false; old.lastProbeAt = -Infinity; old.lastEchoAt = now; old.head = 0; old.tail = 0
+      old.dirty = false; old.lastProbeAt = -Infinity; old.lastEchoAt = now; old.head = 0; old.tail = 0; old.quiet = false
       this.slots[s] = old
     }
     if (mate !== NONE) (this.slots[mate] as ProbeLink).mate = s
@@ -171,7 +200,14 @@ export class ProbeEngine {
     if (s === undefined) return
     this.slotOf[owner].delete(peer)
     const l = this.slots[s] as ProbeLink
-    if (l.mate !== NONE) (this.slots[l.mate] as ProbeLink).mate = NONE
+    // Its last probes count in the run's statistics, as the wheel would have sent them.
+    if (l.quiet) this.catchUp(s, l)
+    if (l.mate !== NONE) {
+      const mate = this.slots[l.mate] as ProbeLink
+      // The peer stops answering its probes: that link will go down, which others must see on time.
+      this.wake(l.mate)
+      mate.mate = NONE
+    }
     if (l.out !== undefined) l.fwd?.dropProbeModel(l.out)
     if (l.back !== undefined) l.rev?.dropProbeModel(l.back)
     this.slots[s] = undefined
@@ -192,6 +228,7 @@ export class ProbeEngine {
 
   /** What the prober's status() gives the reporter: every link of `owner`, estimated now. */
   statuses (owner: number): LinkStatus[] {
+    this.settle(owner)
     const out = this.statusOut
     out.length = 0
     for (const s of this.slotOf[owner].values()) out.push(this.estimate(s))
@@ -231,12 +268,85 @@ export class ProbeEngine {
   /** The prober's tick, for every relay at once. */
   tick (): void {
     const now = this.clock.now
+    this.lastTick = now
     this.wheel.take(now, (s) => { this.visit(s, now) })
   }
 
-  /** What the real prober does for one link by tick `now`: echoes that came in, check, probe. */
+  /**
+   * Brings `owner`'s quiet links up to the latest tick. Called before its Reporter may send a
+   * scheduled report (and by `statuses`), the only reads of a quiet link's figures.
+   */
+  settle (owner: number): void {
+    for (const s of this.slotOf[owner].values()) {
+      const l = this.slots[s] as ProbeLink
+      if (l.quiet) this.catchUp(s, l)
+    }
+  }
+
+  /** The scenario is about to change the directed link from→to: the links probing across it leave quiet. */
+  linkWillChange (from: number, to: number): void {
+    const a = this.slotOf[from].get(to)
+    if (a !== undefined) this.wake(a)
+    const b = this.slotOf[to].get(from)
+    if (b !== undefined) this.wake(b)
+  }
+
+  /** A wheel visit: the link's prober tick, then back on the wheel or, if it may, quiet. */
   private visit (s: number, now: number): void {
     const l = this.slots[s] as ProbeLink
+    const at = this.step(s, l, now)
+    if (this.mayQuiet(l, now)) {
+      l.quiet = true
+      l.nextAt = this.tickAfter(at, now)
+    } else {
+      this.wheel.schedule(s, at, now)
+    }
+  }
+
+  /**
+   * Whether nothing anyone else sees of this link can change until the scenario changes the link,
+   * the peer stops answering, or its figures are read: the link is up, its short-window loss is 0
+   * (so no threshold crossing, peak or alert can come without a new loss) and both legs lose
+   * nothing (no loss, burst, outage or rate limit), with the peer answering. Echoes keep coming
+   * well inside the down timeout, so it stays up; its RTT still moves, which a scheduled report
+   * (or any report) carries.
+   */
+  private mayQuiet (l: ProbeLink, now: number): boolean {
+    if (!this.batching || l.mate === NONE || l.out === undefined || l.back === undefined || l.monitor.state !== 'up') return false
+    if (!lossless(l.out.params) || !lossless(l.back.params)) return false
+    return l.monitor.lossShortWindow.forward(now) === 0
+  }
+
+  /** Runs a quiet link's prober ticks up to the latest tick, as the wheel would have. */
+  private catchUp (s: number, l: ProbeLink): void {
+    const until = this.lastTick
+    while (l.nextAt <= until) {
+      const now = l.nextAt
+      l.nextAt = this.tickAfter(this.step(s, l, now), now)
+      this.batched++
+    }
+  }
+
+  /** Brings a quiet link up to date and puts it back on the wheel. */
+  private wake (s: number): void {
+    const l = this.slots[s]
+    if (l === undefined || !l.quiet) return
+    this.catchUp(s, l)
+    l.quiet = false
+    this.wheel.schedule(s, l.nextAt, this.lastTick)
+  }
+
+  /** The tick the wheel would visit a link at, asked at tick `now` for time `at` (TickWheel.schedule). */
+  private tickAfter (at: number, now: number): number {
+    const t = this.tickMs
+    return Math.max(Math.round(now / t) + 1, Math.ceil(at / t - 1e-9)) * t
+  }
+
+  /**
+   * What the real prober does for one link by tick `now`: echoes that came in, check, probe.
+   * Returns when it next has something to do.
+   */
+  private step (s: number, l: ProbeLink, now: number): number {
     const m = l.monitor
     let changed = false
     const p = l.pending
@@ -246,13 +356,13 @@ export class ProbeEngine {
       const at = p[i]
       // Outages are rare: look them up only if one began or ended since the probe left.
       if (p[i + 6] !== this.links.env.outageChanges && ((l.fwd as SimLink).outageAt(p[i + 5]) || (l.rev as SimLink).outageAt(at))) continue
-      if (m.echo(at, p[i + 1], at - p[i + 4], p[i + 2], p[i + 3])) this.hooks.linkChange(l.owner, l.peer, true)
+      if (m.echo(at, p[i + 1], at - p[i + 4], p[i + 2], p[i + 3])) this.linkChange(l, true)
       l.lastEchoAt = at
       changed = true
     }
     if (l.head === l.tail) { l.head = 0; l.tail = 0 }
     if (m.check(now)) {
-      this.hooks.linkChange(l.owner, l.peer, false)
+      this.linkChange(l, false)
       changed = true
     }
     if (changed) {
@@ -264,13 +374,18 @@ export class ProbeEngine {
     }
     // The interval in force cannot move between here and nextWake: sending only moves lastProbeAt.
     const interval = m.currentInterval(now)
-    if (m.probeDue(now)) this.send(s, l, now)
+    if (m.probeDue(now)) this.send(l, now)
     const wake = nextWake(m, l.lastProbeAt, l.lastEchoAt, now, this.tickMs, interval)
-    this.wheel.schedule(s, l.head < l.tail ? Math.min(wake, p[l.head]) : wake, now)
+    return l.head < l.tail ? Math.min(wake, p[l.head]) : wake
+  }
+
+  private linkChange (l: ProbeLink, up: boolean): void {
+    if (l.quiet) this.lateChanges++
+    this.hooks.linkChange(l.owner, l.peer, up)
   }
 
   /** Sends a probe and decides its round trip (see the class comment). */
-  private send (s: number, l: ProbeLink, now: number): void {
+  private send (l: ProbeLink, now: number): void {
     const seq = l.monitor.probeSent(now)
     l.lastProbeAt = now
     this.probes++
@@ -308,4 +423,8 @@ export class ProbeEngine {
     st.lossShort = down ? 1 : Number.isNaN(short) ? 0 : short
     if (down) { st.loss = 1; st.lossReverse = 1 }
   }
+}
+
+function lossless (p: ImpairParams): boolean {
+  return !p.outage && p.burst === null && p.loss === 0 && p.ratePps === 0
 }

@@ -64,6 +64,8 @@ export class ModelRun {
       tickMs: TICK_MS,
       seed: scenario.seed
     })
+    // Links probed in batches (probe-engine.ts, quiet links) are brought up to date before a change.
+    this.links.env.beforeChange = (from, to) => { this.probes.linkWillChange(from, to) }
     this.flows = new FlowRunner({ clock: this.clock, links: this.links, relays }, { scenario, mesh: this.mesh, seed: scenario.seed })
     const watched = this.flows.destinations()
     const logger = silentLogger()
@@ -96,7 +98,7 @@ export class ModelRun {
     }
     let probedLinks = 0
     for (const r of this.relays) for (const _ of this.probes.peers(r.index)) probedLinks++
-    return { events: this.clock.processed, probes: this.probes.probes, monitors: this.probes.created, monitorsBuilt: this.probes.built, computations, computeWallMs, reportWallMs, costChanges, probedLinks, warmupMs: this.zeroMs }
+    return { events: this.clock.processed, probes: this.probes.probes, monitors: this.probes.created, monitorsBuilt: this.probes.built, computations, computeWallMs, reportWallMs, costChanges, probedLinks, warmupMs: this.zeroMs, lateChanges: this.probes.lateChanges }
   }
 
   async run (): Promise<SimResult> {

@@ -10,6 +10,11 @@ export interface LinkEnv {
    * have caught it, which spares a lookup per probe.
    */
   outageChanges: number
+  /**
+   * Called just before the directed link from→to changes state (a schedule step, an event, an
+   * end going down or up), while its models still hold the old one.
+   */
+  beforeChange: (from: number, to: number) => void
 }
 
 /**
@@ -85,6 +90,7 @@ export class SimLink {
   }
 
   private update (): void {
+    this.env.beforeChange(this.from, this.to)
     const p = this.params()
     this.model.set(p)
     for (const m of this.probeModels) m.set(p)
@@ -122,7 +128,7 @@ export class LinkTable {
   private readonly connected = new Map<number, LinkState | null>()
 
   constructor (clock: { readonly now: number }, scenario: Scenario, ids: readonly string[], seed: number) {
-    this.env = { clock, outageChanges: 0 }
+    this.env = { clock, outageChanges: 0, beforeChange: () => {} }
     this.scenario = scenario
     this.ids = ids
     this.seed = seed

@@ -153,6 +153,8 @@ export class SimRelay {
   checkReport (): void {
     if (!this.alive) return
     const now = this.clock.now
+    // A scheduled report may go out: links the probe engine runs in batches must be current.
+    if (this.policy.scheduleDue(now)) this.probes.settle(this.index)
     const why = this.policy.due(now, this.probes.changed(this.index))
     if (why === undefined) return
     const links = this.probes.statuses(this.index)

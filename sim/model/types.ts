@@ -36,4 +36,9 @@ export interface ModelStats {
   probedLinks: number
   /** Virtual time the warm-up took (ms). */
   warmupMs: number
+  /**
+   * Link state changes found while bringing a batched (quiet) link up to date, so seen late: 0
+   * unless the probe engine's quiet rule is wrong (probe-engine.ts).
+   */
+  lateChanges: number
 }

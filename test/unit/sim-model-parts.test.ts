@@ -8,6 +8,7 @@ import { Prng } from '../../src/transport/impair/prng.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { validateScenario } from '../../sim/scenario.js'
 import { EventHeap } from '../../sim/model/event-heap.js'
+import { ProbeEngine } from '../../sim/model/probe-engine.js'
 import { nextWake } from '../../sim/model/probe-schedule.js'
 import { changedEntries, InstalledTables } from '../../sim/model/route-diff.js'
 import { LinkTable } from '../../sim/model/sim-link.js'
@@ -219,4 +220,55 @@ test('planning from the changed entries alone gives the plan of whole tables', (
     const got = c.entries === 0 ? [] : planRollout(c.installed, c.desired, hops)
     assert.deepEqual(got, want)
   }), { numRuns: 200 })
+})
+
+/**
+ * One ProbeEngine over four relays (full mesh, jittery links) through a lossy spell, an outage and
+ * a relay restart; returns every link up/down it reported and every relay's link figures read once
+ * a second, as the Reporter reads them.
+ */
+function probeEngineRun (quiet: boolean): { changes: string[], reads: string[], probes: number, batched: number, late: number } {
+  const clock = new VirtualClock()
+  const ids = ['a', 'b', 'c', 'd']
+  const scenario = validateScenario({
+    name: 'quiet', duration_s: 80, seed: 5, topology: 'full', default_link: { delay_ms: 10, jitter_ms: 3 }, relays: ids.map((id) => ({ id })), flows: [], events: []
+  })
+  const links = new LinkTable(clock, scenario, ids, 5)
+  const epochs = [1, 1, 1, 1]
+  const changes: string[] = []
+  const engine = new ProbeEngine({ clock, links, hooks: { linkChange: (o, p, up) => { changes.push(`${clock.now} ${o}>${p} ${String(up)}`) }, epoch: (r) => epochs[r] } }, { ids, monitor: {}, tickMs: TICK_MS, seed: 5, quiet })
+  links.env.beforeChange = (from, to) => { engine.linkWillChange(from, to) }
+  const addAll = (r: number): void => { for (let p = 0; p < ids.length; p++) if (p !== r) { engine.add(r, p); engine.add(p, r) } }
+  for (let r = 0; r < ids.length; r++) addAll(r)
+  clock.setInterval(() => { engine.tick() }, TICK_MS)
+  const reads: string[] = []
+  for (let r = 0; r < ids.length; r++) {
+    clock.setTimeout(() => {
+      clock.setInterval(() => { reads.push(`${clock.now} ${r} ${JSON.stringify(engine.statuses(r))}`) }, 1000)
+    }, 2 + 5 * r)
+  }
+  const at = (s: number, fn: () => void): void => { clock.setTimeout(fn, s * 1000) }
+  at(20, () => { links.applyStep(0, 1, { loss: 0.3 }) })
+  at(30, () => { links.applyStep(0, 1, { loss: 0 }) })
+  at(40.002, () => { links.applyStep(2, 3, { outage: true }) })
+  at(45, () => { links.applyStep(2, 3, { outage: false }) })
+  at(55, () => { engine.removeAll(3); links.setRelayDown(3, true) })
+  at(62, () => { links.setRelayDown(3, false); epochs[3]++; addAll(3) })
+  clock.runUntil(80_000)
+  for (let r = 0; r < ids.length; r++) engine.settle(r)
+  return { changes, reads, probes: engine.probes, batched: engine.batched, late: engine.lateChanges }
+}
+
+test('quiet links probed in batches give the link changes and figures of tick-by-tick probing', () => {
+  const ticked = probeEngineRun(false)
+  const batched = probeEngineRun(true)
+  assert.equal(ticked.batched, 0)
+  // Most prober ticks of clean, up links ran in batches; none of them found a late link change.
+  assert.ok(batched.batched > 5_000, `batched ticks ${batched.batched}`)
+  assert.equal(batched.late, 0)
+  assert.ok(ticked.changes.some((c) => c.endsWith('2>3 false')), 'the outage took a link down')
+  assert.deepEqual(batched.changes, ticked.changes)
+  assert.equal(batched.reads.length, ticked.reads.length)
+  for (let i = 0; i < ticked.reads.length; i++) assert.equal(batched.reads[i], ticked.reads[i])
+  assert.equal(batched.probes, ticked.probes)
 })
