@@ -22,6 +22,8 @@ const NONE = -1
  * arrival at the peer, and the outage count (SimLink.outageChanges) when it was sent.
  */
 const ECHO = 7
+/** Echoes taken from the front of a queue before what is left moves down (see `step`). */
+const COMPACT_AFTER = 32 * ECHO
 
 /** One probed link: owner → peer. */
 interface ProbeLink {
@@ -58,6 +60,9 @@ interface ProbeLink {
   /** Off the wheel, visited in batches (see `settle`); `nextAt` is then the tick of its next visit. */
   quiet: boolean
   nextAt: number
+  /** Sequence of the last probe whose echo will not come, and of the last echo taken in. */
+  lostSeq: number
+  echoSeq: number
 }
 
 /**
@@ -129,6 +134,12 @@ export class ProbeEngine {
   /** Prober ticks run for quiet links in batches rather than from the wheel. */
   batched = 0
   get built (): number { return this.monitors.built }
+  /** Numbers the echo queues of live links hold room for, in use or not. */
+  get queueRoom (): number {
+    let n = 0
+    for (const l of this.slots) if (l !== undefined) n += l.pending.length
+    return n
+  }
 
   /**
    * `quiet: false` keeps every link on the wheel, visited tick by tick: slower, and what a test
@@ -180,7 +191,9 @@ export class ProbeEngine {
         head: 0,
         tail: 0,
         quiet: false,
-        nextAt: 0
+        nextAt: 0,
+        lostSeq: -1,
+        echoSeq: -1
       }
     } else {
       const st = old.status
@@ -188,6 +201,7 @@ export class ProbeEngine {
       old.owner = owner; old.peer = peer; old.mate = mate; old.epoch = this.hooks.epoch(owner); old.monitor = monitor
       old.fwd = fwd; old.rev = rev; old.out = out; old.back = back
       old.dirty = false; old.lastProbeAt = -Infinity; old.lastEchoAt = now; old.head = 0; old.tail = 0; old.quiet = false
+      old.lostSeq = -1; old.echoSeq = -1
       this.slots[s] = old
     }
     if (mate !== NONE) (this.slots[mate] as ProbeLink).mate = s
@@ -306,13 +320,15 @@ export class ProbeEngine {
   /**
    * Whether nothing anyone else sees of this link can change until the scenario changes the link,
    * the peer stops answering, or its figures are read: the link is up, its short-window loss is 0
-   * (so no threshold crossing, peak or alert can come without a new loss) and both legs lose
-   * nothing (no loss, burst, outage or rate limit), with the peer answering. Echoes keep coming
-   * well inside the down timeout, so it stays up; its RTT still moves, which a scheduled report
-   * (or any report) carries.
+   * (so no threshold crossing, peak or alert can come without a new loss), both legs lose nothing
+   * (no loss, burst, outage or rate limit), the peer answers, and every probe since the last echo
+   * has an echo on its way. Echoes then keep coming one probe interval apart, well inside the down
+   * timeout, so it stays up; its RTT still moves, which a scheduled report (or any report) carries.
    */
   private mayQuiet (l: ProbeLink, now: number): boolean {
     if (!this.batching || l.mate === NONE || l.out === undefined || l.back === undefined || l.monitor.state !== 'up') return false
+    // A probe sent since the last echo went unanswered: the silence may already run into the down timeout.
+    if (l.lostSeq > l.echoSeq) return false
     if (!lossless(l.out.params) || !lossless(l.back.params)) return false
     return l.monitor.lossShortWindow.forward(now) === 0
   }
@@ -355,12 +371,25 @@ export class ProbeEngine {
       l.head += ECHO
       const at = p[i]
       // Outages are rare: look them up only if one began or ended since the probe left.
-      if (p[i + 6] !== this.links.env.outageChanges && ((l.fwd as SimLink).outageAt(p[i + 5]) || (l.rev as SimLink).outageAt(at))) continue
+      if (p[i + 6] !== this.links.env.outageChanges && ((l.fwd as SimLink).outageAt(p[i + 5]) || (l.rev as SimLink).outageAt(at))) {
+        l.lostSeq = p[i + 1]
+        continue
+      }
       if (m.echo(at, p[i + 1], at - p[i + 4], p[i + 2], p[i + 3])) this.linkChange(l, true)
       l.lastEchoAt = at
+      l.echoSeq = p[i + 1]
       changed = true
     }
-    if (l.head === l.tail) { l.head = 0; l.tail = 0 }
+    if (l.head === l.tail) {
+      l.head = 0
+      l.tail = 0
+    } else if (l.head >= COMPACT_AFTER) {
+      // On a link whose RTT exceeds the probe interval an echo is always in flight, so the queue
+      // never empties: move what is left to the front, or it grows by a probe's worth each probe.
+      p.copyWithin(0, l.head, l.tail)
+      l.tail -= l.head
+      l.head = 0
+    }
     if (m.check(now)) {
       this.linkChange(l, false)
       changed = true
@@ -389,18 +418,24 @@ export class ProbeEngine {
     const seq = l.monitor.probeSent(now)
     l.lastProbeAt = now
     this.probes++
-    if (l.out === undefined || l.back === undefined || l.mate === NONE) return
+    if (!this.roundTrip(l, now, seq)) l.lostSeq = seq
+  }
+
+  /** Decides a probe's round trip and queues its echo; false when no echo will come. */
+  private roundTrip (l: ProbeLink, now: number, seq: number): boolean {
+    if (l.out === undefined || l.back === undefined || l.mate === NONE) return false
     const arrives = l.out.decide(now)
-    if (arrives < 0) return
+    if (arrives < 0) return false
     const mate = this.slots[l.mate] as ProbeLink
     const rx = mate.monitor.probeReceived()
     const returns = l.back.decide(arrives)
-    if (returns < 0) return
+    if (returns < 0) return false
     const p = l.pending
     const i = l.tail
     l.tail += ECHO
     p[i] = returns; p[i + 1] = seq; p[i + 2] = rx; p[i + 3] = mate.epoch
     p[i + 4] = now; p[i + 5] = arrives; p[i + 6] = this.links.env.outageChanges
+    return true
   }
 
   /** The link's full estimate now, as the real prober's status() gives it. */

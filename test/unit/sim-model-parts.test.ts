@@ -231,7 +231,7 @@ function probeEngineRun (quiet: boolean): { changes: string[], reads: string[], 
   const clock = new VirtualClock()
   const ids = ['a', 'b', 'c', 'd']
   const scenario = validateScenario({
-    name: 'quiet', duration_s: 80, seed: 5, topology: 'full', default_link: { delay_ms: 10, jitter_ms: 3 }, relays: ids.map((id) => ({ id })), flows: [], events: []
+    name: 'quiet', duration_s: 200, seed: 5, topology: 'full', default_link: { delay_ms: 10, jitter_ms: 3 }, relays: ids.map((id) => ({ id })), flows: [], events: []
   })
   const links = new LinkTable(clock, scenario, ids, 5)
   const epochs = [1, 1, 1, 1]
@@ -254,7 +254,14 @@ function probeEngineRun (quiet: boolean): { changes: string[], reads: string[], 
   at(45, () => { links.applyStep(2, 3, { outage: false }) })
   at(55, () => { engine.removeAll(3); links.setRelayDown(3, true) })
   at(62, () => { links.setRelayDown(3, false); epochs[3]++; addAll(3) })
-  clock.runUntil(80_000)
+  // b stops answering a, then answers again around when a's link to b times out (about 650 ms
+  // after its last echo): a link that turned quiet then would go down unseen.
+  for (let k = 0; k < 40; k++) {
+    const t = 66 + 3 * k
+    at(t, () => { engine.remove(1, 0) })
+    at(t + 0.56 + 0.0025 * k, () => { engine.add(1, 0) })
+  }
+  clock.runUntil(200_000)
   for (let r = 0; r < ids.length; r++) engine.settle(r)
   return { changes, reads, probes: engine.probes, batched: engine.batched, late: engine.lateChanges }
 }
@@ -271,4 +278,20 @@ test('quiet links probed in batches give the link changes and figures of tick-by
   assert.equal(batched.reads.length, ticked.reads.length)
   for (let i = 0; i < ticked.reads.length; i++) assert.equal(batched.reads[i], ticked.reads[i])
   assert.equal(batched.probes, ticked.probes)
+})
+
+test('echo queues stay small on links whose RTT exceeds the probe interval', () => {
+  const clock = new VirtualClock()
+  const ids = ['a', 'b']
+  // 300 ms RTT against 200 ms between probes: an echo is always in flight, so a queue never empties.
+  const scenario = validateScenario({ name: 'far', duration_s: 1, seed: 2, topology: 'full', default_link: { delay_ms: 150 }, relays: ids.map((id) => ({ id })), flows: [], events: [] })
+  const links = new LinkTable(clock, scenario, ids, 2)
+  const engine = new ProbeEngine({ clock, links, hooks: { linkChange: () => {}, epoch: () => 1 } }, { ids, monitor: {}, tickMs: TICK_MS, seed: 2, quiet: false })
+  engine.add(0, 1)
+  engine.add(1, 0)
+  clock.setInterval(() => { engine.tick() }, TICK_MS)
+  clock.runUntil(300_000)
+  // 1,500 probes a link: without compaction each would leave 7 numbers behind.
+  assert.ok(engine.probes > 2_900, `probes ${engine.probes}`)
+  assert.ok(engine.queueRoom < 1_000, `queue room ${engine.queueRoom}`)
 })
