@@ -293,7 +293,12 @@ export class Controller {
   private pushNeighbours (refresh: boolean): void {
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
-    this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed)
+    const used = new Set<string>()
+    for (const [a, b] of this.nextHopsInUse()) used.add(`${a}>${b}`)
+    this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed, {
+      previous: this.neighbourSets,
+      inUse: (a, b) => used.has(`${a}>${b}`)
+    })
     // Links between relays that are no longer neighbours would keep stale figures: drop them, and
     // recompute so routes move off them before the relays stop probing them (planNeighbours).
     if (this.graph.retainLinks(this.neighbourSets)) this.scheduleCompute()

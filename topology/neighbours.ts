@@ -11,11 +11,23 @@ export interface NeighbourPolicy {
 
 export const DEFAULT_NEIGHBOUR_POLICY: NeighbourPolicy = { fullMeshMax: 32, nearest: 8, random: 4 }
 
+/** What a new selection keeps of the last one: its links that routes use. */
+export interface NeighbourKeep {
+  previous: ReadonlyMap<string, ReadonlySet<string>>
+  /** Whether an installed next hop of `a` is `b`. */
+  inUse: (a: string, b: string) => boolean
+}
+
 /**
  * Chooses who probes whom. The result is symmetric (if a probes b, b probes a), since a relay only
  * answers probes from its neighbours. `rtt(a, b)` gives the measured RTT in ms, or undefined.
+ *
+ * With `keep`, a relay's random slots go first to links of the previous selection that routes use
+ * (either way), and only the rest are drawn anew. A refresh then explores with the links nobody
+ * uses, instead of dropping the long-haul shortcuts routes are built on every time: at 1,000
+ * relays, re-drawing them all moved flows to other paths every refresh, each move costing packets.
  */
-export function selectNeighbours (ids: string[], rtt: (a: string, b: string) => number | undefined, policy: NeighbourPolicy = DEFAULT_NEIGHBOUR_POLICY, seed = 1): Map<string, Set<string>> {
+export function selectNeighbours (ids: string[], rtt: (a: string, b: string) => number | undefined, policy: NeighbourPolicy = DEFAULT_NEIGHBOUR_POLICY, seed = 1, keep?: NeighbourKeep): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>(ids.map((id) => [id, new Set<string>()]))
   const add = (a: string, b: string): void => { out.get(a)?.add(b); out.get(b)?.add(a) }
   if (ids.length <= policy.fullMeshMax) {
@@ -28,7 +40,14 @@ export function selectNeighbours (ids: string[], rtt: (a: string, b: string) => 
       .sort((x, y) => (rtt(a, x) as number) - (rtt(a, y) as number) || (x < y ? -1 : 1))
     for (const b of measured.slice(0, policy.nearest)) add(a, b)
     const want = policy.random + Math.max(0, policy.nearest - measured.length)
-    for (let i = 0, tries = 0; i < want && tries < want * 10; tries++) {
+    let i = 0
+    for (const b of keep === undefined ? [] : [...(keep.previous.get(a) ?? [])].sort()) {
+      if (i === want) break
+      if (b === a || !out.has(b) || out.get(a)?.has(b) === true || !(keep?.inUse(a, b) === true || keep?.inUse(b, a) === true)) continue
+      add(a, b)
+      i++
+    }
+    for (let tries = 0; i < want && tries < want * 10; tries++) {
       const b = ids[Math.floor(r.next() * ids.length)]
       if (b === a || out.get(a)?.has(b) === true) continue
       add(a, b)

@@ -175,7 +175,11 @@ export class SimController {
     this.intake.flush()
     if (refresh) this.neighbourSeed++
     const ids = this.graph.relayIds()
-    this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed)
+    const { index } = this.mesh
+    this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed, {
+      previous: this.neighbourSets,
+      inUse: (a, b) => this.usesHop(index.get(a) as number, index.get(b) as number)
+    })
     if (this.graph.retainLinks(this.neighbourSets)) this.scheduleCompute()
     this.sendNeighbours()
   }
@@ -192,6 +196,13 @@ export class SimController {
       if (joined === this.neighboursSent[r]) continue
       if (this.channel.neighbours(r, mine.map((id) => index.get(id) as number))) this.neighboursSent[r] = joined
     }
+  }
+
+  /** Whether some installed entry of relay `r` forwards over `hop` (the real controller keeps a set of them). */
+  private usesHop (r: number, hop: number): boolean {
+    const { n, next } = this.installed
+    for (let i = r * n; i < (r + 1) * n; i++) if (next[i] === hop) return true
+    return false
   }
 
   /** Every (relay, next hop) pair some installed entry forwards over, as controller.ts's. */

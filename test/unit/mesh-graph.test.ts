@@ -91,3 +91,31 @@ test('a neighbour refresh keeps probing a link a route still uses, but the graph
   // Once routes left it, the next push lets it go.
   assert.equal(planNeighbours(after, [['r003', 'r004']]).lingering, false)
 })
+
+test('a neighbour refresh keeps the random links routes use and draws the others anew', () => {
+  const ids = Array.from({ length: 60 }, (_, i) => `r${String(i).padStart(3, '0')}`)
+  const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
+  const policy = { fullMeshMax: 32, nearest: 4, random: 2 }
+  const before = selectNeighbours(ids, rtt, policy, 1)
+  const far = [...(before.get('r000') as Set<string>)].find((b) => rtt('r000', b) > 4) as string
+  assert.ok(far !== undefined)
+  // A seed whose own draw would drop the link.
+  let seed = 2
+  while (selectNeighbours(ids, rtt, policy, seed).get('r000')?.has(far) === true) seed++
+  // Only the route from `far` to r000 uses the link.
+  const keep = { previous: before, inUse: (a: string, b: string) => a === far && b === 'r000' }
+  const after = selectNeighbours(ids, rtt, policy, seed, keep)
+  assert.ok(after.get('r000')?.has(far))
+  assert.ok(after.get(far)?.has('r000'))
+  // Unused random links are drawn again: most of the long ones differ from the first draw.
+  let kept = 0
+  let long = 0
+  for (const [a, set] of after) {
+    for (const b of set) {
+      if (a > b || rtt(a, b) <= 4) continue
+      long++
+      if (before.get(a)?.has(b) === true) kept++
+    }
+  }
+  assert.ok(long > 40 && kept < long / 3, `${kept} of ${long} long links kept`)
+})
