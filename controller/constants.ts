@@ -16,3 +16,8 @@ export const NEIGHBOUR_REFRESH_MS = 30_000
 export const NEIGHBOUR_BATCH_MS = 100
 /** Name of the leadership lease in the store. */
 export const LEADER_LEASE = 'leader'
+/**
+ * A leader that found no links in the store waits this long at most (ms) for every live relay to
+ * report once before it selects neighbours and computes routes (Controller settling).
+ */
+export const SETTLE_MAX_MS = 2_000

@@ -16,7 +16,7 @@ import { MeshGraph } from '../topology/mesh-graph.js'
 import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
 import { DEFAULT_NEIGHBOUR_POLICY, planNeighbours, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
 import {
-  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS
+  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS, SETTLE_MAX_MS
 } from './constants.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
@@ -81,6 +81,16 @@ export class Controller {
   private rolloutEpoch = 0
   private readonly ackWaiters = new Map<string, () => void>()
   private neighbourSeed = 1
+  /**
+   * A leader that found no links in the store (a memory store, a first start) settles before it
+   * selects neighbours or computes: until every live relay has reported once, or SETTLE_MAX_MS,
+   * it takes in reports of whatever links relays probe now. A selection made with no RTTs would be
+   * all random draws, and routes computed over the first few reports would send traffic over
+   * half a graph: at 1,000 relays that blacked out every flow for 4 s after a restart.
+   */
+  private settling = false
+  private settleTimer: Timer | undefined
+  private readonly reportedWhileSettling = new Set<string>()
   address: HostPort | undefined
 
   constructor (components: ControllerComponents, init: ControllerInit) {
@@ -123,7 +133,7 @@ export class Controller {
     })
     this.address = await this.server.start()
     await this.leadership.start()
-    this.refreshTimer = this.clock.setInterval(() => { if (this.leadership.isLeader) this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
+    this.refreshTimer = this.clock.setInterval(() => { if (this.leadership.isLeader && !this.settling) this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
     this.log.info({ control: this.address, role: this.role, store: this.store.kind }, 'controller started')
   }
 
@@ -134,6 +144,7 @@ export class Controller {
     if (this.computeTimer !== undefined) this.clock.clearTimer(this.computeTimer)
     if (this.refreshTimer !== undefined) this.clock.clearTimer(this.refreshTimer)
     if (this.pushTimer !== undefined) this.clock.clearTimer(this.pushTimer)
+    if (this.settleTimer !== undefined) this.clock.clearTimer(this.settleTimer)
     await this.leadership.stop()
     await this.server?.stop()
     this.log.info({ version: this.version }, 'controller stopped')
@@ -216,6 +227,7 @@ export class Controller {
     this.pushTimer = this.clock.setTimeout(() => {
       this.pushTimer = undefined
       if (!this.leadership.isLeader || this.state !== 'running') return
+      if (this.settling) { this.checkSettled(); return }
       this.pushNeighbours(false)
       this.scheduleCompute()
     }, NEIGHBOUR_BATCH_MS)
@@ -228,8 +240,12 @@ export class Controller {
     for (const l of r.links) {
       // A link outside the selection (one still probed until routes leave it, or a report sent
       // before the relay had its new set) must not come back into the graph.
-      if (this.neighbourSets.get(s.id)?.has(l.peer) !== true) continue
+      if (!this.settling && this.neighbourSets.get(s.id)?.has(l.peer) !== true) continue
       if (this.graph.updateLink(s.id, l.peer, this.lossMemory.metrics(s.id, l, now))) changed = true
+    }
+    if (this.settling) {
+      this.reportedWhileSettling.add(s.id)
+      this.checkSettled()
     }
     if (this.leadership.isLeader) {
       this.store.hset(Keys.links, s.id, JSON.stringify(r.links)).catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist link report') })
@@ -254,7 +270,31 @@ export class Controller {
     // Deposed or stopped while loading: announcing leadership now would mislead every relay.
     if (!this.leadership.isLeader || this.state !== 'running') return
     for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'leader' })
+    if (this.graph.graph.size === 0) {
+      this.settling = true
+      this.reportedWhileSettling.clear()
+      this.settleTimer = this.clock.setTimeout(() => { this.endSettling() }, SETTLE_MAX_MS)
+      this.checkSettled()
+      return
+    }
     this.pushNeighbours(true)
+    this.scheduleCompute()
+  }
+
+  /** Settling ends once every live relay has reported (and at least one is live). */
+  private checkSettled (): void {
+    const live = this.sessions.live()
+    if (this.settling && live.length > 0 && live.every((s) => this.reportedWhileSettling.has(s.id))) this.endSettling()
+  }
+
+  private endSettling (): void {
+    if (!this.settling) return
+    this.settling = false
+    if (this.settleTimer !== undefined) this.clock.clearTimer(this.settleTimer)
+    this.settleTimer = undefined
+    this.log.info({ relays: this.sessions.live().length, links: this.graph.graph.size }, 'settled: selecting neighbours and computing routes')
+    if (!this.leadership.isLeader || this.state !== 'running') return
+    this.pushNeighbours(false)
     this.scheduleCompute()
   }
 
@@ -296,7 +336,8 @@ export class Controller {
     const used = new Set<string>()
     for (const [a, b] of this.nextHopsInUse()) used.add(`${a}>${b}`)
     this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.neighbourPolicy, this.neighbourSeed, {
-      previous: this.neighbourSets,
+      // After settling there is no selection yet: the links relays probe stand for it.
+      previous: this.neighbourSets.size > 0 ? this.neighbourSets : this.graph.adjacency(),
       inUse: (a, b) => used.has(`${a}>${b}`)
     })
     // Links between relays that are no longer neighbours would keep stale figures: drop them, and
@@ -329,7 +370,7 @@ export class Controller {
   // Routes.
 
   private scheduleCompute (delayMs = COMPUTE_DELAY_MS): void {
-    if (this.state !== 'running') return
+    if (this.state !== 'running' || this.settling) return
     if (this.computeTimer !== undefined) {
       if (delayMs > 0) return
       this.clock.clearTimer(this.computeTimer)

@@ -71,6 +71,13 @@ export class MeshGraph {
   }
 
   /** RTT last measured from→to, or undefined. */
+  /** Each relay's peers over links the graph holds, either way round. */
+  adjacency (): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>(this.graph.nodes().map((id) => [id, new Set<string>()]))
+    this.graph.forEachEdge((_e, _a, from, to) => { out.get(from)?.add(to); out.get(to)?.add(from) })
+    return out
+  }
+
   rtt (from: string, to: string): number | undefined {
     const key = `${from}>${to}`
     if (!this.graph.hasEdge(key)) return undefined

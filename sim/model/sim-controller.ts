@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Timer } from '../../src/clock.js'
 import type { ControlLinkReport } from '../../src/control/messages.js'
-import { COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, ROUND_ACK_TIMEOUT_MS } from '../../controller/constants.js'
+import { COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, ROUND_ACK_TIMEOUT_MS, SETTLE_MAX_MS } from '../../controller/constants.js'
 import { planRollout, type RolloutPlan, type RoundPart } from '../../controller/rollout-plan.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
@@ -72,6 +72,10 @@ export class SimController {
   /** The last neighbour selection, which the graph's links follow (controller.ts). */
   private neighbourSets = new Map<string, Set<string>>()
   private neighboursLinger = false
+  /** Settling, as controller.ts: a new instance starts with an empty graph. */
+  private settling = true
+  private settleTimer: Timer | undefined
+  private readonly reportedWhileSettling: Uint8Array
 
   constructor (components: { clock: VirtualClock, channel: ControllerChannel }, init: { mesh: MeshIndex, neighbourPolicy: NeighbourPolicy, computeSpacingMs?: number }) {
     this.clock = components.clock
@@ -81,24 +85,26 @@ export class SimController {
     this.policy = init.neighbourPolicy
     this.spacingMs = init.computeSpacingMs ?? 0
     this.graph = new MeshGraph()
-    this.intake = new ReportIntake(this.graph, this.clock, (relay, peer) => this.neighbourSets.get(relay)?.has(peer) === true)
+    this.intake = new ReportIntake(this.graph, this.clock, (relay, peer) => this.settling || this.neighbourSets.get(relay)?.has(peer) === true)
     const n = this.ids.length
     this.installed = new InstalledTables(n)
     this.registered = new Uint8Array(n)
     this.live = new Uint8Array(n)
     this.boot = new Float64Array(n)
     this.neighboursSent = this.ids.map(() => '')
+    this.reportedWhileSettling = new Uint8Array(n)
   }
 
   start (): void {
-    this.refreshTimer = this.clock.setInterval(() => { this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
+    this.refreshTimer = this.clock.setInterval(() => { if (!this.settling) this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
+    this.settleTimer = this.clock.setTimeout(() => { this.endSettling() }, SETTLE_MAX_MS)
   }
 
   stop (): void {
     if (this.closed) return
     this.closed = true
     this.rolloutEpoch++
-    for (const t of [this.computeTimer, this.refreshTimer, this.pushTimer]) if (t !== undefined) this.clock.clearTimer(t)
+    for (const t of [this.computeTimer, this.refreshTimer, this.pushTimer, this.settleTimer]) if (t !== undefined) this.clock.clearTimer(t)
     // A rollout cut short still changed the routes of the relays it reached.
     if (this.rolling !== undefined) this.channel.versionDone(this.rolling)
   }
@@ -139,6 +145,7 @@ export class SimController {
     if (this.pushTimer === undefined) {
       this.pushTimer = this.clock.setTimeout(() => {
         this.pushTimer = undefined
+        if (this.settling) { this.checkSettled(); return }
         this.pushNeighbours(false)
         this.scheduleCompute()
       }, NEIGHBOUR_BATCH_MS)
@@ -162,10 +169,37 @@ export class SimController {
     const delay = r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0
     if (this.spacingMs === 0) {
       if (this.intake.take(r)) this.scheduleCompute(delay)
-      return
+    } else {
+      this.intake.hold(r)
+      this.scheduleCompute(delay)
     }
-    this.intake.hold(r)
-    this.scheduleCompute(delay)
+    if (this.settling) {
+      this.reportedWhileSettling[relay] = 1
+      this.checkSettled()
+    }
+  }
+
+  /** As controller.ts: settling ends once every live relay has reported, at least one live. */
+  private checkSettled (): void {
+    if (!this.settling) return
+    let any = false
+    for (let r = 0; r < this.ids.length; r++) {
+      if (this.live[r] === 0) continue
+      if (this.reportedWhileSettling[r] === 0) return
+      any = true
+    }
+    if (any) this.endSettling()
+  }
+
+  private endSettling (): void {
+    if (this.closed || !this.settling) return
+    // Reports held for a spaced computation were sent while settling: they are taken in as such.
+    this.intake.flush()
+    this.settling = false
+    if (this.settleTimer !== undefined) this.clock.clearTimer(this.settleTimer)
+    this.settleTimer = undefined
+    this.pushNeighbours(false)
+    this.scheduleCompute()
   }
 
   /** The controller's neighbour push: select, drop links between non-neighbours, send changes. */
@@ -177,7 +211,7 @@ export class SimController {
     const ids = this.graph.relayIds()
     const { index } = this.mesh
     this.neighbourSets = selectNeighbours(ids, (a, b) => this.graph.rtt(a, b), this.policy, this.neighbourSeed, {
-      previous: this.neighbourSets,
+      previous: this.neighbourSets.size > 0 ? this.neighbourSets : this.graph.adjacency(),
       inUse: (a, b) => this.usesHop(index.get(a) as number, index.get(b) as number)
     })
     if (this.graph.retainLinks(this.neighbourSets)) this.scheduleCompute()
@@ -214,7 +248,7 @@ export class SimController {
   }
 
   private scheduleCompute (delayMs = COMPUTE_DELAY_MS): void {
-    if (this.closed) return
+    if (this.closed || this.settling) return
     const now = this.clock.now
     const at = Math.max(now + delayMs, this.lastComputeAt + this.spacingMs)
     if (this.computeTimer !== undefined) {
