@@ -20,7 +20,7 @@ import {
 } from './constants.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
-import { applyPart, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
+import { applyPart, keepUnknown, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
 import { Sessions, type Session } from './sessions.js'
 
 export interface ControllerComponents {
@@ -388,7 +388,8 @@ export class Controller {
     try {
       const t0 = this.clock.monoMs()
       const live = this.sessions.live()
-      const desired = new Map(live.map((s) => [s.id, this.graph.tableFor(s.id)]))
+      const known = (id: string): boolean => this.graph.graph.hasNode(id)
+      const desired = new Map(live.map((s) => [s.id, keepUnknown(this.graph.tableFor(s.id), s.installed, known)]))
       const installed = new Map(live.map((s) => [s.id, s.installed]))
       const plan = planRollout(installed, desired, (u, d) => this.graph.hops(u, d))
       this.metrics.computations.inc()

@@ -49,6 +49,19 @@ export function planRollout (
   return [...rounds.entries()].sort((a, b) => a[0] - b[0]).map(([round, parts]) => ({ round, parts }))
 }
 
+/**
+ * Adds to `table` (a relay's routes over the graph) the entries it has installed toward relays the
+ * graph does not hold (`known` false), so that they are kept rather than withdrawn. A controller
+ * that restarted on an empty store has not yet heard from relays still reconnecting: they are
+ * unknown, not unreachable, and withdrawing every route to them blackholed their traffic until
+ * they were back (4 s in the 1,000-relay model run). A relay that is known but down is still
+ * unreachable, and its routes go.
+ */
+export function keepUnknown (table: Map<string, DesiredEntry>, installed: ReadonlyMap<string, DesiredEntry>, known: (id: string) => boolean): Map<string, DesiredEntry> {
+  for (const [d, e] of installed) if (!table.has(d) && !known(d)) table.set(d, e)
+  return table
+}
+
 /** Applies one round part to a table, in place. */
 export function applyPart (table: Map<string, DesiredEntry>, p: RoundPart): void {
   for (const d of p.removals) table.delete(d)

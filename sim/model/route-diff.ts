@@ -41,8 +41,9 @@ export interface TableChanges {
  * `desired`, with an empty map when all it has are removals, which planRollout finds by walking
  * what is installed.
  *
- * `ids` are all relays by index (`index` the reverse); a relay or destination the graph does not hold has no routes,
- * as tableFor would give.
+ * `ids` are all relays by index (`index` the reverse). A relay the graph does not hold has no
+ * routes, as tableFor would give; entries toward a destination it does not hold are kept, as the
+ * controller's keepUnknown keeps them.
  */
 export function changedEntries (graph: MeshGraph, ids: readonly string[], index: ReadonlyMap<string, number>, relays: Iterable<number>, installed: InstalledTables): TableChanges {
   const engine = graph.routes()
@@ -62,6 +63,9 @@ export function changedEntries (graph: MeshGraph, ids: readonly string[], index:
     for (let d = 0; d < n; d++) {
       if (d === u) continue
       const ed = toEngine[d]
+      // A destination the graph does not hold is unknown, not unreachable: what is installed stays
+      // (controller/rollout-plan.ts keepUnknown).
+      if (ed < 0) continue
       let wantNext = NONE
       let wantBackup = NONE
       if (eu >= 0 && ed >= 0) {
