@@ -235,8 +235,10 @@ export class Controller {
 
   private onReport (s: Session, r: ControlLinkReport): void {
     this.metrics.reports.inc()
+    // The first report makes the relay eligible for tables: compute even if no cost moved.
+    let changed = !s.reported
+    s.reported = true
     const now = this.clock.monoMs()
-    let changed = false
     for (const l of r.links) {
       // A link outside the selection (one still probed until routes leave it, or a report sent
       // before the relay had its new set) must not come back into the graph.
@@ -387,7 +389,9 @@ export class Controller {
     this.computing = true
     try {
       const t0 = this.clock.monoMs()
-      const live = this.sessions.live()
+      // A relay that has not reported to this controller yet may have links the graph lacks, which
+      // would make routes it has look unreachable: it waits for its first report (at most 1 s).
+      const live = this.sessions.live().filter((s) => s.reported)
       const known = (id: string): boolean => this.graph.graph.hasNode(id)
       const desired = new Map(live.map((s) => [s.id, keepUnknown(this.graph.tableFor(s.id), s.installed, known)]))
       const installed = new Map(live.map((s) => [s.id, s.installed]))

@@ -16,6 +16,11 @@ export interface Session {
   version: number
   /** The neighbour ids last sent, joined, to send only changes. */
   neighboursSent: string
+  /**
+   * This process of the relay has sent this controller a link report. Until it has, the graph may
+   * not hold its links (a restarted controller), and it gets no table (Controller.compute).
+   */
+  reported: boolean
 }
 
 export type RegisterVerdict =
@@ -69,7 +74,8 @@ export class Sessions {
       installed: new Map(Object.entries(m.table).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])),
       version: m.table_version,
       // A reconnecting relay may have missed neighbour updates: always resend.
-      neighboursSent: ''
+      neighboursSent: '',
+      reported: cur !== undefined && cur.boot === m.boot && cur.reported
     }
     this.byId.set(m.id, s)
     this.byChannel.set(ch, s)
@@ -88,6 +94,6 @@ export class Sessions {
   /** A relay known from the store before it reconnected to this controller. */
   restore (id: string, address: string, caps: string[]): void {
     if (this.byId.has(id)) return
-    this.byId.set(id, { id, address, boot: '', caps, channel: undefined, installed: new Map(), version: 0, neighboursSent: '' })
+    this.byId.set(id, { id, address, boot: '', caps, channel: undefined, installed: new Map(), version: 0, neighboursSent: '', reported: false })
   }
 }

@@ -76,6 +76,8 @@ export class SimController {
   private settling = true
   private settleTimer: Timer | undefined
   private readonly reportedWhileSettling: Uint8Array
+  /** As Session.reported: the boot registered has reported; until then it gets no table. */
+  private readonly reported: Uint8Array
 
   constructor (components: { clock: VirtualClock, channel: ControllerChannel }, init: { mesh: MeshIndex, neighbourPolicy: NeighbourPolicy, computeSpacingMs?: number }) {
     this.clock = components.clock
@@ -93,6 +95,7 @@ export class SimController {
     this.boot = new Float64Array(n)
     this.neighboursSent = this.ids.map(() => '')
     this.reportedWhileSettling = new Uint8Array(n)
+    this.reported = new Uint8Array(n)
   }
 
   start (): void {
@@ -135,6 +138,7 @@ export class SimController {
   register (relay: number, boot: number, next: Int32Array, backup: Int32Array): boolean {
     if (this.closed) return false
     if (this.live[relay] === 1 && this.boot[relay] !== boot) return false
+    if (this.boot[relay] !== boot) this.reported[relay] = 0
     this.registered[relay] = 1
     this.live[relay] = 1
     this.boot[relay] = boot
@@ -166,9 +170,12 @@ export class SimController {
    */
   report (relay: number, r: ControlLinkReport): void {
     if (this.closed || this.live[relay] === 0) return
+    // The first report makes the relay eligible for tables: compute even if no cost moved.
+    const first = this.reported[relay] === 0
+    this.reported[relay] = 1
     const delay = r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0
     if (this.spacingMs === 0) {
-      if (this.intake.take(r)) this.scheduleCompute(delay)
+      if (this.intake.take(r) || first) this.scheduleCompute(delay)
     } else {
       this.intake.hold(r)
       this.scheduleCompute(delay)
@@ -267,7 +274,7 @@ export class SimController {
     this.intake.flush()
     const t0 = performance.now()
     const live: number[] = []
-    for (let r = 0; r < this.ids.length; r++) if (this.live[r] === 1) live.push(r)
+    for (let r = 0; r < this.ids.length; r++) if (this.live[r] === 1 && this.reported[r] === 1) live.push(r)
     const changes = changedEntries(this.graph, this.ids, this.mesh.index, live, this.installed)
     const plan = changes.entries === 0 ? [] : planRollout(changes.installed, changes.desired, (u, d) => this.graph.hops(u, d))
     this.stats.computations++
