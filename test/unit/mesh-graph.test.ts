@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { applyDiff, diffTables } from '../../topology/table-diff.js'
-import { planNeighbours, selectNeighbours } from '../../topology/neighbours.js'
+import { planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
 import { latencyLossPolicy, materialChange } from '../../topology/cost.js'
 
 const clean = (rttMs: number) => ({ rttMs, jitterMs: 0, loss: 0, up: true })
@@ -71,14 +71,23 @@ test('neighbour selection is a full mesh up to its limit, then k nearest plus ra
   for (const b of ['r049', 'r051', 'r048', 'r052']) assert.ok(near.has(b), b)
 })
 
-test('a neighbour refresh keeps probing a link a route still uses, but the graph drops it', () => {
+/**
+ * Sixty relays on a line (RTT = distance in ids), a first neighbour draw, and `far`: one of r000's
+ * random links from that draw.
+ */
+function lineMesh (): { ids: string[], rtt: (a: string, b: string) => number, policy: NeighbourPolicy, before: Map<string, Set<string>>, far: string } {
   const ids = Array.from({ length: 60 }, (_, i) => `r${String(i).padStart(3, '0')}`)
   const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
   const policy = { fullMeshMax: 32, nearest: 4, random: 2 }
   const before = selectNeighbours(ids, rtt, policy, 1)
-  // Routes over one random link of r000 from the first draw.
   const far = [...(before.get('r000') as Set<string>)].find((b) => rtt('r000', b) > 4) as string
   assert.ok(far !== undefined)
+  return { ids, rtt, policy, before, far }
+}
+
+test('a neighbour refresh keeps probing a link a route still uses, but the graph drops it', () => {
+  // Routes over one random link of r000 from the first draw.
+  const { ids, rtt, policy, far } = lineMesh()
   let after = selectNeighbours(ids, rtt, policy, 2)
   for (let seed = 3; after.get('r000')?.has(far) === true; seed++) after = selectNeighbours(ids, rtt, policy, seed)
   const plan = planNeighbours(after, [['r000', far], ['r001', 'nobody'], ['r002', 'r002'], ['r003', 'r004']])
@@ -93,12 +102,7 @@ test('a neighbour refresh keeps probing a link a route still uses, but the graph
 })
 
 test('a neighbour refresh keeps the random links routes use and draws the others anew', () => {
-  const ids = Array.from({ length: 60 }, (_, i) => `r${String(i).padStart(3, '0')}`)
-  const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
-  const policy = { fullMeshMax: 32, nearest: 4, random: 2 }
-  const before = selectNeighbours(ids, rtt, policy, 1)
-  const far = [...(before.get('r000') as Set<string>)].find((b) => rtt('r000', b) > 4) as string
-  assert.ok(far !== undefined)
+  const { ids, rtt, policy, before, far } = lineMesh()
   // A seed whose own draw would drop the link.
   let seed = 2
   while (selectNeighbours(ids, rtt, policy, seed).get('r000')?.has(far) === true) seed++
