@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import assert from 'node:assert/strict'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { DirectedGraph } from 'graphology'
 import { dijkstra } from 'graphology-shortest-path'
 import { RouteEngine, type EngineEdge } from '../../topology/route-engine.js'
@@ -207,6 +209,31 @@ test('parallel and serial computations give identical tables', async () => {
   assert.deepEqual(Array.from(parallel.backup), Array.from(serial.backup))
   const r = new Prng(8)
   checkTables(parallel, n, edges, Array.from({ length: 20 }, () => [Math.floor(r.next() * n), Math.floor(r.next() * n)]))
+})
+
+test('the helper thread lets go of the tables of engines that are gone', async () => {
+  const n = 500
+  const edges = randomGraph(5, n, 6)
+  const threads = RouteThreads.shared()
+  assert.ok(threads !== undefined)
+  // Until the helper has taken a share of some computation, it has been sent no tables to hold.
+  for (let i = 0; i < 50 && threads.stats().helperRows === 0; i++) {
+    await delay(20)
+    new RouteEngine(n, edges, { parallel: true }).computeAll()
+  }
+  assert.ok(threads.stats().helperRows > 0, 'the helper thread computed some rows')
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  new RouteEngine(n, edges, { parallel: true }).computeAll()
+  gc()
+  const before = process.memoryUsage().arrayBuffers
+  // 30 engines of 4 MB of shared tables each, as a controller's route rebuilds make them.
+  for (let i = 0; i < 30; i++) new RouteEngine(n, edges, { parallel: true }).computeAll()
+  gc()
+  await delay(50)
+  gc()
+  const grown = process.memoryUsage().arrayBuffers - before
+  assert.ok(grown < 40e6, `shared tables still held: ${Math.round(grown / 1e6)} MB`)
 })
 
 test('row claims: the caller takes back an unpublished helper row, and a stale helper can neither claim nor publish', () => {
