@@ -75,7 +75,6 @@ export class SimController {
   /** Settling, as controller.ts: a new instance starts with an empty graph. */
   private settling = true
   private settleTimer: Timer | undefined
-  private readonly reportedWhileSettling: Uint8Array
   /** As Session.reported: the boot registered has reported; until then it gets no table. */
   private readonly reported: Uint8Array
 
@@ -94,7 +93,6 @@ export class SimController {
     this.live = new Uint8Array(n)
     this.boot = new Float64Array(n)
     this.neighboursSent = this.ids.map(() => '')
-    this.reportedWhileSettling = new Uint8Array(n)
     this.reported = new Uint8Array(n)
   }
 
@@ -180,19 +178,20 @@ export class SimController {
       this.intake.hold(r)
       this.scheduleCompute(delay)
     }
-    if (this.settling) {
-      this.reportedWhileSettling[relay] = 1
-      this.checkSettled()
-    }
+    this.checkSettled()
   }
 
-  /** As controller.ts: settling ends once every live relay has reported, at least one live. */
+  /**
+   * As controller.ts: settling ends once every live relay has reported, at least one live. An
+   * instance settles only from its start, so `reported` (set by any report to this instance) is
+   * the record controller.ts keeps separately, where a standby's sessions may have reported before.
+   */
   private checkSettled (): void {
     if (!this.settling) return
     let any = false
     for (let r = 0; r < this.ids.length; r++) {
       if (this.live[r] === 0) continue
-      if (this.reportedWhileSettling[r] === 0) return
+      if (this.reported[r] === 0) return
       any = true
     }
     if (any) this.endSettling()
