@@ -63,6 +63,11 @@ export class ControlClient {
   private readonly links: Link[]
   private leader: Link | undefined
   private running = false
+  /**
+   * Entries taken out of controller messages because a relay id or address in them was invalid
+   * (src/control/messages.ts); the rest of each message applied. Exported as a metric.
+   */
+  skippedEntries = 0
 
   constructor (components: { clock: Clock, logger: Logger }, init: ControlClientInit, handlers: ControlHandlers) {
     if (init.controllers.length === 0) throw new TypeError('at least one controller address is required')
@@ -175,6 +180,10 @@ export class ControlClient {
       return
     }
     const m = p.msg
+    if (p.skipped.count > 0) {
+      this.skippedEntries += p.skipped.count
+      this.log.warn({ controller: l.name, type: m.type, skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a controller message')
+    }
     switch (m.type) {
       case 'welcome':
       case 'role':

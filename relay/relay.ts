@@ -12,7 +12,7 @@ import { PacketType, Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
 import type { LinkMonitorOptions } from '../prober/link-monitor.js'
-import { registerLinkMetrics } from '../src/metrics.js'
+import { registerControlMetrics, registerLinkMetrics } from '../src/metrics.js'
 import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import { REASON_NAMES } from '../src/wire/reasons.js'
@@ -165,6 +165,7 @@ export class Relay {
     })
     this.registry = createRelayRegistry(() => this.plane.counters)
     registerLinkMetrics(this.registry, () => this.prober.status())
+    if (init.controllers !== undefined) registerControlMetrics(this.registry, () => this.control?.skippedEntries ?? 0)
   }
 
   async start (): Promise<void> {

@@ -83,3 +83,13 @@ export function registerLinkMetrics (registry: Registry, source: () => LinkGauge
   gauge('relaymesh_link_jitter_seconds', 'RTT jitter to a neighbour (RFC 3550 style).', (l) => l.jitterMs / 1000)
   gauge('relaymesh_link_loss_ratio', 'Packet loss toward a neighbour over the long window, 0 to 1.', (l) => l.loss)
 }
+
+/** Control-channel counters of a relay that follows a controller. */
+export function registerControlMetrics (registry: Registry, skippedEntries: () => number): void {
+  new Counter({ // eslint-disable-line no-new
+    name: 'relaymesh_control_entries_skipped_total',
+    help: 'Entries taken out of controller messages because a relay id or address in them was invalid.',
+    registers: [registry],
+    collect () { this.reset(); this.inc(skippedEntries()) }
+  })
+}

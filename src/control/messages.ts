@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { isReservedId } from '../wire/relay-id.js'
+import { hostPortError } from '../transport/address.js'
+import { relayIdError } from '../wire/relay-id.js'
 
 /**
  * The control protocol between a relay and a controller, version 1. Messages are JSON objects
@@ -19,13 +20,30 @@ import { isReservedId } from '../wire/relay-id.js'
  *
  * Every message from the other side is validated here before anything acts on it; one that fails
  * is refused with a reason and the channel is closed, so one bad peer costs only its own channel.
+ * Relay ids and addresses follow checkRelayId and parseHostPort exactly. The sender's own id and
+ * address (register, report) must pass or the message fails; an entry of a list or table that
+ * fails (a neighbour at 127.0.0.1:0, a route to '_x') is taken out and counted as skipped, and the
+ * rest of the message applies (docs/routing.md).
  */
 export const CONTROL_PROTOCOL_VERSION = 1
 
-/** Relay ids, as checkRelayId admits them (src/wire/relay-id.ts). */
-const relayId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/).refine((id) => !isReservedId(id), 'reserved relay id')
-/** HOST:PORT with an IPv4 literal or a bracketed IPv6 literal. */
-const hostPort = z.string().min(3).max(64).regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/)
+/**
+ * A relay id inside a list or table: only its shape is checked here. Entries are checked one by
+ * one after parsing (the clean… functions below), so one bad entry is skipped, not the message.
+ */
+const relayId = z.string().max(128)
+/** A HOST:PORT inside a list, checked entry by entry like relayId. */
+const hostPort = z.string().max(128)
+/** The sender's own id: exactly what checkRelayId and relayNumber admit, or the message fails. */
+const ownRelayId = relayId.superRefine((id, ctx) => {
+  const err = relayIdError(id)
+  if (err !== undefined) ctx.addIssue({ code: 'custom', message: `${err} (check --id)` })
+})
+/** The address a relay advertises: exactly what parseHostPort admits, port 0 refused. */
+const advertisedAddress = hostPort.superRefine((text, ctx) => {
+  const err = hostPortError(text, 'advertised address')
+  if (err !== undefined) ctx.addIssue({ code: 'custom', message: `${err} (check --advertise)` })
+})
 const fraction = z.number().min(0).max(1)
 const nonNegative = z.number().finite().min(0)
 /** Entries a single table message may carry: more than any mesh we plan for, far below the frame limit. */
@@ -48,7 +66,7 @@ export const linkReportEntrySchema = z.object({
 }).strict()
 
 export const linkReportSchema = z.object({
-  relay: relayId,
+  relay: ownRelayId,
   seq: z.number().int().min(0),
   trigger: z.enum(['schedule', 'state', 'threshold']),
   links: z.array(linkReportEntrySchema).max(MAX_REPORT_LINKS)
@@ -60,9 +78,9 @@ export type ControlLinkReport = z.infer<typeof linkReportSchema>
 export const registerSchema = z.object({
   type: z.literal('register'),
   protocol: z.literal(CONTROL_PROTOCOL_VERSION),
-  id: relayId,
+  id: ownRelayId,
   /** Where other relays reach this relay's mesh socket. */
-  address: hostPort,
+  address: advertisedAddress,
   /** Random per process start: tells a reconnect of the same process from a second claimant. */
   boot: z.string().min(8).max(64),
   caps: z.array(z.string().max(32)).max(32),
@@ -130,12 +148,100 @@ export function describeInvalid (err: z.ZodError): string {
   return `${where}: ${issue.message}`
 }
 
-export function parseRelayMessage (msg: unknown): { ok: true, msg: RelayMessage } | { ok: false, reason: string } {
-  const r = relayMessageSchema.safeParse(msg)
-  return r.success ? { ok: true, msg: r.data } : { ok: false, reason: describeInvalid(r.error) }
+/** Entries taken out of a message because an id or address in them failed validation. */
+export interface Skipped {
+  count: number
+  /** Why the first one failed, naming the bad value: for one log line per message. */
+  first: string | undefined
 }
 
-export function parseControllerMessage (msg: unknown): { ok: true, msg: ControllerMessage } | { ok: false, reason: string } {
+function skip (s: Skipped, why: string): void {
+  if (s.count === 0) s.first = why
+  s.count++
+}
+
+function tableEntryError (dst: string, e: TableEntry): string | undefined {
+  const err = relayIdError(dst) ?? relayIdError(e.next_hop) ?? (e.backup === null ? undefined : relayIdError(e.backup))
+  return err === undefined ? undefined : `table entry for '${dst}': ${err}`
+}
+
+/** The table without its bad entries; the same object when none is bad. */
+function cleanTable (t: Record<string, TableEntry>, s: Skipped): Record<string, TableEntry> {
+  const before = s.count
+  const out: Record<string, TableEntry> = {}
+  for (const [dst, e] of Object.entries(t)) {
+    const err = tableEntryError(dst, e)
+    if (err === undefined) out[dst] = e
+    else skip(s, err)
+  }
+  return s.count === before ? t : out
+}
+
+function cleanIds (ids: string[], what: string, s: Skipped): string[] {
+  return ids.filter((id) => {
+    const err = relayIdError(id)
+    if (err !== undefined) skip(s, `${what}: ${err}`)
+    return err === undefined
+  })
+}
+
+function neighbourError (n: NeighbourEntry): string | undefined {
+  const err = relayIdError(n.id) ?? hostPortError(n.address, `neighbour '${n.id}' address`)
+  return err === undefined ? undefined : `neighbour entry: ${err}`
+}
+
+/** Takes bad entries out of a relay's message (its installed table, its report's links). */
+function cleanRelayMessage (m: RelayMessage, s: Skipped): RelayMessage {
+  if (m.type === 'register') {
+    const table = cleanTable(m.table, s)
+    return table === m.table ? m : { ...m, table }
+  }
+  if (m.type === 'report') {
+    const before = s.count
+    const links = m.report.links.filter((l) => {
+      const err = relayIdError(l.peer)
+      if (err !== undefined) skip(s, `report link: ${err}`)
+      return err === undefined
+    })
+    return s.count === before ? m : { ...m, report: { ...m.report, links } }
+  }
+  return m
+}
+
+/** Takes bad entries out of a controller's message (neighbours, table upserts and removals). */
+function cleanControllerMessage (m: ControllerMessage, s: Skipped): ControllerMessage {
+  if (m.type === 'neighbours') {
+    const before = s.count
+    const neighbours = m.neighbours.filter((n) => {
+      const err = neighbourError(n)
+      if (err !== undefined) skip(s, err)
+      return err === undefined
+    })
+    return s.count === before ? m : { ...m, neighbours }
+  }
+  if (m.type === 'table') {
+    const before = s.count
+    const upserts = cleanTable(m.upserts, s)
+    const removals = cleanIds(m.removals, 'table removal', s)
+    return s.count === before ? m : { ...m, upserts, removals }
+  }
+  return m
+}
+
+export type Parsed<T> = { ok: true, msg: T, skipped: Skipped } | { ok: false, reason: string }
+
+/** Validates a relay's message; entries that fail are taken out and counted in `skipped`. */
+export function parseRelayMessage (msg: unknown): Parsed<RelayMessage> {
+  const r = relayMessageSchema.safeParse(msg)
+  if (!r.success) return { ok: false, reason: describeInvalid(r.error) }
+  const skipped: Skipped = { count: 0, first: undefined }
+  return { ok: true, msg: cleanRelayMessage(r.data, skipped), skipped }
+}
+
+/** Validates a controller's message; entries that fail are taken out and counted in `skipped`. */
+export function parseControllerMessage (msg: unknown): Parsed<ControllerMessage> {
   const r = controllerMessageSchema.safeParse(msg)
-  return r.success ? { ok: true, msg: r.data } : { ok: false, reason: describeInvalid(r.error) }
+  if (!r.success) return { ok: false, reason: describeInvalid(r.error) }
+  const skipped: Skipped = { count: 0, first: undefined }
+  return { ok: true, msg: cleanControllerMessage(r.data, skipped), skipped }
 }

@@ -37,6 +37,16 @@ export function parseHostPort (text: string, what: string, allowPortZero = false
   return { host, port, family: family as 4 | 6 }
 }
 
+/** Why `text` is not a HOST:PORT parseHostPort admits (port 0 refused), or undefined when it is. */
+export function hostPortError (text: string, what: string): string | undefined {
+  try {
+    parseHostPort(text, what)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
 export function formatHostPort (a: { host: string, port: number }): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
 }

@@ -34,6 +34,27 @@ export function relayNumber (id: string): number {
 }
 
 /**
+ * Why `id` cannot name a relay (the message checkRelayId or relayNumber would throw), or
+ * undefined when it can. For input that must be skipped, not thrown: control messages.
+ */
+export function relayIdError (id: string): string | undefined {
+  if (validIds.has(id)) return undefined
+  try {
+    relayNumber(id)
+  } catch (err) {
+    return (err as Error).message
+  }
+  // Hashing costs about 5 µs: a controller checking 1,000 relays' full tables on re-register
+  // would spend seconds on it. Ids repeat, so the valid ones are remembered, up to a bound.
+  if (validIds.size >= MAX_REMEMBERED_IDS) validIds.clear()
+  validIds.add(id)
+  return undefined
+}
+
+const MAX_REMEMBERED_IDS = 65_536
+const validIds = new Set<string>()
+
+/**
  * Maps ids to numbers for a whole mesh and refuses collisions, so that every relay number in a
  * header names exactly one relay.
  */
