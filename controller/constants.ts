@@ -21,3 +21,10 @@ export const LEADER_LEASE = 'leader'
  * report once before it selects neighbours and computes routes (Controller settling).
  */
 export const SETTLE_MAX_MS = 2_000
+/**
+ * A relay disconnected this long (ms) is forgotten: its registry entry, links and routes go, and
+ * the store forgets it. One that comes back later registers as new. --relay-expiry overrides it.
+ */
+export const RELAY_EXPIRY_MS = 60_000
+/** Disconnected relays are checked against the expiry this often at most (ms). */
+export const RELAY_EXPIRY_SWEEP_MS = 5_000

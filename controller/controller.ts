@@ -16,8 +16,10 @@ import { MeshGraph } from '../topology/mesh-graph.js'
 import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
 import { DEFAULT_NEIGHBOUR_POLICY, planNeighbours, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
 import {
-  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, ROUND_ACK_TIMEOUT_MS, SETTLE_MAX_MS
+  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, RELAY_EXPIRY_MS, RELAY_EXPIRY_SWEEP_MS,
+  ROUND_ACK_TIMEOUT_MS, SETTLE_MAX_MS
 } from './constants.js'
+import { AdvertisePolicy } from './advertise-policy.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { applyPart, keepUnknown, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
@@ -40,6 +42,10 @@ export interface ControllerInit {
   instanceId?: string
   leaseTtlMs?: number
   leaseRenewMs?: number
+  /** CIDRs a relay may advertise an address in although it connects from another (AdvertisePolicy). */
+  advertiseAllow?: string[]
+  /** A relay disconnected this long (ms) is forgotten; default RELAY_EXPIRY_MS. */
+  relayExpiryMs?: number
 }
 
 /**
@@ -69,6 +75,14 @@ export class Controller {
   private readonly sessions = new Sessions()
   private readonly leadership: Leadership
   private readonly neighbourPolicy: NeighbourPolicy
+  private readonly advertisePolicy: AdvertisePolicy
+  private readonly relayExpiryMs: number
+  private expiryTimer: Timer | undefined
+  /**
+   * Relays forgotten after the expiry. Routes toward a relay the graph does not hold are kept
+   * (keepUnknown), so these count as known until they register again: routes to them are withdrawn.
+   */
+  private readonly expiredIds = new Set<string>()
   private server: QuicServer | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
   private version = 0
@@ -102,6 +116,9 @@ export class Controller {
     this.log = this.baseLog.child({ component: 'controller' })
     this.graph = new MeshGraph(init.costPolicy)
     this.neighbourPolicy = init.neighbourPolicy ?? DEFAULT_NEIGHBOUR_POLICY
+    this.advertisePolicy = new AdvertisePolicy(init.advertiseAllow)
+    this.relayExpiryMs = init.relayExpiryMs ?? RELAY_EXPIRY_MS
+    if (!(this.relayExpiryMs > 0)) throw new TypeError(`relayExpiryMs must be positive, not ${this.relayExpiryMs}`)
     this.leadership = new Leadership({ clock: this.clock, store: this.store, logger: this.baseLog }, {
       owner: this.instanceId, ttlMs: init.leaseTtlMs, renewMs: init.leaseRenewMs
     })
@@ -134,6 +151,7 @@ export class Controller {
     this.address = await this.server.start()
     await this.leadership.start()
     this.refreshTimer = this.clock.setInterval(() => { if (this.leadership.isLeader && !this.settling) this.pushNeighbours(true) }, NEIGHBOUR_REFRESH_MS)
+    this.expiryTimer = this.clock.setInterval(() => { this.expireOffline() }, Math.min(RELAY_EXPIRY_SWEEP_MS, this.relayExpiryMs / 2))
     this.log.info({ control: this.address, role: this.role, store: this.store.kind }, 'controller started')
   }
 
@@ -143,6 +161,7 @@ export class Controller {
     this.rolloutEpoch++
     if (this.computeTimer !== undefined) this.clock.clearTimer(this.computeTimer)
     if (this.refreshTimer !== undefined) this.clock.clearTimer(this.refreshTimer)
+    if (this.expiryTimer !== undefined) this.clock.clearTimer(this.expiryTimer)
     if (this.pushTimer !== undefined) this.clock.clearTimer(this.pushTimer)
     if (this.settleTimer !== undefined) this.clock.clearTimer(this.settleTimer)
     await this.leadership.stop()
@@ -169,7 +188,7 @@ export class Controller {
     ch.on('message', (raw) => { this.onMessage(ch, raw) })
     ch.on('close', (info) => {
       this.clock.clearTimer(deadline)
-      const s = this.sessions.disconnect(ch)
+      const s = this.sessions.disconnect(ch, this.clock.monoMs())
       if (s === undefined) return
       if (s.channel === undefined) this.graph.setRelayUp(s.id, false)
       this.log.info({ relayId: s.id, reason: info.reason, initiator: info.initiator }, 'relay disconnected')
@@ -180,7 +199,7 @@ export class Controller {
     if (ch.isClosed) return
     this.metrics.refused.inc({ reason: metric })
     this.log.warn({ remote: ch.remote, reason }, 'control channel refused')
-    sendQuietly(ch, { type: 'refuse', reason } satisfies ControllerMessage)
+    sendQuietly(ch, { type: 'refuse', reason: reason.slice(0, 256) } satisfies ControllerMessage)
     void ch.close(reason.slice(0, 120))
   }
 
@@ -189,6 +208,10 @@ export class Controller {
     const p = parseRelayMessage(raw)
     if (!p.ok) { this.refuse(ch, 'invalid_message', `invalid control message: ${p.reason}`); return }
     const m = p.msg
+    if (p.skipped.count > 0) {
+      this.metrics.skipped.inc({ message: m.type }, p.skipped.count)
+      this.log.warn({ remote: ch.remote, relayId: this.sessions.ofChannel(ch)?.id, skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a control message')
+    }
     if (m.type === 'register') { this.onRegister(ch, m); return }
     const s = this.sessions.ofChannel(ch)
     if (s === undefined || s.channel !== ch) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
@@ -201,13 +224,16 @@ export class Controller {
   }
 
   private onRegister (ch: Channel, m: RegisterMessage): void {
+    const badAddress = this.advertisePolicy.check(m.address, ch.remote.host)
+    if (badAddress !== undefined) { this.refuse(ch, 'bad_advertise', badAddress); return }
     const verdict = this.sessions.check(ch, m)
     if (!verdict.ok) { this.refuse(ch, 'duplicate', verdict.reason); return }
     if (verdict.replaced !== undefined) {
-      this.sessions.disconnect(verdict.replaced)
+      this.sessions.disconnect(verdict.replaced, this.clock.monoMs())
       void verdict.replaced.close('replaced by a newer connection from the same relay')
     }
     const s = this.sessions.register(ch, m)
+    this.expiredIds.delete(s.id)
     this.graph.upsertRelay(s.id, s.address)
     this.log.info({ relayId: s.id, address: s.address, tableVersion: s.version, routes: s.installed.size }, 'relay registered')
     this.send(s, { type: 'welcome', role: this.role, controller: this.instanceId })
@@ -313,7 +339,7 @@ export class Controller {
     this.version = Math.max(this.version, Number(version ?? 0))
     for (const json of Object.values(relays)) {
       const r = JSON.parse(json) as { id: string, address: string, caps?: string[] }
-      this.sessions.restore(r.id, r.address, r.caps ?? [])
+      this.sessions.restore(r.id, r.address, r.caps ?? [], this.clock.monoMs())
       if (!this.graph.graph.hasNode(r.id)) {
         this.graph.upsertRelay(r.id, r.address)
         this.graph.setRelayUp(r.id, this.sessions.get(r.id)?.channel !== undefined)
@@ -327,6 +353,33 @@ export class Controller {
       }
     }
     this.log.info({ relays: Object.keys(relays).length, links: Object.keys(links).length, version: this.version }, 'state loaded from the store')
+  }
+
+  /**
+   * Forgets relays disconnected for relayExpiryMs: the registry entry, the graph node with its
+   * links (so its routes go), and, on the leader, what the store holds of it.
+   */
+  private expireOffline (): void {
+    if (this.state !== 'running') return
+    const gone = this.sessions.expire(this.clock.monoMs(), this.relayExpiryMs)
+    if (gone.length === 0) return
+    const leader = this.leadership.isLeader
+    if (this.expiredIds.size + gone.length > MAX_EXPIRED_IDS) this.expiredIds.clear()
+    for (const s of gone) {
+      this.graph.removeRelay(s.id)
+      this.neighbourSets.delete(s.id)
+      this.expiredIds.add(s.id)
+      this.metrics.expired.inc()
+      if (leader) {
+        for (const key of [Keys.relays, Keys.links, Keys.tableVersions]) {
+          this.store.hdel(key, s.id).catch((err: Error) => { this.log.warn({ err: err.message }, 'could not forget an expired relay in the store') })
+        }
+      }
+    }
+    this.log.info({ relays: gone.map((s) => s.id), offlineMs: this.relayExpiryMs }, 'relays disconnected past the expiry forgotten')
+    if (!leader || this.settling) return
+    this.pushNeighbours(false)
+    this.scheduleCompute()
   }
 
   // Neighbours.
@@ -392,7 +445,7 @@ export class Controller {
       // A relay that has not reported to this controller yet may have links the graph lacks, which
       // would make routes it has look unreachable: it waits for its first report (at most 1 s).
       const live = this.sessions.live().filter((s) => s.reported)
-      const known = (id: string): boolean => this.graph.graph.hasNode(id)
+      const known = (id: string): boolean => this.graph.graph.hasNode(id) || this.expiredIds.has(id)
       const desired = new Map(live.map((s) => [s.id, keepUnknown(this.graph.tableFor(s.id), s.installed, known)]))
       const installed = new Map(live.map((s) => [s.id, s.installed]))
       const plan = planRollout(installed, desired, (u, d) => this.graph.hops(u, d))
@@ -449,6 +502,9 @@ export class Controller {
     })
   }
 }
+
+/** Bounds the set of expired ids kept for withdrawing routes; past it, the oldest knowledge goes. */
+const MAX_EXPIRED_IDS = 100_000
 
 /**
  * Sends without throwing: a channel that is closing rejects (or throws) on send, and a peer that

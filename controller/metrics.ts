@@ -5,6 +5,8 @@ export interface ControllerMetrics {
   registry: Registry
   reports: Counter
   refused: Counter<'reason'>
+  skipped: Counter<'message'>
+  expired: Counter
   computations: Counter
   computeSeconds: Histogram
   rollouts: Counter
@@ -40,6 +42,13 @@ export function createControllerMetrics (source: { relays: () => number, live: (
     registry,
     reports: new Counter({ name: 'relaymesh_controller_reports_total', help: 'Link reports received.', registers: [registry] }),
     refused: new Counter({ name: 'relaymesh_controller_refused_total', help: 'Control messages or connections refused, by reason.', labelNames: ['reason'] as const, registers: [registry] }),
+    skipped: new Counter({
+      name: 'relaymesh_controller_entries_skipped_total',
+      help: 'Entries taken out of relay messages because a relay id or address in them was invalid, by message type.',
+      labelNames: ['message'] as const,
+      registers: [registry]
+    }),
+    expired: new Counter({ name: 'relaymesh_controller_relays_expired_total', help: 'Relays forgotten after staying disconnected past the expiry.', registers: [registry] }),
     computations: new Counter({ name: 'relaymesh_controller_route_computations_total', help: 'Route computations run.', registers: [registry] }),
     computeSeconds: new Histogram({
       name: 'relaymesh_controller_route_compute_seconds',

@@ -21,6 +21,8 @@ export interface Session {
    * not hold its links (a restarted controller), and it gets no table (Controller.compute).
    */
   reported: boolean
+  /** Monotonic ms when its channel closed (or it was restored from the store); undefined while live. */
+  offlineSince: number | undefined
 }
 
 export type RegisterVerdict =
@@ -75,25 +77,40 @@ export class Sessions {
       version: m.table_version,
       // A reconnecting relay may have missed neighbour updates: always resend.
       neighboursSent: '',
-      reported: cur !== undefined && cur.boot === m.boot && cur.reported
+      reported: cur !== undefined && cur.boot === m.boot && cur.reported,
+      offlineSince: undefined
     }
     this.byId.set(m.id, s)
     this.byChannel.set(ch, s)
     return s
   }
 
-  /** Forgets a closed channel; the relay stays known, as offline. Returns its session. */
-  disconnect (ch: Channel): Session | undefined {
+  /** Forgets a closed channel; the relay stays known, as offline since `now`. Returns its session. */
+  disconnect (ch: Channel, now: number): Session | undefined {
     const s = this.byChannel.get(ch)
     if (s === undefined) return undefined
     this.byChannel.delete(ch)
-    if (s.channel === ch) s.channel = undefined
+    if (s.channel === ch) {
+      s.channel = undefined
+      s.offlineSince = now
+    }
     return s
   }
 
-  /** A relay known from the store before it reconnected to this controller. */
-  restore (id: string, address: string, caps: string[]): void {
+  /** A relay known from the store before it reconnected to this controller; offline from `now`. */
+  restore (id: string, address: string, caps: string[], now: number): void {
     if (this.byId.has(id)) return
-    this.byId.set(id, { id, address, boot: '', caps, channel: undefined, installed: new Map(), version: 0, neighboursSent: '', reported: false })
+    this.byId.set(id, { id, address, boot: '', caps, channel: undefined, installed: new Map(), version: 0, neighboursSent: '', reported: false, offlineSince: now })
+  }
+
+  /** Forgets relays offline for `maxOfflineMs` or longer at `now`, and returns them. */
+  expire (now: number, maxOfflineMs: number): Session[] {
+    const gone: Session[] = []
+    for (const s of this.byId.values()) {
+      if (s.channel !== undefined || s.offlineSince === undefined || now - s.offlineSince < maxOfflineMs) continue
+      this.byId.delete(s.id)
+      gone.push(s)
+    }
+    return gone
   }
 }

@@ -4,11 +4,13 @@ import { ConfigError } from '../../src/errors.js'
 import { readMeshKeyFile } from '../../src/mesh-key.js'
 import { createStore } from '../../src/store/index.js'
 import { parseHostPort } from '../../src/transport/address.js'
+import { AdvertisePolicy } from '../../controller/advertise-policy.js'
+import { RELAY_EXPIRY_MS } from '../../controller/constants.js'
 import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
 import { webMapPage } from '../../controller/web-map.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
-import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
 
 interface ControllerOptions {
   control: string
@@ -20,6 +22,8 @@ interface ControllerOptions {
   fullMeshMax: string
   nearest: string
   randomLinks: string
+  advertiseAllow: string[]
+  relayExpiry: string
   logLevel: string
 }
 
@@ -40,6 +44,8 @@ export function controllerCommand (): Command {
     .option('--full-mesh-max <n>', 'up to this many relays every relay probes every other', String(DEFAULT_NEIGHBOUR_POLICY.fullMeshMax))
     .option('--nearest <n>', 'beyond that, each relay probes its n nearest by RTT…', String(DEFAULT_NEIGHBOUR_POLICY.nearest))
     .option('--random-links <n>', '…plus n random others, re-drawn every 30 s', String(DEFAULT_NEIGHBOUR_POLICY.random))
+    .option('--advertise-allow <cidr>', 'a relay may advertise an address in this CIDR although its control connection comes from another address (NAT, private control network); repeatable (default: only the address it connects from, or loopback from loopback)', collect, [])
+    .option('--relay-expiry <seconds>', 'forget a relay (registry, links, routes) after it has been disconnected this long', String(RELAY_EXPIRY_MS / 1000))
     .addHelpText('after', `
 Examples:
   relaymesh keygen mesh.key
@@ -62,8 +68,16 @@ hands the lease over at once.`)
         random: count(opts.randomLinks, '--random-links', 1_000)
       }
       if (opts.redis !== undefined && !/^rediss?:\/\//.test(opts.redis)) throw new ConfigError(`--redis '${opts.redis}' is not a Redis URL; use redis://HOST:PORT or redis://HOST:PORT/DB`)
+      if (!/^\d+(\.\d+)?$/.test(opts.relayExpiry) || Number(opts.relayExpiry) <= 0) {
+        throw new ConfigError(`--relay-expiry '${opts.relayExpiry}' is not a positive number of seconds; for example --relay-expiry 60`)
+      }
+      const relayExpiryMs = Number(opts.relayExpiry) * 1000
+      const advertiseAllow = opts.advertiseAllow
+      new AdvertisePolicy(advertiseAllow) // eslint-disable-line no-new -- a bad CIDR fails here, before anything starts
       const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix })
-      const controller = new Controller({ clock: systemClock, logger: log, store }, { control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy })
+      const controller = new Controller({ clock: systemClock, logger: log, store }, {
+        control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs
+      })
       await controller.start().catch(async (err: unknown) => { await controller.stop(); await store.close(); throw err })
       const { server, bound } = await startControllerHttp(http, {
         snapshot: (o) => controller.snapshot(o),

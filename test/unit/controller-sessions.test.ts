@@ -38,7 +38,7 @@ test('an id may be taken over once its channel has closed', () => {
   const s = new Sessions()
   const ch1 = channel()
   s.register(ch1, reg('a', 'boot-one-1'))
-  s.disconnect(ch1)
+  s.disconnect(ch1, 0)
   assert.equal(s.check(channel(), reg('a', 'boot-two-2')).ok, true)
   assert.equal(s.live().length, 0)
 })
