@@ -52,3 +52,27 @@ test('two live relays may not share an address, and a connection may not change 
   const w = s.check(ch1, reg('c', 'boot-one-1'))
   assert.match(w.ok ? '' : w.reason, /cannot become 'c'/)
 })
+
+test('a relay disconnected for the expiry is forgotten; a live one, or one offline for less, is kept', () => {
+  const s = new Sessions()
+  const ch1 = channel()
+  s.register(ch1, reg('a', 'boot-one-1'))
+  s.register(channel(), reg('b', 'boot-two-2'))
+  s.restore('c', '127.0.0.1:7099', [], 500)
+  s.disconnect(ch1, 1_000)
+  assert.deepEqual(s.expire(10_499, 10_000).map((x) => x.id), [])
+  assert.deepEqual(s.expire(10_500, 10_000).map((x) => x.id), ['c'])
+  assert.deepEqual(s.expire(11_000, 10_000).map((x) => x.id), ['a'])
+  assert.equal(s.get('a'), undefined)
+  assert.deepEqual([...s.all()].map((x) => x.id), ['b'])
+  assert.deepEqual(s.expire(1e9, 10_000), [], 'a live relay never expires')
+})
+
+test('a relay that reconnects before the expiry is not forgotten', () => {
+  const s = new Sessions()
+  const ch1 = channel()
+  s.register(ch1, reg('a', 'boot-one-1'))
+  s.disconnect(ch1, 0)
+  s.register(channel(), reg('a', 'boot-one-1'))
+  assert.deepEqual(s.expire(1e9, 10_000), [])
+})

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { parseControllerMessage, parseRelayMessage } from '../../src/control/messages.js'
+
+function register (fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'register', protocol: 1, id: 'a', address: '127.0.0.1:7001', boot: 'boot-0001', caps: [], table_version: 0, table: {}, ...fields }
+}
+
+function link (peer: string): Record<string, unknown> {
+  return { peer, up: true, rtt_ms: 1, jitter_ms: 0, loss: 0, loss_short: 0, samples: 10 }
+}
+
+test('a register with an id checkRelayId refuses fails with a reason naming the id and the fix', () => {
+  for (const id of ['_x', '-a', '', 'a'.repeat(64), 'constructor', '__proto__']) {
+    const p = parseRelayMessage(register({ id }))
+    assert.equal(p.ok, false, `id '${id}' is refused`)
+    assert.match(p.ok ? '' : p.reason, /^id: relay id '.*' is (invalid|reserved).*--id/, `reason for '${id}'`)
+  }
+  assert.equal(parseRelayMessage(register({ id: 'a.b_c-1' })).ok, true)
+})
+
+test('a register with an address parseHostPort refuses fails with a reason naming the address', () => {
+  for (const address of ['127.0.0.1:0', '127.0.0.1:65536', '999.0.0.1:7000', '::1:7000', 'relay.example:7000', '127.0.0.1']) {
+    const p = parseRelayMessage(register({ address }))
+    assert.equal(p.ok, false, `address '${address}' is refused`)
+    assert.match(p.ok ? '' : p.reason, /^address: advertised address '.*'.*--advertise/, `reason for '${address}'`)
+  }
+  assert.equal(parseRelayMessage(register({ address: '[::1]:7001' })).ok, true)
+})
+
+test('a table entry with a bad destination, next hop or backup is skipped and counted; the rest applies', () => {
+  const p = parseControllerMessage({
+    type: 'table',
+    version: 3,
+    round: 1,
+    full: false,
+    upserts: {
+      b: { next_hop: 'b', backup: 'c' },
+      _x: { next_hop: 'b', backup: null },
+      c: { next_hop: '_y', backup: null },
+      d: { next_hop: 'b', backup: 'toString' }
+    },
+    removals: ['e', '__proto__', '']
+  })
+  assert.ok(p.ok)
+  assert.equal(p.msg.type, 'table')
+  if (p.msg.type !== 'table') return
+  assert.deepEqual(p.msg.upserts, { b: { next_hop: 'b', backup: 'c' } })
+  assert.deepEqual(p.msg.removals, ['e'])
+  assert.equal(p.skipped.count, 5)
+  assert.match(p.skipped.first ?? '', /table entry for '_x': relay id '_x' is invalid/)
+})
+
+test('a neighbour entry with a bad id or address is skipped and counted; the rest applies', () => {
+  const p = parseControllerMessage({
+    type: 'neighbours',
+    neighbours: [
+      { id: 'b', address: '127.0.0.1:7002' },
+      { id: 'c', address: '127.0.0.1:0' },
+      { id: '_x', address: '127.0.0.1:7003' },
+      { id: 'd', address: '[::1]:7004' }
+    ]
+  })
+  assert.ok(p.ok)
+  if (p.msg.type !== 'neighbours') assert.fail('neighbours message')
+  assert.deepEqual(p.msg.neighbours.map((n) => n.id), ['b', 'd'])
+  assert.equal(p.skipped.count, 2)
+  assert.match(p.skipped.first ?? '', /neighbour 'c' address '127.0.0.1:0' has port 0/)
+})
+
+test('a report link to a bad peer id is skipped and counted; a register table entry likewise', () => {
+  const r = parseRelayMessage({ type: 'report', report: { relay: 'a', seq: 1, trigger: 'schedule', links: [link('b'), link('_x')] } })
+  assert.ok(r.ok)
+  if (r.msg.type !== 'report') assert.fail('report message')
+  assert.deepEqual(r.msg.report.links.map((l) => l.peer), ['b'])
+  assert.equal(r.skipped.count, 1)
+  const g = parseRelayMessage(register({ table: { b: { next_hop: 'b', backup: null }, _x: { next_hop: 'b', backup: null } } }))
+  assert.ok(g.ok)
+  if (g.msg.type !== 'register') assert.fail('register message')
+  assert.deepEqual(Object.keys(g.msg.table), ['b'])
+  assert.equal(g.skipped.count, 1)
+})
+
+test('a report naming itself with a bad id fails as a whole, and a clean message counts nothing', () => {
+  assert.equal(parseRelayMessage({ type: 'report', report: { relay: '_x', seq: 1, trigger: 'schedule', links: [] } }).ok, false)
+  const p = parseControllerMessage({ type: 'neighbours', neighbours: [{ id: 'b', address: '127.0.0.1:7002' }] })
+  assert.ok(p.ok)
+  assert.equal(p.skipped.count, 0)
+})
