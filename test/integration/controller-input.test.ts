@@ -111,7 +111,14 @@ test('a relay disconnected past the expiry disappears with its links and routes,
   await until('b is seen offline', () => c.snapshot().relays.find((r) => r.id === 'b')?.up === false)
   clock.advance(EXPIRY_MS - 1)
   assert.equal(c.snapshot().relays.length, 2, 'b is kept before the expiry')
+  // b's links still look up (nobody reported them down), so a was given a route to b.
+  await until('a is sent a route to b', () => c.installedTables().get('a')?.has('b') === true)
   clock.advance(RELAY_EXPIRY_SWEEP_MS + 1)
+  // The fake relays never ack, so the controller's rounds wait out their timeouts: keep its time going.
+  await until('the route to b is withdrawn from a', () => {
+    clock.advance(50)
+    return c.installedTables().get('a')?.has('b') === false
+  })
   const snap = c.snapshot()
   assert.deepEqual(snap.relays.map((r) => r.id), ['a'])
   assert.deepEqual(snap.links, [])
