@@ -44,7 +44,8 @@ export function controllerCommand (): Command {
     .option('--full-mesh-max <n>', 'up to this many relays every relay probes every other', String(DEFAULT_NEIGHBOUR_POLICY.fullMeshMax))
     .option('--nearest <n>', 'beyond that, each relay probes its n nearest by RTT…', String(DEFAULT_NEIGHBOUR_POLICY.nearest))
     .option('--random-links <n>', '…plus n random others, re-drawn every 30 s', String(DEFAULT_NEIGHBOUR_POLICY.random))
-    .option('--advertise-allow <cidr>', 'a relay may advertise an address in this CIDR although its control connection comes from another address (NAT, private control network); repeatable (default: only the address it connects from, or loopback from loopback)', collect, [])
+    .addOption(new Option('--advertise-allow <cidr>', 'a relay may advertise an address in this CIDR although its control connection comes from another address (NAT, private control network); repeatable')
+      .argParser(collect).default([], 'only the address it connects from, or loopback from loopback'))
     .option('--relay-expiry <seconds>', 'forget a relay (registry, links, routes) after it has been disconnected this long', String(RELAY_EXPIRY_MS / 1000))
     .addHelpText('after', `
 Examples:
