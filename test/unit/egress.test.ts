@@ -112,6 +112,12 @@ test('an IPv4-mapped IPv6 target is sent to as IPv4 and matches the IPv4 rules',
   } finally {
     e.stop(); t.socket.close()
   }
+  // The egress itself reads the mapped address as IPv4, so its socket is an IPv4 one.
+  const asked: string[] = []
+  const { e: e2 } = egress({ allows: (host) => { asked.push(host); return false } })
+  e2.onData(...packet(3, 1, 1, { host: '::ffff:10.1.2.3', port: 50000 }, 'x'))
+  e2.onData(...packet(3, 1, 2, { host: 'fd00::1', port: 50000 }, 'x'))
+  assert.deepEqual(asked, ['10.1.2.3', 'fd00:0:0:0:0:0:0:1'])
 })
 
 test('a newer boot epoch of a source relay drops its old sessions; an older one is refused', async () => {
