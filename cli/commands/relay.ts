@@ -71,10 +71,17 @@ Examples:
   relaymesh relay --id a --listen 127.0.0.1:7001 --controller 127.0.0.1:7000 --mesh-key-file mesh.key \\
       --state-file a.state.json --tunnel 127.0.0.1:9000@c=127.0.0.1:5000 --http 127.0.0.1:9101
   relaymesh relay --id a --listen 127.0.0.1:7001 --static mesh.json --mesh-key-file mesh.key
+  relaymesh relay --id c --listen 127.0.0.1:7003 --static mesh.json --mesh-key-file mesh.key \\
+      --egress-allow 127.0.0.1/32:5000
 
 With --controller the relay probes the neighbours the controller names, reports its links, and
 forwards on the tables it pushes. If every controller goes away it keeps forwarding on the last
 tables; when a next hop's link goes down it switches to the backup next hop at once.
+
+Tunnels (docs/tunnels.md): by default a tunnel takes datagrams only from loopback senders, at most
+${DEFAULT_TUNNEL_LIMITS.sourceRatePps} per second per sender address, and an egress relay sends only to loopback ports
+${DEFAULT_EGRESS_PORTS} (no registered service listens there), never to broadcast, multicast or
+unspecified addresses.
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
