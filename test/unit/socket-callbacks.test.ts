@@ -6,6 +6,7 @@ import { Prober } from '../../prober/prober.js'
 import { microsOf, systemClock } from '../../src/clock.js'
 import { silentLogger } from '../../src/logging.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
+import { connectUdp, createUdpSocket } from '../../src/transport/udp.js'
 import { HEADER_LENGTH, Originator, PacketAuth, PacketHeader, PacketType, Reason, Service, parseHeader, relayNumber } from '../../src/wire/index.js'
 import { PROBE_PAYLOAD } from '../../src/wire/constants.js'
 
@@ -67,5 +68,14 @@ test('the impair proxy ignores a client on UDP port 0 and keeps serving others',
     assert.deepEqual(got, ['hello'])
   } finally {
     proxy.stop(); client.close(); target.close()
+  }
+})
+
+test('connectUdp rejects when the connect fails instead of resolving on an unconnected socket', async () => {
+  const s = createUdpSocket({ family: 4 })
+  try {
+    await assert.rejects(connectUdp(s, { host: '127.255.255.255', port: 50000 }), /connect UDP 127\.255\.255\.255:50000/)
+  } finally {
+    s.close()
   }
 })
