@@ -15,6 +15,8 @@ for r in a:7001 b:7002 c:7003; do
   id=${r%:*}; port=${r#*:}
   extra=()
   [ "$id" = a ] && extra=(--tunnel 127.0.0.1:9000@c=127.0.0.1:5000)
+  # The default egress ports are 49152-65535 (docs/tunnels.md): name the echo server's port.
+  [ "$id" = c ] && extra=(--egress-allow 127.0.0.1/32:5000)
   $bin relay --id "$id" --listen "127.0.0.1:$port" --static examples/static-chain.json \
     --mesh-key-file "$dir/mesh.key" --http "127.0.0.1:$((port + 2100))" "${extra[@]}" 2>"$dir/$id.log" &
   pids+=($!)

@@ -111,6 +111,8 @@ export class Prober {
     if (l === undefined) { this.transport.countDrop(Reason.UNKNOWN_SERVICE); return }
     if (h.type === PacketType.PROBE) {
       if (h.payloadLength !== PROBE_PAYLOAD) { this.transport.countDrop(Reason.MALFORMED); return }
+      // UDP port 0 cannot be answered: sending to it throws (from inside the socket's handler).
+      if (fromPort === 0) { this.transport.countDrop(Reason.MALFORMED); return }
       const rx = l.m.probeReceived()
       const echo = this.transport.begin(PacketType.PROBE_ECHO, h.src, ECHO_PAYLOAD)
       putU32(echo, HEADER_LENGTH, u32(buf, HEADER_LENGTH))

@@ -47,6 +47,8 @@ export interface RelayInit {
   http?: HostPort
   tunnels?: TunnelSpec[]
   egressAllow?: string[]
+  /** --tunnel-allow-source: who may send into this relay's tunnels (default loopback). */
+  tunnelAllowSource?: string[]
   tunnelLimits?: Partial<TunnelLimits>
   /** Mesh socket buffer size in bytes. */
   socketBuffer?: number
@@ -123,7 +125,7 @@ export class Relay {
       return { spec, dst: relayNumber(spec.dstRelay) }
     })
     this.tunnels = new TunnelService({ plane: tunnelPlane, clock: this.clock, logger: base }, {
-      tunnels, egressAllow: init.egressAllow, limits: init.tunnelLimits
+      tunnels, egressAllow: init.egressAllow, allowSource: init.tunnelAllowSource, limits: init.tunnelLimits
     })
     this.plane.registerService(Service.TUNNEL, this.tunnels.handle)
     let neighbours: Neighbour[] = []

@@ -8,7 +8,8 @@ import { MAX_PAYLOAD, OVERHEAD } from '../../src/wire/constants.js'
 import { LinkEmulator } from '../../relay/link-emulator.js'
 import { Relay } from '../../relay/relay.js'
 import { loadStaticMesh } from '../../relay/static-mesh.js'
-import { EgressPolicy } from '../../relay/tunnel/egress-policy.js'
+import { DEFAULT_EGRESS_PORTS, EgressPolicy } from '../../relay/tunnel/egress-policy.js'
+import { allowSourceList } from '../../relay/tunnel/source-gate.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
@@ -26,6 +27,9 @@ interface RelayOptions {
   http?: string
   tunnel: string[]
   egressAllow: string[]
+  tunnelAllowSource: string[]
+  tunnelSourceRate: string
+  tunnelEgressQuota: string
   payloadBudget: string
   tunnelIdle: string
   tunnelMaxSessions: string
@@ -52,7 +56,10 @@ export function relayCommand (): Command {
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
-    .option('--egress-allow <cidr[:ports]>', 'targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable (default: loopback only)', collect, [])
+    .option('--egress-allow <cidr[:ports]>', `targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable; IPv4-mapped IPv6 targets match the IPv4 rules (default: loopback ports ${DEFAULT_EGRESS_PORTS} only; broadcast, multicast and unspecified targets are always refused)`, collect, [])
+    .option('--tunnel-allow-source <cidr>', 'sender addresses this relay\'s tunnels accept datagrams from, e.g. 10.1.0.0/16; repeatable; others are dropped as egress_denied (default: loopback only)', collect, [])
+    .option('--tunnel-source-rate <pps>', 'datagrams per second one sender address may put into this relay\'s tunnels, bursts up to one second\'s worth; more are dropped as queue_full; 0 for no limit', String(DEFAULT_TUNNEL_LIMITS.sourceRatePps))
+    .option('--tunnel-egress-quota <n>', 'egress sessions one ingress relay may hold at this relay, so one exposed ingress cannot take them all', String(DEFAULT_TUNNEL_LIMITS.egressQuota))
     .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_PAYLOAD - 19})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
     .option('--tunnel-idle <seconds>', 'forget a tunnel session after this long without traffic', String(DEFAULT_TUNNEL_LIMITS.idleMs / 1000))
     .option('--tunnel-max-sessions <n>', 'tunnel sessions per ingress tunnel, and egress sessions per relay', String(DEFAULT_TUNNEL_LIMITS.maxSessions))
@@ -64,10 +71,17 @@ Examples:
   relaymesh relay --id a --listen 127.0.0.1:7001 --controller 127.0.0.1:7000 --mesh-key-file mesh.key \\
       --state-file a.state.json --tunnel 127.0.0.1:9000@c=127.0.0.1:5000 --http 127.0.0.1:9101
   relaymesh relay --id a --listen 127.0.0.1:7001 --static mesh.json --mesh-key-file mesh.key
+  relaymesh relay --id c --listen 127.0.0.1:7003 --static mesh.json --mesh-key-file mesh.key \\
+      --egress-allow 127.0.0.1/32:5000
 
 With --controller the relay probes the neighbours the controller names, reports its links, and
 forwards on the tables it pushes. If every controller goes away it keeps forwarding on the last
 tables; when a next hop's link goes down it switches to the backup next hop at once.
+
+Tunnels (docs/tunnels.md): by default a tunnel takes datagrams only from loopback senders, at most
+${DEFAULT_TUNNEL_LIMITS.sourceRatePps} per second per sender address, and an egress relay sends only to loopback ports
+${DEFAULT_EGRESS_PORTS} (no registered service listens there), never to broadcast, multicast or
+unspecified addresses.
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
@@ -89,10 +103,14 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       const tunnels = opts.tunnel.map(parseTunnelSpec)
       const egressAllow = opts.egressAllow.length > 0 ? opts.egressAllow : undefined
       if (egressAllow !== undefined) new EgressPolicy(egressAllow) // eslint-disable-line no-new
+      const tunnelAllowSource = opts.tunnelAllowSource.length > 0 ? opts.tunnelAllowSource : undefined
+      allowSourceList(tunnelAllowSource)
       const limits = {
         payloadBudget: positiveInt(opts.payloadBudget, '--payload-budget', MAX_PAYLOAD - 19),
         idleMs: positiveInt(opts.tunnelIdle, '--tunnel-idle', 86400) * 1000,
-        maxSessions: positiveInt(opts.tunnelMaxSessions, '--tunnel-max-sessions', 1_000_000)
+        maxSessions: positiveInt(opts.tunnelMaxSessions, '--tunnel-max-sessions', 1_000_000),
+        sourceRatePps: opts.tunnelSourceRate === '0' ? 0 : positiveInt(opts.tunnelSourceRate, '--tunnel-source-rate', 10_000_000),
+        egressQuota: positiveInt(opts.tunnelEgressQuota, '--tunnel-egress-quota', 1_000_000)
       }
       const probeInterval = positiveInt(opts.probeInterval, '--probe-interval', 60_000)
       const reportIntervalMs = positiveInt(opts.reportInterval, '--report-interval', 3_600_000)
@@ -103,7 +121,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
         id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http,
-        linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, tunnels, egressAllow, tunnelLimits: limits,
+        linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, tunnels, egressAllow, tunnelAllowSource, tunnelLimits: limits,
         probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
         reportIntervalMs
       })

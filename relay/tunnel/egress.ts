@@ -4,8 +4,13 @@ import { closeUdp, createUdpSocket } from '../../src/transport/udp.js'
 import { Flag, HEADER_LENGTH, Service } from '../../src/wire/constants.js'
 import type { PacketHeader } from '../../src/wire/header.js'
 import { Reason } from '../../src/wire/reasons.js'
-import type { EgressPolicy } from './egress-policy.js'
+import { isMappedV4 } from './ip.js'
 import { TARGET_V4, TARGET_V6, type TunnelLimits, type TunnelPlane } from './types.js'
+
+/** What the egress asks of its allow-list (EgressPolicy; tests may pass their own). */
+export interface TargetPolicy {
+  allows: (host: string, port: number) => boolean
+}
 
 interface EgressSession {
   src: number
@@ -13,27 +18,36 @@ interface EgressSession {
   host: string
   port: number
   lastSeen: number
-  /** Null for a session refused by the egress policy: remembered so the check runs once. */
+  /** Null for a session refused by the policy or whose connect failed: later packets drop as egress_denied. */
   socket: dgram.Socket | null
   connected: boolean
   pending: Buffer[]
 }
 
+/** The sessions one ingress relay holds here, all from its current boot. */
+class SourceRelay {
+  epoch: number
+  readonly flows = new Map<number, EgressSession>()
+  constructor (epoch: number) { this.epoch = epoch }
+}
+
 /**
- * The egress end of tunnels: for each (source relay, flow) a UDP socket connected to the target,
- * so the target's replies arrive on it and go back to the source relay as REPLY packets.
+ * The egress end of tunnels: for each (source relay, boot epoch, flow) a UDP socket connected to
+ * the target, so the target's replies arrive on it and go back to the source relay as REPLY
+ * packets. A source relay that restarts (a newer epoch) loses its old sessions; one that sends
+ * from an older epoch is refused. Each source relay may hold at most egressQuota sessions.
  */
 export class TunnelEgress {
   private readonly plane: TunnelPlane
-  private readonly policy: EgressPolicy
+  private readonly policy: TargetPolicy
   private readonly limits: TunnelLimits
   private readonly log: Logger
-  /** source relay number → flow id → session. Two levels so no key string is built per packet. */
-  private readonly bySrc = new Map<number, Map<number, EgressSession>>()
+  /** source relay number → its sessions. Two levels so no key string is built per packet. */
+  private readonly bySrc = new Map<number, SourceRelay>()
   private count = 0
   private now = 0
 
-  constructor (components: { plane: TunnelPlane, logger: Logger }, policy: EgressPolicy, limits: TunnelLimits) {
+  constructor (components: { plane: TunnelPlane, logger: Logger }, policy: TargetPolicy, limits: TunnelLimits) {
     this.plane = components.plane
     this.log = components.logger
     this.policy = policy
@@ -42,6 +56,9 @@ export class TunnelEgress {
 
   get sessionCount (): number { return this.count }
 
+  /** Sessions held for one source relay (tests, inspection). */
+  sessionsOf (src: number): number { return this.bySrc.get(src)?.flows.size ?? 0 }
+
   /** Handles a forward tunnel packet delivered to this relay. */
   onData (h: PacketHeader, buf: Buffer): void {
     const off = HEADER_LENGTH
@@ -49,13 +66,21 @@ export class TunnelEgress {
     const addrLen = kind === TARGET_V4 ? 4 : kind === TARGET_V6 ? 16 : -1
     const start = off + 3 + addrLen
     if (addrLen < 0 || h.payloadLength < 3 + addrLen) { this.plane.countDrop(Reason.MALFORMED); return }
-    let flows = this.bySrc.get(h.src)
-    let s = flows?.get(h.flow)
+    let r = this.bySrc.get(h.src)
+    if (r === undefined) {
+      r = new SourceRelay(h.epoch)
+      this.bySrc.set(h.src, r)
+    } else if (h.epoch !== r.epoch) {
+      // The data plane's replay window refuses older epochs too; this holds if it forgot the source.
+      if (h.epoch < r.epoch) { this.plane.countDrop(Reason.REPLAY); return }
+      this.closeAll(r)
+      r.epoch = h.epoch
+    }
+    let s = r.flows.get(h.flow)
     if (s === undefined) {
-      if (this.count >= this.limits.maxSessions) { this.plane.countDrop(Reason.QUEUE_FULL); return }
-      if (flows === undefined) { flows = new Map(); this.bySrc.set(h.src, flows) }
-      s = this.open(h.src, h.flow, readHost(buf, off + 3, addrLen), (buf[off + 1] << 8) | buf[off + 2])
-      flows.set(h.flow, s)
+      if (this.count >= this.limits.maxSessions || r.flows.size >= this.limits.egressQuota) { this.plane.countDrop(Reason.QUEUE_FULL); return }
+      s = this.open(h.src, h.flow, buf, off + 3, addrLen, (buf[off + 1] << 8) | buf[off + 2])
+      r.flows.set(h.flow, s)
       this.count++
     }
     s.lastSeen = this.now
@@ -71,7 +96,8 @@ export class TunnelEgress {
     sock.send(datagram)
   }
 
-  private open (src: number, flow: number, host: string, port: number): EgressSession {
+  private open (src: number, flow: number, buf: Buffer, addrOff: number, addrLen: number, port: number): EgressSession {
+    const host = readHost(buf, addrOff, addrLen)
     const s: EgressSession = { src, flow, host, port, lastSeen: this.now, socket: null, connected: false, pending: [] }
     if (port === 0 || !this.policy.allows(host, port)) {
       this.log.warn({ src, flow, target: `${host}:${port}` }, 'tunnel target refused by egress policy')
@@ -80,16 +106,38 @@ export class TunnelEgress {
     const sock = createUdpSocket({ family: host.includes(':') ? 6 : 4, bufferBytes: 1024 * 1024 })
     s.socket = sock
     sock.on('error', (err) => {
+      // Before the connect completes an error means it never will (the implicit bind failed).
+      if (!s.connected) { this.fail(s, sock, err); return }
       // A connected UDP socket reports ICMP port-unreachable this way; the session stays.
       this.log.debug({ src, flow, err: err.message }, 'tunnel egress socket error')
     })
     sock.on('message', (msg) => { this.onTargetReply(s, msg) })
-    sock.connect(port, host, () => {
-      s.connected = true
-      for (const d of s.pending) sock.send(d)
-      s.pending = []
-    })
+    // connect() fails for targets the host cannot send to: a broadcast address (EACCES), a network
+    // with no route (ENETUNREACH), an IPv6 scope it lacks. Sending on the unconnected socket would
+    // then throw, so the session is refused instead.
+    try {
+      sock.connect(port, host, (err?: Error) => {
+        if (s.socket !== sock) return
+        if (err !== undefined && err !== null) { this.fail(s, sock, err); return }
+        s.connected = true
+        for (const d of s.pending) sock.send(d)
+        s.pending = []
+      })
+    } catch (err) {
+      this.fail(s, sock, err as Error)
+    }
     return s
+  }
+
+  /** Refuses a session whose socket cannot reach its target; what it held drops as egress_denied. */
+  private fail (s: EgressSession, sock: dgram.Socket, err: Error): void {
+    if (s.socket !== sock) return
+    this.log.warn({ src: s.src, flow: s.flow, target: `${s.host}:${s.port}`, err: err.message }, 'tunnel target unreachable; session refused')
+    s.socket = null
+    s.connected = false
+    for (let i = 0; i < s.pending.length; i++) this.plane.countDrop(Reason.EGRESS_DENIED)
+    s.pending = []
+    closeUdp(sock)
   }
 
   private onTargetReply (s: EgressSession, msg: Buffer): void {
@@ -102,30 +150,48 @@ export class TunnelEgress {
 
   sweep (nowMs: number): void {
     this.now = nowMs
-    for (const [src, flows] of this.bySrc) {
-      for (const [flow, s] of flows) {
+    for (const [src, r] of this.bySrc) {
+      for (const [flow, s] of r.flows) {
         if (nowMs - s.lastSeen > this.limits.idleMs) {
-          if (s.socket !== null) closeUdp(s.socket)
-          flows.delete(flow)
+          close(s)
+          r.flows.delete(flow)
           this.count--
         }
       }
-      if (flows.size === 0) this.bySrc.delete(src)
+      if (r.flows.size === 0) this.bySrc.delete(src)
     }
   }
 
+  /** Keeps the shared clock reading of the tunnel service's timer, for lastSeen. */
+  tick (nowMs: number): void { this.now = nowMs }
+
   stop (): void {
-    for (const flows of this.bySrc.values()) {
-      for (const s of flows.values()) if (s.socket !== null) closeUdp(s.socket)
-    }
+    for (const r of this.bySrc.values()) for (const s of r.flows.values()) close(s)
     this.bySrc.clear()
     this.count = 0
   }
+
+  private closeAll (r: SourceRelay): void {
+    for (const s of r.flows.values()) close(s)
+    this.count -= r.flows.size
+    r.flows.clear()
+  }
 }
 
+function close (s: EgressSession): void {
+  const sock = s.socket
+  s.socket = null
+  s.pending = []
+  if (sock !== null) closeUdp(sock)
+}
+
+/** The target's address; an IPv4-mapped IPv6 target is its IPv4 address, for policy and socket alike. */
 function readHost (buf: Buffer, off: number, len: number): string {
-  if (len === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`
-  const words: string[] = []
-  for (let i = 0; i < 16; i += 2) words.push(((buf[off + i] << 8) | buf[off + i + 1]).toString(16))
-  return words.join(':')
+  if (len === 16 && isMappedV4(buf, off)) off += 12
+  else if (len === 16) {
+    const words: string[] = []
+    for (let i = 0; i < 16; i += 2) words.push(((buf[off + i] << 8) | buf[off + i + 1]).toString(16))
+    return words.join(':')
+  }
+  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`
 }

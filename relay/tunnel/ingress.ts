@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto'
 import type dgram from 'node:dgram'
 import { isIPv4 } from 'node:net'
 import type { Logger } from '../../src/logging.js'
@@ -5,6 +6,8 @@ import { bindUdp, closeUdp, createUdpSocket } from '../../src/transport/udp.js'
 import type { HostPort } from '../../src/transport/address.js'
 import { HEADER_LENGTH, Service } from '../../src/wire/constants.js'
 import { Reason } from '../../src/wire/reasons.js'
+import { ipv6Bytes } from './ip.js'
+import type { SourceGate, TunnelSource } from './source-gate.js'
 import type { TunnelSpec } from './spec.js'
 import { TARGET_V4, TARGET_V6, type TunnelLimits, type TunnelPlane } from './types.js'
 
@@ -13,19 +16,25 @@ export interface IngressSession {
   host: string
   port: number
   lastSeen: number
+  source: TunnelSource
   tunnel: TunnelIngress
 }
 
-/** Hands out relay-wide flow ids and finds a session by flow id when its replies come back. */
+/**
+ * Hands out relay-wide flow ids and finds a session by flow id when its replies come back. Ids are
+ * random, not counted: a restarted ingress (or another sender) cannot guess or reuse a flow an
+ * egress still holds for an earlier user, even within one boot epoch.
+ */
 export class FlowTable {
   readonly byFlow = new Map<number, IngressSession>()
-  private next = 1
+  private readonly pool = new Uint32Array(64)
+  private used = this.pool.length
 
   allocate (): number {
     for (;;) {
-      const f = this.next
-      this.next = this.next >= 0xffffffff ? 1 : this.next + 1
-      if (!this.byFlow.has(f)) return f
+      if (this.used === this.pool.length) { randomFillSync(this.pool); this.used = 0 }
+      const f = this.pool[this.used++]
+      if (f !== 0 && !this.byFlow.has(f)) return f
     }
   }
 }
@@ -42,42 +51,37 @@ export function targetPrefix (target: HostPort): Buffer {
   const b = Buffer.alloc(19)
   b[0] = TARGET_V6
   b.writeUInt16BE(target.port, 1)
-  ipv6Bytes(target.host).copy(b, 3)
-  return b
-}
-
-function ipv6Bytes (host: string): Buffer {
-  const [head, tail] = host.includes('::') ? host.split('::') : [host, undefined]
-  const parse = (s: string | undefined): number[] => (s === undefined || s === '' ? [] : s.split(':').map((x) => parseInt(x, 16)))
-  const h = parse(head); const t = parse(tail)
-  const words = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t]
-  const b = Buffer.alloc(16)
-  words.forEach((w, i) => b.writeUInt16BE(w, i * 2))
+  ;(ipv6Bytes(target.host) as Buffer).copy(b, 3)
   return b
 }
 
 /**
  * One --tunnel at its ingress relay: a UDP socket where applications send, one session per sender
- * address, each with its own flow id so replies find their way back.
+ * address, each with its own flow id so replies find their way back. Senders must pass the
+ * relay's SourceGate (--tunnel-allow-source and the per-source rate).
  */
 export class TunnelIngress {
   readonly spec: TunnelSpec
   readonly dst: number
   private readonly plane: TunnelPlane
   private readonly flows: FlowTable
+  private readonly gate: SourceGate
   private readonly limits: TunnelLimits
   private readonly log: Logger
   private readonly prefix: Buffer
-  private readonly sessions = new Map<string, IngressSession>()
-  /** The last sender's session: most tunnels carry one sender, so most packets skip the key. */
+  /** Sender host → sender port → session; two levels so no key string is built per packet. */
+  private readonly sessions = new Map<string, Map<number, IngressSession>>()
+  private count = 0
+  /** The last sender's session: most tunnels carry one sender, so most packets skip the maps. */
   private last: IngressSession | undefined
   private socket: dgram.Socket | undefined
   private now = 0
   bound: HostPort | undefined
 
-  constructor (components: { plane: TunnelPlane, flows: FlowTable, logger: Logger }, spec: TunnelSpec, dst: number, limits: TunnelLimits) {
+  constructor (components: { plane: TunnelPlane, flows: FlowTable, gate: SourceGate, logger: Logger }, spec: TunnelSpec, dst: number, limits: TunnelLimits) {
     this.plane = components.plane
     this.flows = components.flows
+    this.gate = components.gate
     this.log = components.logger
     this.spec = spec
     this.dst = dst
@@ -92,23 +96,32 @@ export class TunnelIngress {
     s.on('message', (msg, rinfo) => { this.onDatagram(msg, rinfo.address, rinfo.port) })
     this.bound = await bindUdp(s, this.spec.listen)
     this.socket = s
+    const host = this.spec.listen.host
+    if (host === '0.0.0.0' || host === '::') {
+      this.log.warn({ tunnel: this.spec.text }, 'tunnel listens on a wildcard address: it takes datagrams from every network this host is on, and only --tunnel-allow-source limits who may use it')
+    }
   }
 
   stop (): void {
     if (this.socket !== undefined) closeUdp(this.socket)
     this.socket = undefined
-    for (const s of this.sessions.values()) this.flows.byFlow.delete(s.flow)
+    for (const ports of this.sessions.values()) for (const s of ports.values()) this.forget(s)
     this.sessions.clear()
+    this.count = 0
     this.last = undefined
   }
 
-  get sessionCount (): number { return this.sessions.size }
+  get sessionCount (): number { return this.count }
 
-  private onDatagram (msg: Buffer, host: string, port: number): void {
+  /** Per packet: no allocation on the path of a known sender. */
+  onDatagram (msg: Buffer, host: string, port: number): void {
     if (msg.length > this.limits.payloadBudget) { this.plane.countDrop(Reason.TOO_BIG); return }
     let s = this.last
-    if (s === undefined || s.port !== port || s.host !== host) s = this.lookup(host, port)
-    if (s === undefined) return
+    if (s === undefined || s.port !== port || s.host !== host) {
+      s = this.lookup(host, port)
+      if (s === undefined) return
+    }
+    if (!this.gate.take(s.source)) return
     s.lastSeen = this.now
     const p = this.prefix
     const buf = this.plane.begin(this.dst, Service.TUNNEL, s.flow, 0, p.length + msg.length)
@@ -117,16 +130,23 @@ export class TunnelIngress {
     this.plane.originate(buf)
   }
 
-  /** The sender's session, opened if new; undefined (counted) when the session table is full. */
+  /** The sender's session, opened if new; undefined (counted) when it may not have one. */
   private lookup (host: string, port: number): IngressSession | undefined {
-    const key = host + '|' + port
-    let s = this.sessions.get(key)
+    let ports = this.sessions.get(host)
+    let s = ports?.get(port)
     if (s === undefined) {
-      if (this.sessions.size >= this.limits.maxSessions) { this.plane.countDrop(Reason.QUEUE_FULL); return undefined }
-      s = { flow: this.flows.allocate(), host, port, lastSeen: this.now, tunnel: this }
-      this.sessions.set(key, s)
+      // Port 0 cannot be answered (sending to it throws), and no real sender uses it.
+      if (port === 0) { this.plane.countDrop(Reason.MALFORMED); return undefined }
+      if (this.count >= this.limits.maxSessions) { this.plane.countDrop(Reason.QUEUE_FULL); return undefined }
+      const source = this.gate.open(host, this.now)
+      if (source === undefined) return undefined
+      s = { flow: this.flows.allocate(), host, port, lastSeen: this.now, source, tunnel: this }
+      source.sessions++
+      if (ports === undefined) { ports = new Map(); this.sessions.set(host, ports) }
+      ports.set(port, s)
+      this.count++
       this.flows.byFlow.set(s.flow, s)
-      this.log.debug({ tunnel: this.spec.text, flow: s.flow, sender: key }, 'tunnel session opened')
+      this.log.debug({ tunnel: this.spec.text, flow: s.flow, sender: `${host}:${port}` }, 'tunnel session opened')
     }
     this.last = s
     return s
@@ -144,12 +164,23 @@ export class TunnelIngress {
   /** Forgets sessions idle longer than the limit. */
   sweep (nowMs: number): void {
     this.now = nowMs
-    for (const [key, s] of this.sessions) {
-      if (nowMs - s.lastSeen > this.limits.idleMs) {
-        this.sessions.delete(key)
-        this.flows.byFlow.delete(s.flow)
-        if (this.last === s) this.last = undefined
+    for (const [host, ports] of this.sessions) {
+      for (const [port, s] of ports) {
+        if (nowMs - s.lastSeen <= this.limits.idleMs) continue
+        ports.delete(port)
+        this.count--
+        this.forget(s)
       }
+      if (ports.size === 0) this.sessions.delete(host)
     }
+  }
+
+  /** Keeps the shared clock reading of the tunnel service's timer, for lastSeen. */
+  tick (nowMs: number): void { this.now = nowMs }
+
+  private forget (s: IngressSession): void {
+    this.flows.byFlow.delete(s.flow)
+    s.source.sessions--
+    if (this.last === s) this.last = undefined
   }
 }

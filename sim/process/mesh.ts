@@ -74,6 +74,8 @@ export class ProcessMesh {
     const args = ['relay', '--id', spec.id, '--listen', '127.0.0.1:0', '--controller', formatHostPort(this.controlAddr), '--mesh-key-file', this.keyFile,
       '--http', '127.0.0.1:0', '--emulate-links', '--state-file', join(this.dir, `${spec.id}.state.json`), '--log-level', 'info', ...tunnels]
     if (spec.probeIntervalMs !== undefined) args.push('--probe-interval', String(spec.probeIntervalMs))
+    // Flow sinks bind port 0 on loopback, outside the default egress ports (49152-65535) at times.
+    args.push('--egress-allow', '127.0.0.1/32')
     const daemon = new Daemon(`relay ${spec.id}`, args, 'relay started')
     const up = await daemon.start()
     const mesh = hostPortOf(up.listen)

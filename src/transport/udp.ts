@@ -52,14 +52,18 @@ export async function bindUdp (socket: dgram.Socket, addr: HostPort): Promise<Ho
   return { host: a.address, port: a.port, family: addr.family }
 }
 
-/** Connects a socket to a target; resolves once connected. */
+/**
+ * Connects a socket to a target; resolves once connected. A failed connect (a broadcast target,
+ * no route) comes to the callback, not as an 'error' event, so the callback must look at it.
+ */
 export async function connectUdp (socket: dgram.Socket, addr: { host: string, port: number }): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => { reject(ioError(`connect UDP ${addr.host}:${addr.port}`, err)) }
     socket.once('error', onError)
-    socket.connect(addr.port, addr.host, () => {
+    socket.connect(addr.port, addr.host, (err?: Error) => {
       socket.off('error', onError)
-      resolve()
+      if (err !== undefined && err !== null) onError(err)
+      else resolve()
     })
   })
 }

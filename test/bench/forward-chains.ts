@@ -122,7 +122,9 @@ export async function startRelayChain (dir: string, keyFile: string, sink: Sink,
         metricsUrls.push(`http://${HOST}:${http}/metrics`)
         const args = [...profArgs(profDir, `relay-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
           '--static', meshFile, '--mesh-key-file', keyFile, '--http', `${HOST}:${http}`]
-        if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}`)
+        // One generator drives the whole chain: no per-source rate limit at the ingress.
+        if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}`, '--tunnel-source-rate', '0')
+        if (id === 'c') args.push('--egress-allow', `${HOST}/32:${sink.port}`)
         const p = spawnChild(args, ['ignore', 'ignore', 'pipe'])
         hops.push(p)
         const started = await waitForLine(p, 'stderr', `relay ${id}`, (line) => {

@@ -54,6 +54,8 @@ export class MeshHarness {
       meshKey: this.meshKey,
       controllers: this.controllerAddrs,
       tunnels: (opts.tunnels ?? []).map(parseTunnelSpec),
+      // Tunnel targets bind port 0 on loopback, outside the default egress ports at times.
+      egressAllow: ['127.0.0.1/32'],
       stateFile: opts.stateFile === true ? join(this.dir, `${id}.state.json`) : undefined,
       linkEmulator: emu,
       fastReroute: this.fastReroute

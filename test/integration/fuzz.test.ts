@@ -51,7 +51,8 @@ before(async () => {
   relays = [
     await startRelay(mesh, 'a', ['--tunnel', `127.0.0.1:${tunnelPort}@c=127.0.0.1:${sink.port}`]),
     await startRelay(mesh, 'b'),
-    await startRelay(mesh, 'c')
+    // The tunnel's sink and the seed sink: both on ports the kernel picked.
+    await startRelay(mesh, 'c', ['--egress-allow', '127.0.0.1/32'])
   ]
 })
 

@@ -56,7 +56,7 @@ before(async () => {
   sender = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => { sender.bind(0, '127.0.0.1', resolve) })
   b = await startRelay(mesh, 'b')
-  c = await startRelay(mesh, 'c')
+  c = await startRelay(mesh, 'c', ['--egress-allow', `127.0.0.1/32:${sink.port}`])
   a = await startRelay(meshForA, 'a', ['--tunnel', `127.0.0.1:${tunnelPort}@c=127.0.0.1:${sink.port}`])
 })
 

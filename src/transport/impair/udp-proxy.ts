@@ -76,6 +76,8 @@ export class ImpairProxy {
   }
 
   private fromClient (msg: Buffer, host: string, port: number): void {
+    // A sender on UDP port 0 cannot be answered: the reply's send would throw from a timer.
+    if (port === 0) return
     const key = host + '|' + port
     let c = this.clients.get(key)
     if (c === undefined) {
