@@ -5,7 +5,7 @@ import { parseHostPort } from '../../src/transport/address.js'
 import { parseImpairUpdate } from '../../src/transport/impair/params-schema.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
 import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
-import { withJsonBody } from '../../src/http.js'
+import { hostGuard, withJsonBody } from '../../src/http.js'
 
 interface ImpairOptions {
   listen?: string
@@ -68,6 +68,7 @@ Example:
       const server = http === undefined
         ? undefined
         : createServer((req, res) => {
+          if (!hostOk(req, res)) return
           const path = (req.url ?? '/').split('?')[0]
           const json = (code: number, body: unknown): void => { res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
           if (req.method === 'GET' && path === '/params') { json(200, proxy.forward.model.params); return }
@@ -83,6 +84,7 @@ Example:
           }
           json(404, { error: 'not found', paths: ['GET /params', 'POST /params', 'GET /stats'] })
         })
+      const hostOk = server === undefined ? () => true : hostGuard(server)
       if (server !== undefined && http !== undefined) {
         await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(http.port, http.host, resolve) })
       }
