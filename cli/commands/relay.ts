@@ -54,7 +54,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--emulate-links', 'testing: accept POST /emulation/links on a loopback --http to impair what this relay sends to a neighbour (docs/simulation.md)'))
     .addOption(new Option('--emulate-links-token-file <file>', 'with --emulate-links: the token POST /emulation/links must carry as Authorization: Bearer TOKEN (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
+    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
     .option('--egress-allow <cidr[:ports]>', 'targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable (default: loopback only)', collect, [])
     .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_PAYLOAD - 19})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
@@ -72,6 +72,11 @@ Examples:
 With --controller the relay probes the neighbours the controller names, reports its links, and
 forwards on the tables it pushes. If every controller goes away it keeps forwarding on the last
 tables; when a next hop's link goes down it switches to the backup next hop at once.
+
+--emulate-links (tests and simulations) serves POST /emulation/links only on a loopback --http, only
+to requests carrying the --emulate-links-token-file token as Authorization: Bearer TOKEN with a JSON
+body, and only for the relay's current neighbours; its delay lines hold at most 16 MiB, the rest is
+dropped as queue_full (docs/simulation.md).
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
