@@ -1,8 +1,10 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { systemClock } from '../../src/clock.js'
 import { ConfigError } from '../../src/errors.js'
 import { createLogger } from '../../src/logging.js'
@@ -11,7 +13,7 @@ import { LinkEmulator } from '../../relay/link-emulator.js'
 import { Relay } from '../../relay/relay.js'
 import { validateStaticMesh } from '../../relay/static-mesh.js'
 import { requestWithHost } from '../helpers/raw-http.js'
-import { dropCount, freeUdpPort, parseMetrics, runCli, makeMeshDir, udpSink, waitFor } from '../helpers/relay-process.js'
+import { CLI, dropCount, freeUdpPort, parseMetrics, makeMeshDir, udpSink, waitFor } from '../helpers/relay-process.js'
 
 /**
  * The relay's HTTP endpoint with --emulate-links: loopback only, a bearer token, JSON only,
@@ -109,7 +111,19 @@ test('link emulation on a non-loopback --http is a one-line config error naming 
   }), (err: unknown) => err instanceof ConfigError && /--http is 0\.0\.0\.0:0; use --http 127\.0\.0\.1:PORT/.test(err.message))
 })
 
+/** Runs the CLI, killed after 30 s: a relay that wrongly accepts its flags would run forever. */
+async function cliWithin (...args: string[]): Promise<{ code: number | string, stderr: string }> {
+  try {
+    const { stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 30_000, killSignal: 'SIGKILL' })
+    return { code: 0, stderr }
+  } catch (err) {
+    const e = err as { code: number, signal?: string, stderr: string }
+    return { code: e.signal ?? e.code, stderr: e.stderr }
+  }
+}
+
 test('relaymesh relay --emulate-links refuses a wildcard --http and a missing or short token file', async () => {
+  const runCli = cliWithin
   const mesh = await makeMeshDir(['a'], [])
   const base = ['relay', '--id', 'a', '--listen', '127.0.0.1:0', '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--emulate-links']
   const tokenFile = join(mesh.dir, 'emulation.token')
