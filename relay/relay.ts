@@ -240,6 +240,7 @@ export class Relay {
       current: () => ({ version: this.forwarding.version, table: this.forwarding.entries() }),
       onNeighbours: (list) => {
         this.prober.setNeighbours(this.forwarding.setNeighbours(list))
+        // sim/process/mesh.ts watches for this line to send link emulation settings for new neighbours.
         this.log.info({ neighbours: list.map((n) => n.id) }, 'neighbours set by the controller')
         this.saver?.changed()
       },

@@ -142,7 +142,8 @@ export function hostGuard (server: Server): (req: IncomingMessage, res: ServerRe
   return (req, res) => {
     if (bound === undefined) {
       const a = server.address()
-      if (typeof a !== 'object' || a === null) return false
+      // Only a server on a pipe has no address; relaymesh binds TCP, so this is a bug, not input.
+      if (typeof a !== 'object' || a === null) { sendJson(res, 500, { error: 'the server has no TCP address to check Host against' }); return false }
       bound = { address: a.address, port: a.port }
     }
     if (hostAllowed(req.headers.host, bound)) return true
