@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../src/logging.js'
-import { allowReadOnly, listenHttp, requestPath, sendJson, sendMetrics } from '../src/http.js'
+import { allowReadOnly, hostGuard, listenHttp, requestPath, sendJson, sendMetrics } from '../src/http.js'
 import type { HostPort } from '../src/transport/address.js'
 import type { TopologySnapshot } from '../topology/snapshot.js'
 
@@ -26,6 +26,7 @@ const PATHS = ['/api/topology', '/healthz', '/metrics']
 export async function startControllerHttp (addr: HostPort, deps: ControllerHttpDeps): Promise<{ server: Server, bound: HostPort }> {
   const log = deps.log.child({ component: 'http-api' })
   const server = createServer((req, res) => {
+    if (!hostOk(req, res)) return
     if (!allowReadOnly(req, res)) return
     const path = requestPath(req)
     try {
@@ -37,6 +38,7 @@ export async function startControllerHttp (addr: HostPort, deps: ControllerHttpD
       else res.destroy()
     }
   })
+  const hostOk = hostGuard(server)
   const bound = await listenHttp(server, addr, log)
   return { server, bound }
 }

@@ -1,30 +1,44 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
+import { ConfigError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
-import { allowReadOnly, listenHttp, requestPath, sendJson, sendMetrics, withJsonBody } from '../src/http.js'
-import { parseHostPort, type HostPort } from '../src/transport/address.js'
+import { allowReadOnly, hostGuard, HttpError, isLoopback, listenHttp, requestPath, sendJson, sendMetrics, withJsonBody } from '../src/http.js'
+import { formatHostPort, parseHostPort, type HostPort } from '../src/transport/address.js'
 import { parseImpairUpdate } from '../src/transport/impair/params-schema.js'
+import type { EmulationAuth } from './emulation-auth.js'
 import type { LinkEmulator } from './link-emulator.js'
 
+/** What `POST /emulation/links` needs: the emulator, the token, and who the neighbours are. */
+export interface LinkEmulation {
+  emulator: LinkEmulator
+  auth: EmulationAuth
+  /** The id of the current neighbour at this address, or undefined. */
+  neighbourAt: (to: HostPort) => string | undefined
+}
+
 /**
- * The relay's small HTTP endpoint: /metrics (Prometheus) and /healthz. With a link emulator
+ * Link emulation changes what the relay does to real traffic, so it is served only where nothing
+ * but this host can reach it. Throws a one-line ConfigError naming the address and the fix.
+ */
+export function checkEmulationHttp (addr: HostPort): void {
+  if (!isLoopback(addr.host)) {
+    throw new ConfigError(`--emulate-links is served only on a loopback --http, and --http is ${formatHostPort(addr)}; use --http 127.0.0.1:PORT`)
+  }
+}
+
+/**
+ * The relay's small HTTP endpoint: /metrics (Prometheus) and /healthz. With link emulation
  * (`--emulate-links`, for simulations and tests) it also takes
  * `POST /emulation/links {"to": "HOST:PORT", ...impairment}` to impair what this relay sends to
- * that address; see docs/simulation.md.
+ * that neighbour; see docs/simulation.md.
  */
-export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulator?: LinkEmulator): Promise<{ server: Server, bound: HostPort }> {
+export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulation?: LinkEmulation): Promise<{ server: Server, bound: HostPort }> {
+  if (emulation !== undefined) checkEmulationHttp(addr)
   const server = createServer((req, res) => {
+    if (!hostOk(req, res)) return
     const path = requestPath(req)
-    if (emulator !== undefined && path === '/emulation/links' && req.method === 'POST') {
-      withJsonBody(req, res, (body) => {
-        const { to, ...params } = (typeof body === 'object' && body !== null ? body : {}) as { to?: unknown }
-        if (typeof to !== 'string') throw new TypeError('"to" must be the peer\'s HOST:PORT')
-        const peer = parseHostPort(to, '"to"')
-        const update = parseImpairUpdate(params)
-        emulator.set(peer.host, peer.port, update)
-        log.debug({ to, update }, 'link emulation changed')
-        return { to, ...update }
-      })
+    if (emulation !== undefined && path === '/emulation/links' && req.method === 'POST') {
+      emulate(req, res, emulation, log)
       return
     }
     if (!allowReadOnly(req, res)) return
@@ -38,6 +52,38 @@ export async function startRelayHttp (addr: HostPort, registry: Registry, log: L
     }
     sendJson(res, 404, { error: 'not found', paths: ['/metrics', '/healthz'] })
   })
+  const hostOk = hostGuard(server)
   const bound = await listenHttp(server, addr, log)
   return { server, bound }
+}
+
+/**
+ * POST /emulation/links: the token first (401), then a JSON content type (415; a browser cannot
+ * send one cross-origin without a CORS preflight, which this server never grants), then the body
+ * (400) and a `to` that is a current neighbour (404), so the emulator holds a line for no address
+ * the relay does not send to.
+ */
+function emulate (req: IncomingMessage, res: ServerResponse, emulation: LinkEmulation, log: Logger): void {
+  if (!emulation.auth.allows(req.headers.authorization)) {
+    req.resume()
+    sendJson(res, 401, { error: 'POST /emulation/links needs Authorization: Bearer TOKEN, the token in the relay\'s --emulate-links-token-file' }, { 'www-authenticate': 'Bearer' })
+    return
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+  if (type !== 'application/json') {
+    req.resume()
+    sendJson(res, 415, { error: `content-type '${req.headers['content-type'] ?? ''}' is not application/json` })
+    return
+  }
+  withJsonBody(req, res, (body) => {
+    const { to, ...params } = (typeof body === 'object' && body !== null ? body : {}) as { to?: unknown }
+    if (typeof to !== 'string') throw new TypeError('"to" must be the peer\'s HOST:PORT')
+    const peer = parseHostPort(to, '"to"')
+    const update = parseImpairUpdate(params)
+    const id = emulation.neighbourAt(peer)
+    if (id === undefined) throw new HttpError(404, `"to" ${to} is not the address of a current neighbour of this relay`)
+    emulation.emulator.set(peer.host, peer.port, update)
+    log.debug({ to, peer: id, update }, 'link emulation changed')
+    return { to, ...update }
+  })
 }

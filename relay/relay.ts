@@ -5,7 +5,7 @@ import { microsOf, type Clock } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { createRelayRegistry } from '../src/metrics.js'
-import type { HostPort } from '../src/transport/address.js'
+import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
 import { PacketType, Service } from '../src/wire/constants.js'
@@ -15,9 +15,10 @@ import type { LinkMonitorOptions } from '../prober/link-monitor.js'
 import { registerControlMetrics, registerLinkMetrics } from '../src/metrics.js'
 import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
-import { REASON_NAMES } from '../src/wire/reasons.js'
+import { Reason, REASON_NAMES } from '../src/wire/reasons.js'
 import { DataPlane } from './data-plane.js'
-import { startRelayHttp } from './http-server.js'
+import { EmulationAuth } from './emulation-auth.js'
+import { checkEmulationHttp, startRelayHttp, type LinkEmulation } from './http-server.js'
 import { ControlClient } from './control-client.js'
 import { ForwardingTable, type IdRoute } from './forwarding-table.js'
 import type { LinkEmulator } from './link-emulator.js'
@@ -58,6 +59,8 @@ export interface RelayInit {
   reportIntervalMs?: number
   /** Impairs sends per peer address (tests, simulation). */
   linkEmulator?: LinkEmulator
+  /** With linkEmulator and a loopback http: serve POST /emulation/links to holders of this token. */
+  emulationToken?: string
   /** Switch to backup next hops when a link goes down (default true; off only for measurement). */
   fastReroute?: boolean
 }
@@ -87,6 +90,7 @@ export class Relay {
   private control: ControlClient | undefined
   private saver: StateSaver | undefined
   private http: Server | undefined
+  private readonly emulation: LinkEmulation | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
   /** The bound mesh address (port resolved when --listen asked for 0). */
   address: HostPort | undefined
@@ -104,12 +108,24 @@ export class Relay {
     const auth = new PacketAuth(init.meshKey)
     this.originator = new Originator(auth, { src: this.number, bootMs: this.clock.nowMs(), micros: microsOf(this.clock) })
     this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
-    const meshSocket = init.linkEmulator === undefined ? this.socket : init.linkEmulator.wrap(this.socket)
+    const meshSocket = init.linkEmulator === undefined ? this.socket : init.linkEmulator.wrap(this.socket, () => { this.plane.countDrop(Reason.QUEUE_FULL) })
     this.plane = new DataPlane(auth, meshSocket, { self: this.number })
     if ((init.staticMesh === undefined) === (init.controllers === undefined || init.controllers.length === 0)) {
       throw new ConfigError('give either --static FILE or at least one --controller HOST:PORT')
     }
     this.forwarding = new ForwardingTable({ logger: base }, (routes) => { this.plane.setRoutes(routes) }, { fastReroute: init.fastReroute })
+    if (init.linkEmulator !== undefined && init.emulationToken !== undefined && init.http !== undefined) {
+      checkEmulationHttp(init.http)
+      const forwarding = this.forwarding
+      this.emulation = {
+        emulator: init.linkEmulator,
+        auth: new EmulationAuth(init.emulationToken),
+        neighbourAt: (to) => {
+          const address = formatHostPort(to)
+          return forwarding.neighbourList().find((n) => n.address === address)?.id
+        }
+      }
+    }
     const o = this.originator
     const plane = this.plane
     const tunnelPlane: TunnelPlane = {
@@ -194,7 +210,7 @@ export class Relay {
     this.prober.start()
     this.reporter.start()
     if (this.init.http !== undefined) {
-      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.init.linkEmulator)
+      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.emulation)
       this.http = server
       this.httpAddress = bound
     }
@@ -227,6 +243,7 @@ export class Relay {
       current: () => ({ version: this.forwarding.version, table: this.forwarding.entries() }),
       onNeighbours: (list) => {
         this.prober.setNeighbours(this.forwarding.setNeighbours(list))
+        // sim/process/mesh.ts watches for this line to send link emulation settings for new neighbours.
         this.log.info({ neighbours: list.map((n) => n.id) }, 'neighbours set by the controller')
         this.saver?.changed()
       },

@@ -1,12 +1,14 @@
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http'
+import { isIP } from 'node:net'
 import type { Registry } from 'prom-client'
 import { ioError } from './errors.js'
 import type { Logger } from './logging.js'
-import type { HostPort } from './transport/address.js'
+import { formatHostPort, type HostPort } from './transport/address.js'
 
 /**
- * The small pieces every relaymesh HTTP endpoint (relay, controller) shares. Each daemon keeps its
- * own routing; these only cover listening, the JSON and metrics answers, and closing.
+ * The small pieces every relaymesh HTTP endpoint (relay, controller, impair) shares. Each daemon
+ * keeps its own routing; these only cover listening, the Host check, the JSON and metrics answers,
+ * and closing.
  */
 
 /**
@@ -59,9 +61,15 @@ export function sendMetrics (res: ServerResponse, registry: Registry, log: Logge
 /** Largest request body any relaymesh endpoint accepts. */
 export const MAX_BODY_BYTES = 64 * 1024
 
+/** Thrown by a withJsonBody handler to answer with its own 4xx status rather than 400. */
+export class HttpError extends Error {
+  constructor (readonly status: number, message: string) { super(message) }
+}
+
 /**
  * Reads a JSON request body (empty = {}) and hands it to `handle`; a body that is too large or not
- * JSON, or a `handle` that throws, is answered 400 with the reason, never thrown.
+ * JSON, or a `handle` that throws, is answered 400 (or an HttpError's status) with the reason,
+ * never thrown.
  */
 export function withJsonBody (req: IncomingMessage, res: ServerResponse, handle: (body: unknown) => unknown): void {
   let body = ''
@@ -76,7 +84,71 @@ export function withJsonBody (req: IncomingMessage, res: ServerResponse, handle:
     try {
       sendJson(res, 200, handle(JSON.parse(body === '' ? '{}' : body)))
     } catch (err) {
-      sendJson(res, 400, { error: (err as Error).message })
+      sendJson(res, err instanceof HttpError ? err.status : 400, { error: (err as Error).message })
     }
   })
+}
+
+/**
+ * DNS rebinding guard. A web page can point a name it controls at 127.0.0.1 and then talk to a
+ * local daemon as if it were its own origin; the one thing it cannot forge is the `Host` header,
+ * which names the page's host. So every relaymesh HTTP server answers only requests whose `Host`
+ * names the address it is bound to (docs/http-api.md, "Host check"):
+ * - bound to one address: `Host` is that IP literal with the bound port, or `localhost:PORT` when
+ *   the address is loopback;
+ * - bound to a wildcard (0.0.0.0, ::): any IP literal with any port (a NAT or a port mapping in
+ *   front decides what clients see), or `localhost` with any port;
+ * - any other name (`relay1.example.net`, `attacker.example`) is refused, since the server cannot
+ *   tell a name of its own from one a rebinding page made up. Reach the server by IP, or through a
+ *   proxy that sets `Host` to the bound address.
+ */
+export function hostAllowed (host: string | undefined, bound: { address: string, port: number }): boolean {
+  if (host === undefined || host === '') return false
+  let url: URL
+  try { url = new URL(`http://${host}`) } catch { return false }
+  // Anything beyond host[:port] (user info, a path) is not a Host header.
+  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') return false
+  const port = url.port === '' ? 80 : Number(url.port)
+  const name = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+  const wildcard = bound.address === '0.0.0.0' || bound.address === '::'
+  if (name === 'localhost' || name === 'localhost.') return wildcard || (port === bound.port && isLoopback(bound.address))
+  if (isIP(name) === 0) return false
+  return wildcard || (port === bound.port && sameIp(name, bound.address))
+}
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped form. */
+export function isLoopback (ip: string): boolean {
+  const v4 = ip.toLowerCase().startsWith('::ffff:') ? ip.slice(7) : ip
+  return (isIP(v4) === 4 && v4.startsWith('127.')) || canonicalIp(ip) === '::1'
+}
+
+function sameIp (a: string, b: string): boolean {
+  return canonicalIp(a) === canonicalIp(b)
+}
+
+/** One spelling per address (IPv6 compressed and lower case, as URL writes it). */
+function canonicalIp (ip: string): string {
+  if (isIP(ip) !== 6) return ip
+  try { return new URL(`http://[${ip}]/`).hostname.slice(1, -1) } catch { return ip }
+}
+
+/**
+ * Returns the Host check for `server`, to call first in its request handler: true when the
+ * request may go on; otherwise it has answered 421 with a JSON error naming the Host and the
+ * address to use instead. The bound address is read once, at the first request.
+ */
+export function hostGuard (server: Server): (req: IncomingMessage, res: ServerResponse) => boolean {
+  let bound: { address: string, port: number } | undefined
+  return (req, res) => {
+    if (bound === undefined) {
+      const a = server.address()
+      // Only a server on a pipe has no address; relaymesh binds TCP, so this is a bug, not input.
+      if (typeof a !== 'object' || a === null) { sendJson(res, 500, { error: 'the server has no TCP address to check Host against' }); return false }
+      bound = { address: a.address, port: a.port }
+    }
+    if (hostAllowed(req.headers.host, bound)) return true
+    const use = `http://${formatHostPort({ host: bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address, port: bound.port })}/`
+    sendJson(res, 421, { error: `Host '${req.headers.host ?? ''}' is not this server's address (a DNS rebinding guard); use ${use}` })
+    return false
+  }
 }

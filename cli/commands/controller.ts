@@ -36,7 +36,7 @@ export function controllerCommand (): Command {
   return withCommonOptions(new Command('controller'))
     .description('run the path controller: takes link reports, computes routes, pushes forwarding tables to relays')
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
-    .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address', '127.0.0.1:8080')
+    .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .option('--redis <url>', 'keep state in Redis (redis://HOST:PORT/DB) so a restarted or standby controller recovers it; default: in memory')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')

@@ -5,7 +5,7 @@ import { parseHostPort } from '../../src/transport/address.js'
 import { parseImpairUpdate } from '../../src/transport/impair/params-schema.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
 import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
-import { withJsonBody } from '../../src/http.js'
+import { hostGuard, withJsonBody } from '../../src/http.js'
 
 interface ImpairOptions {
   listen?: string
@@ -37,7 +37,7 @@ export function impairCommand (): Command {
     .option('--rate <pps>', 'rate limit in packets per second (0: none)', '0')
     .option('--queue <packets>', 'packets that may wait for the rate limiter', '1000')
     .option('--seed <n>', 'PRNG seed, for reproducible runs', '1')
-    .option('--http <host:port>', 'control endpoint: GET /params, POST /params with JSON such as {"loss":0.2,"outage":true}, GET /stats')
+    .option('--http <host:port>', 'control endpoint: GET /params, POST /params with JSON such as {"loss":0.2,"outage":true}, GET /stats (to requests whose Host is this address)')
     .addHelpText('after', `
 Both directions get the same impairments. Parameters (JSON keys for POST /params): loss, burst
 ({pGoodToBad, pBadToGood, lossGood, lossBad} or null), delayMs, jitterMs, reorder, ratePps,
@@ -45,7 +45,9 @@ queueLimit, outage.
 
 Example:
   relaymesh impair --listen 127.0.0.1:8000 --to 127.0.0.1:7002 --loss 0.05 --delay 20 --jitter 5 --http 127.0.0.1:8080
-  curl -X POST 127.0.0.1:8080/params -d '{"outage": true}'`)
+  curl -X POST 127.0.0.1:8080/params -H 'content-type: application/json' -d '{"outage": true}'
+
+Each direction holds at most 16 MiB of delayed packets; more are dropped (counted as queue in /stats).`)
     .action(async (opts: ImpairOptions) => {
       const log = loggerFor(opts)
       if (opts.listen === undefined) throw new ConfigError('--listen is required; for example --listen 127.0.0.1:8000')
@@ -68,6 +70,7 @@ Example:
       const server = http === undefined
         ? undefined
         : createServer((req, res) => {
+          if (!hostOk(req, res)) return
           const path = (req.url ?? '/').split('?')[0]
           const json = (code: number, body: unknown): void => { res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
           if (req.method === 'GET' && path === '/params') { json(200, proxy.forward.model.params); return }
@@ -83,6 +86,7 @@ Example:
           }
           json(404, { error: 'not found', paths: ['GET /params', 'POST /params', 'GET /stats'] })
         })
+      const hostOk = server === undefined ? () => true : hostGuard(server)
       if (server !== undefined && http !== undefined) {
         await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(http.port, http.host, resolve) })
       }

@@ -5,6 +5,8 @@ import { readMeshKeyFile } from '../../src/mesh-key.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { checkRelayId } from '../../src/wire/relay-id.js'
 import { MAX_PAYLOAD, OVERHEAD } from '../../src/wire/constants.js'
+import { readTokenFile } from '../../relay/emulation-auth.js'
+import { checkEmulationHttp } from '../../relay/http-server.js'
 import { LinkEmulator } from '../../relay/link-emulator.js'
 import { Relay } from '../../relay/relay.js'
 import { loadStaticMesh } from '../../relay/static-mesh.js'
@@ -23,6 +25,7 @@ interface RelayOptions {
   advertise?: string
   stateFile?: string
   emulateLinks?: boolean
+  emulateLinksTokenFile?: string
   meshKeyFile?: string
   http?: string
   tunnel: string[]
@@ -52,9 +55,10 @@ export function relayCommand (): Command {
     .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
     .addOption(new Option('--advertise <host:port>', 'the address other relays reach this relay at, when it differs from --listen (NAT, 0.0.0.0)'))
     .addOption(new Option('--state-file <file>', 'keep the last forwarding tables here, and start from them if no controller answers'))
-    .addOption(new Option('--emulate-links', 'testing: accept POST /emulation/links on --http to impair what this relay sends to a peer (docs/simulation.md)'))
+    .addOption(new Option('--emulate-links', 'testing: accept POST /emulation/links on a loopback --http to impair what this relay sends to a neighbour (docs/simulation.md)'))
+    .addOption(new Option('--emulate-links-token-file <file>', 'with --emulate-links: the token POST /emulation/links must carry as Authorization: Bearer TOKEN (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
+    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
     .option('--egress-allow <cidr[:ports]>', `targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable; IPv4-mapped IPv6 targets match the IPv4 rules (default: loopback ports ${DEFAULT_EGRESS_PORTS} only; broadcast, multicast and unspecified targets are always refused)`, collect, [])
     .option('--tunnel-allow-source <cidr>', 'sender addresses this relay\'s tunnels accept datagrams from, e.g. 10.1.0.0/16; repeatable; others are dropped as egress_denied (default: loopback only)', collect, [])
@@ -82,6 +86,11 @@ Tunnels (docs/tunnels.md): by default a tunnel takes datagrams only from loopbac
 ${DEFAULT_TUNNEL_LIMITS.sourceRatePps} per second per sender address, and an egress relay sends only to loopback ports
 ${DEFAULT_EGRESS_PORTS} (no registered service listens there), never to broadcast, multicast or
 unspecified addresses.
+
+--emulate-links (tests and simulations) serves POST /emulation/links only on a loopback --http, only
+to requests carrying the --emulate-links-token-file token as Authorization: Bearer TOKEN with a JSON
+body, and only for the relay's current neighbours; its delay lines hold at most 16 MiB, the rest is
+dropped as queue_full (docs/simulation.md).
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
@@ -117,11 +126,19 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       if (advertise === undefined && controllers.length > 0 && (listen.host === '0.0.0.0' || listen.host === '::')) {
         throw new ConfigError(`--listen ${opts.listen ?? ''} is a wildcard address other relays cannot reach; add --advertise HOST:PORT`)
       }
-      if (opts.emulateLinks === true && http === undefined) throw new ConfigError('--emulate-links needs --http HOST:PORT, where it takes its settings')
+      let emulationToken: string | undefined
+      if (opts.emulateLinks === true) {
+        if (http === undefined) throw new ConfigError('--emulate-links needs --http 127.0.0.1:PORT, where it takes its settings')
+        checkEmulationHttp(http)
+        if (opts.emulateLinksTokenFile === undefined) throw new ConfigError('--emulate-links needs --emulate-links-token-file FILE; create one with: relaymesh keygen FILE')
+        emulationToken = await readTokenFile(opts.emulateLinksTokenFile, '--emulate-links-token-file')
+      } else if (opts.emulateLinksTokenFile !== undefined) {
+        throw new ConfigError('--emulate-links-token-file is only for --emulate-links; add --emulate-links or drop the token file')
+      }
       const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
         id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http,
-        linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, tunnels, egressAllow, tunnelAllowSource, tunnelLimits: limits,
+        linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, emulationToken, tunnels, egressAllow, tunnelAllowSource, tunnelLimits: limits,
         probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
         reportIntervalMs
       })

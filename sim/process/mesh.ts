@@ -27,9 +27,14 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 
 /**
  * A mesh of real daemons on loopback: one `relaymesh controller` and `relaymesh relay` processes
- * with --emulate-links, sharing a fresh mesh key in a temp dir. Ports are chosen by the kernel at
- * the first start and pinned, so a killed daemon restarts where its peers expect it. Used by the
- * simulator's process mode and by `relaymesh demo`.
+ * with --emulate-links, sharing a fresh mesh key and emulation token in a temp dir. Ports are
+ * chosen by the kernel at the first start and pinned, so a killed daemon restarts where its peers
+ * expect it. Used by the simulator's process mode and by `relaymesh demo`.
+ *
+ * A relay takes link settings only for its current neighbours, which the controller hands out
+ * after start-up and may change later. So the mesh keeps the wanted state of every directed pair,
+ * sends it when asked, and sends it again whenever a relay logs that it was given a neighbour it
+ * did not have, before much more than its first probes went out.
  */
 export class ProcessMesh {
   readonly relays = new Map<string, MeshRelay>()
@@ -40,6 +45,16 @@ export class ProcessMesh {
   controllerHttp = ''
   private dir = ''
   private keyFile = ''
+  private tokenFile = ''
+  private token = ''
+  /** What each directed link `from>to` should do, as last asked. */
+  private readonly wanted = new Map<string, LinkState>()
+  /** The neighbours each relay process logged last; cleared when it (re)starts. */
+  private readonly known = new Map<string, Set<string>>()
+  /** Sends per pair, chained so that a later state never lands before an earlier one. */
+  private readonly sends = new Map<string, Promise<void>>()
+  /** A send that failed after a neighbour change, thrown by the next setLink. */
+  private failure: Error | undefined
 
   constructor (private readonly opts: { fullMeshMax?: number, controllerHttp?: HostPort, onControllerLog?: (l: LogLine) => void } = {}) {}
 
@@ -47,6 +62,9 @@ export class ProcessMesh {
     this.dir = await mkdtemp(join(tmpdir(), 'relaymesh-mesh-'))
     this.keyFile = join(this.dir, 'mesh.key')
     await writeFile(this.keyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 })
+    this.tokenFile = join(this.dir, 'emulation.token')
+    this.token = randomBytes(32).toString('base64url')
+    await writeFile(this.tokenFile, this.token + '\n', { mode: 0o600 })
     const http = this.opts.controllerHttp === undefined ? '127.0.0.1:0' : formatHostPort(this.opts.controllerHttp)
     const args = ['controller', '--control', '127.0.0.1:0', '--http', http, '--mesh-key-file', this.keyFile, '--log-level', 'info']
     if (this.opts.fullMeshMax !== undefined) args.push('--full-mesh-max', String(this.opts.fullMeshMax))
@@ -72,11 +90,11 @@ export class ProcessMesh {
     if (this.controlAddr === undefined) throw new Error('start the controller first')
     const tunnels = (spec.tunnels ?? []).flatMap((t) => ['--tunnel', `127.0.0.1:0@${t.to}=${formatHostPort(t.target)}`])
     const args = ['relay', '--id', spec.id, '--listen', '127.0.0.1:0', '--controller', formatHostPort(this.controlAddr), '--mesh-key-file', this.keyFile,
-      '--http', '127.0.0.1:0', '--emulate-links', '--state-file', join(this.dir, `${spec.id}.state.json`), '--log-level', 'info', ...tunnels]
+      '--http', '127.0.0.1:0', '--emulate-links', '--emulate-links-token-file', this.tokenFile, '--state-file', join(this.dir, `${spec.id}.state.json`), '--log-level', 'info', ...tunnels]
     if (spec.probeIntervalMs !== undefined) args.push('--probe-interval', String(spec.probeIntervalMs))
     // Flow sinks bind port 0 on loopback, outside the default egress ports (49152-65535) at times.
     args.push('--egress-allow', '127.0.0.1/32')
-    const daemon = new Daemon(`relay ${spec.id}`, args, 'relay started')
+    const daemon = new Daemon(`relay ${spec.id}`, args, 'relay started', (l) => { this.relayLog(spec.id, l) })
     const up = await daemon.start()
     const mesh = hostPortOf(up.listen)
     const httpAddr = hostPortOf(up.http)
@@ -95,15 +113,52 @@ export class ProcessMesh {
     return r
   }
 
-  /** Sets what `from` does to the packets it sends to `to`. Skips a relay that is down; rejects when the relay refuses. */
+  /**
+   * Sets what `from` does to the packets it sends to `to`: now if `to` is its neighbour, else as
+   * soon as it becomes one. Skips a relay that is down; rejects when the relay refuses.
+   */
   async setLink (from: string, to: string, st: LinkState): Promise<void> {
-    const a = this.relays.get(from); const b = this.relays.get(to)
-    if (a === undefined || b === undefined || !a.daemon.running) return
-    // An impairment that did not take would make the run measure something else: say so.
+    const failed = this.failure
+    this.failure = undefined
+    if (failed !== undefined) throw failed
+    this.wanted.set(`${from}>${to}`, st)
+    await this.send(from, to)
+  }
+
+  private relayLog (id: string, l: LogLine): void {
+    if (l.msg === 'relay started') this.known.set(id, new Set())
+    if (l.msg !== 'neighbours set by the controller' || !Array.isArray(l.neighbours)) return
+    const before = this.known.get(id) ?? new Set()
+    const now = new Set(l.neighbours.filter((n): n is string => typeof n === 'string'))
+    this.known.set(id, now)
+    for (const n of now) {
+      if (before.has(n) || !this.wanted.has(`${id}>${n}`)) continue
+      this.send(id, n).catch((err: Error) => { this.failure ??= err })
+    }
+  }
+
+  private async send (from: string, to: string): Promise<void> {
+    const key = `${from}>${to}`
+    const next = (this.sends.get(key) ?? Promise.resolve()).then(async () => { await this.post(from, to) })
+    this.sends.set(key, next.catch(() => {}))
+    await next
+  }
+
+  private async post (from: string, to: string): Promise<void> {
+    const a = this.relays.get(from); const b = this.relays.get(to); const st = this.wanted.get(`${from}>${to}`)
+    if (a === undefined || b === undefined || st === undefined || !a.daemon.running) return
     const res = await fetch(`${a.http}/emulation/links`, {
-      method: 'POST', body: JSON.stringify({ to: formatHostPort(b.mesh), ...impairParamsOf(st) }), signal: AbortSignal.timeout(2000)
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+      body: JSON.stringify({ to: formatHostPort(b.mesh), ...impairParamsOf(st) }),
+      signal: AbortSignal.timeout(2000)
     })
-    if (!res.ok) throw new Error(`relay ${from} refused the emulation of ${from}→${to}: ${await res.text()}`)
+    if (res.ok) return
+    const text = await res.text()
+    // Not its neighbour (yet): relayLog sends it once the relay says it is.
+    if (res.status === 404 && text.includes('current neighbour')) return
+    // An impairment that did not take would make the run measure something else: say so.
+    throw new Error(`relay ${from} refused the emulation of ${from}→${to}: ${res.status} ${text}`)
   }
 
   async topology (routes = true): Promise<TopologyDoc | undefined> {

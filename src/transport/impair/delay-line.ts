@@ -4,6 +4,28 @@ import { ImpairmentModel, type ImpairParams } from './model.js'
 /** How early the coarse timer wakes before a deadline; the rest is waited out with setImmediate. */
 const SPIN_MS = 1.5
 
+/** Bytes a delay line (or the lines sharing one budget) holds at most by default: 16 MiB. */
+export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024
+
+/**
+ * The bytes that may wait in the delay lines sharing it. A 60 s delay at line rate would
+ * otherwise hold gigabytes; a packet that would take the total over `max` is dropped instead
+ * (stats cause `queue`).
+ */
+export class ByteBudget {
+  used = 0
+  constructor (readonly max: number = DEFAULT_MAX_QUEUE_BYTES) {
+    if (!(max > 0)) throw new TypeError(`byte budget ${max} is not positive`)
+  }
+}
+
+export interface DelayLineOptions {
+  /** Shared with other lines to cap their total; default: a budget of this line's own. */
+  budget?: ByteBudget
+  /** Called with each packet dropped because the budget was full. */
+  onOverflow?: (buf: Buffer) => void
+}
+
 /**
  * One impaired direction: packets go in with push(), and come out through `deliver` when the model
  * says, or never. Node's timers fire about a millisecond late, which would bias a 10 ms delay by
@@ -20,10 +42,14 @@ export class DelayLine {
   private timer: NodeJS.Timeout | undefined
   private spinning = false
   private closed = false
+  private readonly budget: ByteBudget
+  private readonly onOverflow: ((buf: Buffer) => void) | undefined
 
-  constructor (deliver: (buf: Buffer) => void, params: Partial<ImpairParams> = {}, seed = 1) {
+  constructor (deliver: (buf: Buffer) => void, params: Partial<ImpairParams> = {}, seed = 1, opts: DelayLineOptions = {}) {
     this.deliver = deliver
     this.model = new ImpairmentModel(params, seed)
+    this.budget = opts.budget ?? new ByteBudget()
+    this.onOverflow = opts.onOverflow
   }
 
   get inFlight (): number { return this.heap.length }
@@ -32,19 +58,36 @@ export class DelayLine {
     if (this.closed) return
     const now = performance.now()
     const at = this.model.decide(now)
-    this.onDecision?.(buf, at < 0)
-    if (at < 0) return
+    if (at < 0) { this.onDecision?.(buf, true); return }
     if (at <= now && this.heap.length === 0) {
+      this.onDecision?.(buf, false)
       if (this.model.release()) this.deliver(buf)
       return
     }
+    // Only a packet that has to wait takes room; one that leaves at once never counts.
+    if (this.budget.used + buf.length > this.budget.max) {
+      this.model.countDrop('queue')
+      this.onDecision?.(buf, true)
+      this.onOverflow?.(buf)
+      return
+    }
+    this.onDecision?.(buf, false)
+    this.budget.used += buf.length
     this.insert({ at, n: this.order++, buf })
     this.schedule()
+  }
+
+  /** Bytes waiting in this line. */
+  get queuedBytes (): number {
+    let n = 0
+    for (const p of this.heap) n += p.buf.length
+    return n
   }
 
   close (): void {
     this.closed = true
     if (this.timer !== undefined) clearTimeout(this.timer)
+    this.budget.used -= this.queuedBytes
     this.heap.length = 0
   }
 
@@ -88,6 +131,7 @@ export class DelayLine {
   private pop (): { at: number, n: number, buf: Buffer } {
     const h = this.heap
     const top = h[0]
+    this.budget.used -= top.buf.length
     const last = h.pop() as { at: number, n: number, buf: Buffer }
     if (h.length > 0) {
       h[0] = last

@@ -104,6 +104,9 @@ export class ImpairmentModel {
     return true
   }
 
+  /** Counts a drop decided outside the model (a delay line out of room: cause `queue`). */
+  countDrop (cause: DropCause): void { this.stats.dropped[cause]++ }
+
   private drop (cause: DropCause): number {
     this.stats.dropped[cause]++
     this.lastCause = cause
