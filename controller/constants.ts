@@ -21,3 +21,10 @@ export const LEADER_LEASE = 'leader'
  * report once before it selects neighbours and computes routes (Controller settling).
  */
 export const SETTLE_MAX_MS = 2_000
+/**
+ * Store writes (StoreWriter) waiting to be sent at most. Writes to one field coalesce, so this is
+ * reached only with Redis slow or down and many relays: ~3 fields a relay; beyond it writes drop.
+ */
+export const STORE_MAX_PENDING_WRITES = 10_000
+/** Store writes sent and not yet answered, at most. */
+export const STORE_MAX_IN_FLIGHT = 64

@@ -62,6 +62,10 @@ export class ControlClient {
   private readonly handlers: ControlHandlers
   private readonly links: Link[]
   private leader: Link | undefined
+  /** The highest leadership fencing number seen; a leader's word with a lower one is stale. */
+  private fence = 0
+  /** Controller messages ignored for a fencing number below `fence` (a deposed leader's). */
+  staleFenceDrops = 0
   private running = false
 
   constructor (components: { clock: Clock, logger: Logger }, init: ControlClientInit, handlers: ControlHandlers) {
@@ -175,6 +179,7 @@ export class ControlClient {
       return
     }
     const m = p.msg
+    if (m.type !== 'refuse' && !this.checkFence(l, m.type, m.type === 'welcome' || m.type === 'role' ? m.role : 'leader', m.fence)) return
     switch (m.type) {
       case 'welcome':
       case 'role':
@@ -192,6 +197,21 @@ export class ControlClient {
         this.handlers.onTable(m)
         this.send(l, { type: 'ack', version: m.version, round: m.round })
     }
+  }
+
+  /**
+   * False for a leader's message with a lower fence than one seen before: it comes from a leader
+   * that has been deposed (and may not know it yet). A standby's word needs no fence.
+   */
+  private checkFence (l: Link, type: string, role: 'leader' | 'standby', fence: number): boolean {
+    if (role === 'standby') return true
+    if (fence < this.fence) {
+      this.staleFenceDrops++
+      this.log.warn({ controller: l.name, type, fence, highest: this.fence }, 'ignoring a deposed leader (lower fencing number)')
+      return false
+    }
+    this.fence = fence
+    return true
   }
 
   private setRole (l: Link, role: 'leader' | 'standby', changed: boolean): void {
