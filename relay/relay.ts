@@ -206,7 +206,7 @@ export class Relay {
   private async startControl (controllers: HostPort[]): Promise<void> {
     const file = this.init.stateFile
     if (file !== undefined) {
-      const saved = await loadState(file, this.id)
+      const saved = await loadState(file, this.id, this.log, this.clock.nowMs)
       if (saved !== undefined) {
         this.prober.setNeighbours(this.forwarding.setNeighbours(saved.neighbours))
         this.forwarding.replace(saved.table, saved.tableVersion)

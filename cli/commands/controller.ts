@@ -1,9 +1,12 @@
 import { Command, Option } from 'commander'
 import { systemClock } from '../../src/clock.js'
 import { ConfigError } from '../../src/errors.js'
-import { readMeshKeyFile } from '../../src/mesh-key.js'
+import { readFile } from 'node:fs/promises'
+import { readMeshKeyFile, warnIfExposed } from '../../src/mesh-key.js'
+import type { Logger } from '../../src/logging.js'
 import { createStore } from '../../src/store/index.js'
 import { parseHostPort } from '../../src/transport/address.js'
+import { LEASE_TTL_MS } from '../../controller/constants.js'
 import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
 import { webMapPage } from '../../controller/web-map.js'
@@ -15,12 +18,25 @@ interface ControllerOptions {
   http: string
   meshKeyFile?: string
   redis?: string
+  redisPasswordFile?: string
   redisPrefix: string
   costPolicy: string
   fullMeshMax: string
   nearest: string
   randomLinks: string
   logLevel: string
+}
+
+/** The Redis password: the file's first line. */
+async function readRedisPassword (path: string, log: Logger): Promise<string> {
+  let text: string
+  try { text = await readFile(path, 'utf8') } catch (err) {
+    throw new ConfigError(`--redis-password-file '${path}' cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const password = text.split(/\r?\n/)[0] ?? ''
+  if (password === '') throw new ConfigError(`--redis-password-file '${path}' is empty; put the Redis password on its first line`)
+  await warnIfExposed(path, 'Redis password file', log)
+  return password
 }
 
 function count (text: string, flag: string, max: number): number {
@@ -34,7 +50,8 @@ export function controllerCommand (): Command {
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .option('--redis <url>', 'keep state in Redis (redis://HOST:PORT/DB) so a restarted or standby controller recovers it; default: in memory')
+    .option('--redis <url>', 'keep state in Redis (redis://[USER@]HOST:PORT/DB, or rediss:// for TLS) so a restarted or standby controller recovers it; default: in memory')
+    .option('--redis-password-file <file>', 'read the Redis password (for USER in the URL, or the default user) from the first line of this file; keep it chmod 600')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')
     .addOption(new Option('--cost-policy <kind>', 'link cost: expected delay with a loss penalty, or hop count').choices(['latency-loss', 'hops']).default('latency-loss'))
     .option('--full-mesh-max <n>', 'up to this many relays every relay probes every other', String(DEFAULT_NEIGHBOUR_POLICY.fullMeshMax))
@@ -55,14 +72,18 @@ hands the lease over at once.`)
       if (opts.meshKeyFile === undefined) throw new ConfigError('--mesh-key-file is required; for example --mesh-key-file mesh.key (create one with: relaymesh keygen mesh.key)')
       const control = parseHostPort(opts.control, '--control', true)
       const http = parseHostPort(opts.http, '--http', true)
-      const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile))
+      const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile, log))
       const policy = {
         fullMeshMax: count(opts.fullMeshMax, '--full-mesh-max', 100_000),
         nearest: count(opts.nearest, '--nearest', 1_000),
         random: count(opts.randomLinks, '--random-links', 1_000)
       }
-      if (opts.redis !== undefined && !/^rediss?:\/\//.test(opts.redis)) throw new ConfigError(`--redis '${opts.redis}' is not a Redis URL; use redis://HOST:PORT or redis://HOST:PORT/DB`)
-      const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix })
+      if (opts.redis !== undefined && !/^rediss?:\/\//.test(opts.redis)) throw new ConfigError(`--redis '${opts.redis}' is not a Redis URL; use redis://HOST:PORT, redis://HOST:PORT/DB or rediss://HOST:PORT (TLS)`)
+      if (opts.redisPasswordFile !== undefined && opts.redis === undefined) throw new ConfigError('--redis-password-file needs --redis URL')
+      if (opts.redis !== undefined && /^rediss?:\/\/[^/@]*:[^/@]*@/.test(opts.redis)) log.warn('--redis holds a password, which other users on this host can see in the process list; use --redis-password-file instead')
+      const password = opts.redisPasswordFile === undefined ? undefined : await readRedisPassword(opts.redisPasswordFile, log)
+      // Half the lease: a Redis that stops answering fails a renewal well before the lease runs out.
+      const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix, password, commandTimeoutMs: LEASE_TTL_MS / 2 })
       const controller = new Controller({ clock: systemClock, logger: log, store }, { control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy })
       await controller.start().catch(async (err: unknown) => { await controller.stop(); await store.close(); throw err })
       const { server, bound } = await startControllerHttp(http, {
