@@ -62,7 +62,7 @@ export async function loadState (path: string, relay: string, logger: Logger, no
 
 /** Renames a corrupt state file out of the way, so the next save does not destroy the evidence. */
 async function setAside (path: string, reason: string, logger: Logger, nowMs: () => number): Promise<undefined> {
-  const aside = `${path}.corrupt-${new Date(nowMs()).toISOString().replace(/[:.]/g, '')}`
+  const aside = `${path}.corrupt-${new Date(nowMs()).toISOString().replace(/:/g, '')}`
   try {
     await rename(path, aside)
   } catch (err) {
