@@ -56,8 +56,8 @@ export class MemoryStore implements Store {
     const held = l !== undefined && l.until > now
     if (held && l.owner !== owner) return 0
     let fence = this.fences.get(name) ?? 0
-    // As in Redis: wall-clock ms as a floor, so a restarted controller's fence is above its last one.
-    if (!held) fence = Math.max(fence + 1, Math.floor(this.clock.nowMs()))
+    // As in Redis: wall-clock µs as a floor, so a restarted controller's fence is above its last one.
+    if (!held) fence = Math.max(fence + 1, Math.floor(this.clock.nowMs() * 1000))
     this.fences.set(name, fence)
     this.leases.set(name, { owner, until: now + ttlMs })
     return fence

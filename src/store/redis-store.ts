@@ -12,13 +12,14 @@ export const REDIS_COMMAND_TIMEOUT_MS = 750
 
 // Take the lease if free, or renew it if we hold it; atomically. Returns the lease's fencing
 // number, or 0 when another owner holds it. A fresh acquire raises the fence to
-// max(fence + 1, Redis server time in ms): it rises on every acquire, and keeps rising even when
+// max(fence + 1, Redis server time in µs): it rises on every acquire, and keeps rising even when
 // Redis has lost its data (a restart without persistence), so relays never see it go back.
+// (µs since 1970 stay below 2^53, exact in Lua's doubles and in JSON, until the year 2255.)
 const ACQUIRE = `
 local cur = redis.call('GET', KEYS[1])
 if cur == false then
   local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local fence = (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
   if now > fence then fence = now end
   redis.call('SET', KEYS[2], string.format('%d', fence))
@@ -43,6 +44,17 @@ export interface RedisStoreOptions {
   password?: string
 }
 
+/**
+ * The URL with `password` in place of any it holds. (ioredis lets a URL's password, even an empty
+ * one, win over the password option.) It stays in this process's memory, never in its arguments.
+ */
+function withPassword (url: string, password: string | undefined): string {
+  if (password === undefined) return url
+  const u = new URL(url)
+  u.password = encodeURIComponent(password)
+  return u.toString()
+}
+
 /** The Redis store. Keys are `${prefix}${name}` (src/store/keys.ts lists the names). */
 export class RedisStore implements Store {
   readonly kind = 'redis'
@@ -53,26 +65,28 @@ export class RedisStore implements Store {
     this.prefix = opts.prefix ?? 'relaymesh:'
     const timeout = opts.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS
     // rediss:// turns TLS on (ioredis), with the system's CA store.
-    this.redis = new Redis(url, {
+    this.redis = new Redis(withPassword(url, opts.password), {
       lazyConnect: true,
       maxRetriesPerRequest: 2,
       commandTimeout: timeout,
       // A Redis that accepts the TCP connection but never answers must not hang start-up either.
       connectTimeout: Math.max(timeout, 1_000),
-      ...(opts.password !== undefined ? { password: opts.password } : {}),
       // Bounded reconnect backoff, so a restarted Redis is found again within a second.
       retryStrategy: (times) => Math.min(50 * times, 1000)
     })
     // ioredis emits 'error' on every failed reconnect; the failing command reports it instead.
-    this.redis.on('error', () => {})
+    // The last one is kept: it says why a first connection failed (WRONGPASS, TLS, refused).
+    this.redis.on('error', (err: Error) => { this.lastError = err })
   }
+
+  private lastError: Error | undefined
 
   async connect (): Promise<void> {
     try {
       await this.redis.connect()
     } catch (err) {
       this.redis.disconnect()
-      throw ioError('connect to Redis', err, true)
+      throw ioError('connect to Redis', this.lastError ?? err, true)
     }
   }
 

@@ -128,11 +128,11 @@ test('leadership: a renewal that returns a new fence while leading counts as a n
   await a.l.stop()
 })
 
-test('memory store: the fencing number rises on every acquire, not on renewals, and starts above wall-clock ms', async () => {
+test('memory store: the fencing number rises on every acquire, not on renewals, and starts above wall-clock µs', async () => {
   const clock = new ManualClock()
   const store = new MemoryStore(clock)
   const f1 = await store.acquireFencedLease('l', 'a', 100)
-  assert.ok(f1 >= clock.nowMs())
+  assert.ok(f1 >= clock.nowMs() * 1000)
   assert.equal(await store.acquireFencedLease('l', 'a', 100), f1, 'a renewal keeps the fence')
   assert.equal(await store.acquireFencedLease('l', 'b', 100), 0, 'a lease held by another gives 0')
   clock.advance(150)
