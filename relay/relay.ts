@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client'
 import { microsOf, type Clock } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
-import { createRelayRegistry } from '../src/metrics.js'
+import { createRelayRegistry, registerControlMetrics } from '../src/metrics.js'
 import type { HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
@@ -233,6 +233,7 @@ export class Relay {
         this.saver?.changed()
       }
     })
+    registerControlMetrics(this.registry, () => ({ staleFence: this.control?.staleFenceDrops ?? 0 }))
     this.control.start()
   }
 

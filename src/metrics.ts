@@ -83,3 +83,17 @@ export function registerLinkMetrics (registry: Registry, source: () => LinkGauge
   gauge('relaymesh_link_jitter_seconds', 'RTT jitter to a neighbour (RFC 3550 style).', (l) => l.jitterMs / 1000)
   gauge('relaymesh_link_loss_ratio', 'Packet loss toward a neighbour over the long window, 0 to 1.', (l) => l.loss)
 }
+
+/**
+ * Controller messages a relay's control client ignored, by reason: `stale_fence` for a leader's
+ * message with a lower fencing number than one seen before (a deposed leader's; docs/routing.md).
+ */
+export function registerControlMetrics (registry: Registry, source: () => { staleFence: number }): void {
+  new Counter({ // eslint-disable-line no-new
+    name: 'relaymesh_control_messages_ignored_total',
+    help: 'Controller messages ignored, by reason (stale_fence: from a deposed leader).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect () { this.reset(); this.inc({ reason: 'stale_fence' }, source().staleFence) }
+  })
+}

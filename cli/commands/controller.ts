@@ -66,7 +66,8 @@ Examples:
 High availability: run two controllers on one Redis (--redis). One holds the leadership lease and
 pushes tables; the other stands by and takes over within about 2 s of the leader's death. Give
 relays both addresses (--controller twice). SIGINT or SIGTERM stops the controller cleanly and
-hands the lease over at once.`)
+hands the lease over at once. Every Redis command fails after 750 ms (half the lease) without an
+answer. docs/routing.md gives the Redis ACL user to create for the controllers.`)
     .action(async (opts: ControllerOptions) => {
       const log = loggerFor(opts)
       if (opts.meshKeyFile === undefined) throw new ConfigError('--mesh-key-file is required; for example --mesh-key-file mesh.key (create one with: relaymesh keygen mesh.key)')
