@@ -8,7 +8,7 @@ import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/co
 import { InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { Keys, type Store } from '../src/store/index.js'
-import { linksRecordSchema, parseHash, parseVersion, relayRecordSchema, type Skipped } from '../src/store/records.js'
+import { loadStoredState } from '../src/store/records.js'
 import type { HostPort } from '../src/transport/address.js'
 import { createQuicServer } from '../src/transport/quic/server.js'
 import type { Channel, QuicServer } from '../src/transport/quic/types.js'
@@ -313,38 +313,27 @@ export class Controller {
 
   /** Recovers the registry, link state and version a previous leader left in the store. */
   private async loadFromStore (): Promise<void> {
-    const [relayHash, linkHash, versionText] = await Promise.all([
-      this.store.hgetall(Keys.relays), this.store.hgetall(Keys.links), this.store.get(Keys.topologyVersion)
-    ])
     // Whatever is corrupt is skipped: relays re-register and report within a second anyway.
-    const relays = parseHash(relayHash, relayRecordSchema, (r) => r.id)
-    const links = parseHash(linkHash, linksRecordSchema)
-    const version = parseVersion(versionText)
-    this.skipCorrupt(Keys.relays, relays.skipped)
-    this.skipCorrupt(Keys.links, links.skipped)
-    if ('corrupt' in version) this.skipCorrupt(Keys.topologyVersion, [{ field: '', reason: `not a version: '${version.corrupt}'` }])
-    else this.version = Math.max(this.version, version.version)
-    for (const r of relays.values.values()) {
+    const { relays, links, version, skipped } = await loadStoredState(this.store)
+    for (const { key, field, reason } of skipped) {
+      this.metrics.storeCorrupt.inc({ key })
+      this.log.warn({ key, field, reason }, 'skipping a corrupt value in the store')
+    }
+    this.version = Math.max(this.version, version)
+    for (const r of relays.values()) {
       this.sessions.restore(r.id, r.address, r.caps ?? [])
       if (!this.graph.graph.hasNode(r.id)) {
         this.graph.upsertRelay(r.id, r.address)
         this.graph.setRelayUp(r.id, this.sessions.get(r.id)?.channel !== undefined)
       }
     }
-    for (const [relay, list] of links.values) {
+    for (const [relay, list] of links) {
       for (const l of list) {
         if (this.graph.graph.hasEdge(`${relay}>${l.peer}`)) continue
         this.graph.updateLink(relay, l.peer, reportedMetrics(l))
       }
     }
-    this.log.info({ relays: relays.values.size, links: links.values.size, version: this.version }, 'state loaded from the store')
-  }
-
-  private skipCorrupt (key: string, skipped: Skipped[]): void {
-    for (const { field, reason } of skipped) {
-      this.metrics.storeCorrupt.inc({ key })
-      this.log.warn({ key, field, reason }, 'skipping a corrupt value in the store')
-    }
+    this.log.info({ relays: relays.size, links: links.size, version: this.version }, 'state loaded from the store')
   }
 
   // Neighbours.

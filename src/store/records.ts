@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { describeInvalid, linkReportEntrySchema, MAX_REPORT_LINKS, registerSchema } from '../control/messages.js'
+import { Keys } from './keys.js'
+import type { Store } from './types.js'
 
 /**
  * What the controller reads back from the store, validated as strictly as the control messages
@@ -23,32 +25,50 @@ export type LinksRecord = z.infer<typeof linksRecordSchema>
 /** Keys.topologyVersion. */
 const versionSchema = z.string().regex(/^\d{1,15}$/)
 
-export interface Skipped { field: string, reason: string }
+export interface Skipped { key: string, field: string, reason: string }
 
 /**
  * Parses every field of a hash keyed by relay id with `schema`. The field must be a valid relay id,
  * and equal what `fieldOf` says the value names (a record under another relay's id is corrupt too).
  */
-export function parseHash<T> (hash: Record<string, string>, schema: z.ZodType<T>, fieldOf?: (v: T) => string): { values: Map<string, T>, skipped: Skipped[] } {
+export function parseHash<T> (key: string, hash: Record<string, string>, schema: z.ZodType<T>, fieldOf?: (v: T) => string): { values: Map<string, T>, skipped: Skipped[] } {
   const values = new Map<string, T>()
   const skipped: Skipped[] = []
   for (const [field, text] of Object.entries(hash)) {
-    if (!registerSchema.shape.id.safeParse(field).success) { skipped.push({ field: field.slice(0, 80), reason: 'not a relay id' }); continue }
+    if (!registerSchema.shape.id.safeParse(field).success) { skipped.push({ key, field: field.slice(0, 80), reason: 'not a relay id' }); continue }
     let doc: unknown
     try { doc = JSON.parse(text) } catch {
-      skipped.push({ field, reason: 'not JSON' })
+      skipped.push({ key, field, reason: 'not JSON' })
       continue
     }
     const r = schema.safeParse(doc)
-    if (!r.success) { skipped.push({ field, reason: describeInvalid(r.error) }); continue }
-    if (fieldOf !== undefined && fieldOf(r.data) !== field) { skipped.push({ field, reason: `holds the record of '${fieldOf(r.data)}'` }); continue }
+    if (!r.success) { skipped.push({ key, field, reason: describeInvalid(r.error) }); continue }
+    if (fieldOf !== undefined && fieldOf(r.data) !== field) { skipped.push({ key, field, reason: `holds the record of '${fieldOf(r.data)}'` }); continue }
     values.set(field, r.data)
   }
   return { values, skipped }
 }
 
-/** The stored topology version; undefined when absent, or `corrupt` naming what was there. */
-export function parseVersion (text: string | undefined): { version: number } | { corrupt: string } {
-  if (text === undefined) return { version: 0 }
-  return versionSchema.safeParse(text).success ? { version: Number(text) } : { corrupt: text.slice(0, 40) }
+/** What a leader recovers from the store (Controller.loadFromStore), every value validated. */
+export interface StoredState {
+  relays: Map<string, RelayRecord>
+  links: Map<string, LinksRecord>
+  version: number
+  /** Corrupt values, left out of the above. */
+  skipped: Skipped[]
+}
+
+export async function loadStoredState (store: Store): Promise<StoredState> {
+  const [relayHash, linkHash, versionText] = await Promise.all([
+    store.hgetall(Keys.relays), store.hgetall(Keys.links), store.get(Keys.topologyVersion)
+  ])
+  const relays = parseHash(Keys.relays, relayHash, relayRecordSchema, (r) => r.id)
+  const links = parseHash(Keys.links, linkHash, linksRecordSchema)
+  const skipped = [...relays.skipped, ...links.skipped]
+  let version = 0
+  if (versionText !== undefined) {
+    if (versionSchema.safeParse(versionText).success) version = Number(versionText)
+    else skipped.push({ key: Keys.topologyVersion, field: '', reason: `not a version: '${versionText.slice(0, 40)}'` })
+  }
+  return { relays: relays.values, links: links.values, version, skipped }
 }
