@@ -16,6 +16,13 @@ import type { IdRoute } from './forwarding-table.js'
 export const RECONNECT_MIN_MS = 100
 export const RECONNECT_MAX_MS = 1_000
 const CONNECT_TIMEOUT_MS = 1_000
+/**
+ * After this long with no leader to follow, a relay accepts a lower fencing number again. A
+ * deposed leader notices within about a second (its lease renewal fails), so by then a lower
+ * number can only mean the numbering went back (a controller on the in-memory store restarted with
+ * its clock stepped back): without this, the relay would ignore every controller until it restarts.
+ */
+export const FENCE_FORGET_MS = 10_000
 
 /** What the client needs of the relay. */
 export interface ControlHandlers {
@@ -32,6 +39,8 @@ export interface ControlClientInit {
   controllers: HostPort[]
   meshKey: Buffer
   caps?: string[]
+  /** FENCE_FORGET_MS by default. */
+  fenceForgetMs?: number
 }
 
 interface Link {
@@ -64,6 +73,8 @@ export class ControlClient {
   private leader: Link | undefined
   /** The highest leadership fencing number seen; a leader's word with a lower one is stale. */
   private fence = 0
+  /** monoMs when the relay last stopped following a leader (or started). */
+  private leaderlessSince: number
   /** Controller messages ignored for a fencing number below `fence` (a deposed leader's). */
   staleFenceDrops = 0
   private running = false
@@ -75,6 +86,7 @@ export class ControlClient {
     this.log = components.logger.child({ component: 'control-client' })
     this.init = init
     this.handlers = handlers
+    this.leaderlessSince = this.clock.monoMs()
     this.links = init.controllers.map((addr) => ({ addr, name: formatHostPort(addr), channel: undefined, role: 'unknown', backoffMs: RECONNECT_MIN_MS, timer: undefined }))
   }
 
@@ -154,7 +166,7 @@ export class ControlClient {
       if (l.channel !== ch) return
       l.channel = undefined
       l.role = 'unknown'
-      if (this.leader === l) this.leader = undefined
+      if (this.leader === l) this.loseLeader()
       if (!this.running) return
       this.log.info({ controller: l.name, reason: info.reason, initiator: info.initiator }, 'controller channel closed; forwarding on the last tables')
       this.retry(l)
@@ -205,6 +217,11 @@ export class ControlClient {
    */
   private checkFence (l: Link, type: string, role: 'leader' | 'standby', fence: number): boolean {
     if (role === 'standby') return true
+    const forgetMs = this.init.fenceForgetMs ?? FENCE_FORGET_MS
+    if (fence < this.fence && this.leader === undefined && this.clock.monoMs() - this.leaderlessSince >= forgetMs) {
+      this.log.warn({ controller: l.name, fence, highest: this.fence, leaderlessMs: forgetMs }, 'no leader for a while: accepting a lower fencing number')
+      this.fence = fence
+    }
     if (fence < this.fence) {
       this.staleFenceDrops++
       this.log.warn({ controller: l.name, type, fence, highest: this.fence }, 'ignoring a deposed leader (lower fencing number)')
@@ -212,6 +229,11 @@ export class ControlClient {
     }
     this.fence = fence
     return true
+  }
+
+  private loseLeader (): void {
+    this.leader = undefined
+    this.leaderlessSince = this.clock.monoMs()
   }
 
   private setRole (l: Link, role: 'leader' | 'standby', changed: boolean): void {
@@ -222,7 +244,7 @@ export class ControlClient {
       // A standby that just took over needs our real table to diff against.
       if (changed) this.register(l)
     } else if (this.leader === l) {
-      this.leader = undefined
+      this.loseLeader()
     }
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { systemClock } from '../../src/clock.js'
+import { systemClock, type Clock } from '../../src/clock.js'
 import type { ControllerMessage, TableMessage } from '../../src/control/messages.js'
 import { silentLogger } from '../../src/logging.js'
 import { createQuicServer } from '../../src/transport/quic/server.js'
@@ -82,5 +82,45 @@ test('a relay\'s control client ignores a leader\'s messages with a lower fencin
     await client.stop()
     await a.server.stop()
     await b.server.stop()
+  }
+})
+
+test('after FENCE_FORGET_MS with no leader, a relay accepts a lower fencing number (a controller restarted with its clock set back)', async () => {
+  const a = await fakeController()
+  let skew = 0
+  const clock: Clock = { ...systemClock, monoMs: () => systemClock.monoMs() + skew }
+  const applied: number[] = []
+  const client = new ControlClient({ clock, logger: silentLogger() }, {
+    id: 'r1', advertise: { host: '127.0.0.1', port: 7999, family: 4 }, controllers: [{ host: '127.0.0.1', port: a.port, family: 4 }], meshKey: KEY
+  }, {
+    current: () => ({ version: 0, table: new Map() }),
+    onNeighbours: () => {},
+    onTable: (m: TableMessage) => { applied.push(m.version) }
+  })
+  client.start()
+  try {
+    await waitFor(() => a.got.some((m) => m.type === 'register'), 15_000, 'register')
+    const ch = a.channel() as Channel
+    await ch.send({ type: 'welcome', role: 'leader', controller: 'A', fence: 50 } satisfies ControllerMessage)
+    await ch.send(table(50, 1))
+    await waitFor(() => acked(a.got, 1), 10_000, 'ack of v1')
+    // The leader goes; a lower number straight after is still refused.
+    await ch.send({ type: 'role', role: 'standby', fence: 0 } satisfies ControllerMessage)
+    await ch.send({ type: 'role', role: 'leader', fence: 10 } satisfies ControllerMessage)
+    await ch.send(table(10, 2))
+    await waitFor(() => client.staleFenceDrops === 2, 10_000, 'two stale messages')
+    skew += 10_000
+    await ch.send({ type: 'role', role: 'leader', fence: 10 } satisfies ControllerMessage)
+    await ch.send(table(10, 3))
+    await waitFor(() => acked(a.got, 3), 10_000, 'ack of v3')
+    assert.deepEqual(applied, [1, 3])
+    // From then on the lower numbering is the one that counts.
+    await ch.send(table(9, 4))
+    await ch.send(table(10, 5))
+    await waitFor(() => acked(a.got, 5), 10_000, 'ack of v5')
+    assert.deepEqual(applied, [1, 3, 5])
+  } finally {
+    await client.stop()
+    await a.server.stop()
   }
 })
