@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ import { createStore, Keys, type Store } from '../../src/store/index.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { captureLogger } from '../helpers/capture-logger.js'
 import { redisUnavailable, startRedis, type RedisServer } from '../helpers/redis-server.js'
-import { CLI, waitFor } from '../helpers/relay-process.js'
+import { CLI, freeTcpPort, waitFor } from '../helpers/relay-process.js'
 import { generateMeshKeyText } from '../../src/mesh-key.js'
 
 /**
@@ -185,6 +185,53 @@ if (missing !== undefined) {
           proc.kill('SIGTERM')
           await done
         }
+      }
+    })
+
+    test('relaymesh controller --redis rediss:// talks TLS and verifies the server certificate', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'relaymesh-tls-'))
+      const cert = join(dir, 'cert.pem')
+      const key = join(dir, 'key.pem')
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+      const port = await freeTcpPort()
+      const server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--dir', dir, '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      server.stdout.on('data', (d: Buffer) => { out += d.toString() })
+      const keyFile = join(dir, 'mesh.key')
+      await writeFile(keyFile, generateMeshKeyText(), { mode: 0o600 })
+      const run = async (env: NodeJS.ProcessEnv): Promise<string> => {
+        const proc = spawn(process.execPath, [CLI, 'controller', '--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--mesh-key-file', keyFile,
+          '--redis', `rediss://127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'], env })
+        let log = ''
+        proc.stderr.setEncoding('utf8')
+        proc.stderr.on('data', (d: string) => { log += d })
+        try {
+          await waitFor(() => log.includes('"controller started"') || proc.exitCode !== null, 20_000, 'the controller to start or fail')
+        } finally {
+          if (proc.exitCode === null) {
+            const done = new Promise<void>((resolve) => { proc.once('exit', () => { resolve() }) })
+            proc.kill('SIGTERM')
+            await done
+          }
+        }
+        return log
+      }
+      try {
+        await waitFor(() => out.includes('Ready to accept connections'), 10_000, `redis-server with TLS: ${out}`)
+        const trusted = await run({ ...process.env, NODE_EXTRA_CA_CERTS: cert })
+        assert.match(trusted, /"controller started"/)
+        assert.match(trusted, /"store":"redis"/)
+        const env = { ...process.env }
+        delete env.NODE_EXTRA_CA_CERTS
+        const untrusted = await run(env)
+        assert.doesNotMatch(untrusted, /"controller started"/)
+        assert.match(untrusted, /connect to Redis: .*certificate/i)
+      } finally {
+        const done = new Promise<void>((resolve) => { server.once('exit', () => { resolve() }) })
+        server.kill('SIGTERM')
+        await done
       }
     })
   })
