@@ -28,3 +28,10 @@ export const SETTLE_MAX_MS = 2_000
 export const RELAY_EXPIRY_MS = 60_000
 /** Disconnected relays are checked against the expiry this often at most (ms). */
 export const RELAY_EXPIRY_SWEEP_MS = 5_000
+/**
+ * Store writes (StoreWriter) waiting to be sent at most. Writes to one field coalesce, so this is
+ * reached only with Redis slow or down and many relays: ~3 fields a relay; beyond it writes drop.
+ */
+export const STORE_MAX_PENDING_WRITES = 10_000
+/** Store writes sent and not yet answered, at most. */
+export const STORE_MAX_IN_FLIGHT = 64

@@ -8,6 +8,7 @@ import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/co
 import { InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { Keys, type Store } from '../src/store/index.js'
+import { loadStoredState } from '../src/store/records.js'
 import type { HostPort } from '../src/transport/address.js'
 import { createQuicServer } from '../src/transport/quic/server.js'
 import type { Channel, QuicServer } from '../src/transport/quic/types.js'
@@ -24,6 +25,7 @@ import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { applyPart, keepUnknown, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
 import { Sessions, type Session } from './sessions.js'
+import { StoreWriter } from './store-writer.js'
 
 export interface ControllerComponents {
   clock: Clock
@@ -71,6 +73,8 @@ export class Controller {
   /** Tagged with the instance only, for sub-components to add their own component. */
   private readonly baseLog: Logger
   private readonly store: Store
+  /** Writes that need no answer go through here, bounded (StoreWriter). */
+  private readonly writer: StoreWriter
   private readonly init: ControllerInit
   private readonly sessions = new Sessions()
   private readonly leadership: Leadership
@@ -127,6 +131,9 @@ export class Controller {
       live: () => this.sessions.live().length,
       version: () => this.version,
       leader: () => this.leadership.isLeader
+    })
+    this.writer = new StoreWriter({ store: this.store, clock: this.clock, logger: this.baseLog }, {
+      onCount: (result) => { this.metrics.storeWrites.inc({ result }) }
     })
   }
 
@@ -236,9 +243,8 @@ export class Controller {
     this.expiredIds.delete(s.id)
     this.graph.upsertRelay(s.id, s.address)
     this.log.info({ relayId: s.id, address: s.address, tableVersion: s.version, routes: s.installed.size }, 'relay registered')
-    this.send(s, { type: 'welcome', role: this.role, controller: this.instanceId })
-    this.store.hset(Keys.relays, s.id, JSON.stringify({ id: s.id, address: s.address, caps: s.caps, registeredAt: this.clock.nowMs() }))
-      .catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist relay') })
+    this.send(s, { type: 'welcome', role: this.role, controller: this.instanceId, fence: this.leadership.fence })
+    this.writer.hset(Keys.relays, s.id, JSON.stringify({ id: s.id, address: s.address, caps: s.caps, registeredAt: this.clock.nowMs() }))
     if (!this.leadership.isLeader) return
     this.schedulePush()
   }
@@ -276,7 +282,7 @@ export class Controller {
       this.checkSettled()
     }
     if (this.leadership.isLeader) {
-      this.store.hset(Keys.links, s.id, JSON.stringify(r.links)).catch((err: Error) => { this.log.warn({ err: err.message }, 'could not persist link report') })
+      this.writer.hset(Keys.links, s.id, JSON.stringify(r.links))
       if (changed) this.scheduleCompute(r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0)
     }
   }
@@ -297,7 +303,7 @@ export class Controller {
     }
     // Deposed or stopped while loading: announcing leadership now would mislead every relay.
     if (!this.leadership.isLeader || this.state !== 'running') return
-    for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'leader' })
+    for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'leader', fence: this.leadership.fence })
     if (this.graph.graph.size === 0) {
       this.settling = true
       this.reportedWhileSettling.clear()
@@ -328,31 +334,32 @@ export class Controller {
 
   private onDeposed (): void {
     this.rolloutEpoch++
-    for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'standby' })
+    for (const s of this.sessions.live()) this.send(s, { type: 'role', role: 'standby', fence: 0 })
   }
 
   /** Recovers the registry, link state and version a previous leader left in the store. */
   private async loadFromStore (): Promise<void> {
-    const [relays, links, version] = await Promise.all([
-      this.store.hgetall(Keys.relays), this.store.hgetall(Keys.links), this.store.get(Keys.topologyVersion)
-    ])
-    this.version = Math.max(this.version, Number(version ?? 0))
-    for (const json of Object.values(relays)) {
-      const r = JSON.parse(json) as { id: string, address: string, caps?: string[] }
+    // Whatever is corrupt is skipped: relays re-register and report within a second anyway.
+    const { relays, links, version, skipped } = await loadStoredState(this.store)
+    for (const { key, field, reason } of skipped) {
+      this.metrics.storeCorrupt.inc({ key })
+      this.log.warn({ key, field, reason }, 'skipping a corrupt value in the store')
+    }
+    this.version = Math.max(this.version, version)
+    for (const r of relays.values()) {
       this.sessions.restore(r.id, r.address, r.caps ?? [], this.clock.monoMs())
       if (!this.graph.graph.hasNode(r.id)) {
         this.graph.upsertRelay(r.id, r.address)
         this.graph.setRelayUp(r.id, this.sessions.get(r.id)?.channel !== undefined)
       }
     }
-    for (const [relay, json] of Object.entries(links)) {
-      const list = JSON.parse(json) as ControlLinkReport['links']
+    for (const [relay, list] of links) {
       for (const l of list) {
         if (this.graph.graph.hasEdge(`${relay}>${l.peer}`)) continue
         this.graph.updateLink(relay, l.peer, reportedMetrics(l))
       }
     }
-    this.log.info({ relays: Object.keys(relays).length, links: Object.keys(links).length, version: this.version }, 'state loaded from the store')
+    this.log.info({ relays: relays.size, links: links.size, version: this.version }, 'state loaded from the store')
   }
 
   /**
@@ -413,7 +420,7 @@ export class Controller {
       const joined = mine.join(',')
       if (joined === s.neighboursSent) continue
       const neighbours = mine.map((id) => ({ id, address: this.sessions.get(id)?.address ?? '' })).filter((n) => n.address !== '')
-      if (this.send(s, { type: 'neighbours', neighbours })) s.neighboursSent = joined
+      if (this.send(s, { type: 'neighbours', fence: this.leadership.fence, neighbours })) s.neighboursSent = joined
     }
   }
 
@@ -476,7 +483,7 @@ export class Controller {
       for (const [id, part] of parts) {
         const s = this.sessions.get(id)
         if (s === undefined) continue
-        const sent = this.send(s, { type: 'table', version, round, full: false, upserts: part.upserts, removals: part.removals })
+        const sent = this.send(s, { type: 'table', fence: this.leadership.fence, version, round, full: false, upserts: part.upserts, removals: part.removals })
         if (!sent) continue
         // The relay applies messages in order, so what was sent is what it will forward on.
         applyPart(s.installed, part)
@@ -487,7 +494,7 @@ export class Controller {
       await Promise.all(acks)
     }
     const versions = [...this.sessions.live()].map((s) => [s.id, String(s.version)] as const)
-    for (const [id, v] of versions) this.store.hset(Keys.tableVersions, id, v).catch(() => {})
+    for (const [id, v] of versions) this.writer.hset(Keys.tableVersions, id, v)
     this.log.info({ version, rounds: plan.length, entries, ms: Math.round(this.clock.monoMs() - t0) }, 'tables updated')
   }
 

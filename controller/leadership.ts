@@ -16,6 +16,10 @@ export type LeadershipEvents = {
  *
  * A leader that cannot renew (the store is unreachable, or another controller holds the lease)
  * steps down at once: two leaders pushing tables would fight.
+ *
+ * Each acquire gets a fencing number from the store, higher than any before it; the leader puts it
+ * in every message to relays, and relays ignore a lower one than they have seen, so a deposed
+ * leader that has not noticed yet (paused, partitioned) cannot have its tables applied.
  */
 export class Leadership {
   readonly events: TypedEmitter<LeadershipEvents>
@@ -28,6 +32,7 @@ export class Leadership {
   private timer: Timer | undefined
   private busy: Promise<void> | undefined
   private leader = false
+  private fenceNow = 0
   private stopped = false
 
   constructor (components: { clock: Clock, store: Store, logger: Logger }, init: { owner: string, ttlMs?: number, renewMs?: number }) {
@@ -41,6 +46,8 @@ export class Leadership {
   }
 
   get isLeader (): boolean { return this.leader }
+  /** The fencing number of the lease this controller holds; 0 while it does not lead. */
+  get fence (): number { return this.leader ? this.fenceNow : 0 }
 
   /** Makes the first attempt before resolving, so the caller knows its role from the start. */
   async start (): Promise<void> {
@@ -67,7 +74,7 @@ export class Leadership {
     if (this.busy !== undefined || this.stopped) return
     let done!: () => void
     this.busy = new Promise((resolve) => { done = resolve })
-    let holds = false
+    let fence = 0
     let timer: Timer | undefined
     try {
       // A store that hangs (a partition) must not keep us leading past the lease: a standby takes
@@ -75,7 +82,7 @@ export class Leadership {
       const deadline = new Promise<never>((_resolve, reject) => {
         timer = this.clock.setTimeout(() => { reject(new Error(`no answer from the store within ${this.ttlMs / 2} ms`)) }, this.ttlMs / 2)
       })
-      holds = await Promise.race([this.store.acquireLease(LEADER_LEASE, this.owner, this.ttlMs), deadline])
+      fence = await Promise.race([this.store.acquireFencedLease(LEADER_LEASE, this.owner, this.ttlMs), deadline])
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'leadership lease check failed')
     } finally {
@@ -84,9 +91,18 @@ export class Leadership {
       done()
     }
     if (this.stopped) return
+    const holds = fence > 0
+    if (holds && this.leader && fence !== this.fenceNow) {
+      // Our lease lapsed and we took it afresh: another controller may have led in between, so
+      // act as a new leader (reload, re-register every relay) under the new fence.
+      this.leader = false
+      this.log.warn({ owner: this.owner, fence: this.fenceNow, newFence: fence }, 'leadership lease lapsed and was taken again')
+      this.events.emit('deposed')
+    }
     if (holds && !this.leader) {
       this.leader = true
-      this.log.info({ owner: this.owner }, 'elected leader')
+      this.fenceNow = fence
+      this.log.info({ owner: this.owner, fence }, 'elected leader')
       this.events.emit('elected')
     } else if (!holds && this.leader) {
       this.leader = false

@@ -10,6 +10,10 @@ export interface ControllerMetrics {
   computations: Counter
   computeSeconds: Histogram
   rollouts: Counter
+  /** Background store writes by outcome (StoreWriter): written, coalesced, droppedFull, failed. */
+  storeWrites: Counter<'result'>
+  /** Values read back from the store that failed validation and were skipped, by key. */
+  storeCorrupt: Counter<'key'>
 }
 
 export function createControllerMetrics (source: { relays: () => number, live: () => number, version: () => number, leader: () => boolean }): ControllerMetrics {
@@ -56,6 +60,13 @@ export function createControllerMetrics (source: { relays: () => number, live: (
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry]
     }),
-    rollouts: new Counter({ name: 'relaymesh_controller_table_updates_total', help: 'Table updates (versions) sent to relays.', registers: [registry] })
+    rollouts: new Counter({ name: 'relaymesh_controller_table_updates_total', help: 'Table updates (versions) sent to relays.', registers: [registry] }),
+    storeWrites: new Counter({
+      name: 'relaymesh_controller_store_writes_total',
+      help: 'Background store writes by result: written, coalesced (replaced by a newer value before sending), droppedFull (queue full), failed.',
+      labelNames: ['result'] as const,
+      registers: [registry]
+    }),
+    storeCorrupt: new Counter({ name: 'relaymesh_controller_store_corrupt_total', help: 'Values read back from the store that failed validation and were skipped, by key.', labelNames: ['key'] as const, registers: [registry] })
   }
 }

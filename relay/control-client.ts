@@ -16,6 +16,13 @@ import type { IdRoute } from './forwarding-table.js'
 export const RECONNECT_MIN_MS = 100
 export const RECONNECT_MAX_MS = 1_000
 const CONNECT_TIMEOUT_MS = 1_000
+/**
+ * After this long with no leader to follow, a relay accepts a lower fencing number again. A
+ * deposed leader notices within about a second (its lease renewal fails), so by then a lower
+ * number can only mean the numbering went back (a controller on the in-memory store restarted with
+ * its clock stepped back): without this, the relay would ignore every controller until it restarts.
+ */
+export const FENCE_FORGET_MS = 10_000
 
 /** What the client needs of the relay. */
 export interface ControlHandlers {
@@ -32,6 +39,8 @@ export interface ControlClientInit {
   controllers: HostPort[]
   meshKey: Buffer
   caps?: string[]
+  /** FENCE_FORGET_MS by default. */
+  fenceForgetMs?: number
 }
 
 interface Link {
@@ -62,6 +71,12 @@ export class ControlClient {
   private readonly handlers: ControlHandlers
   private readonly links: Link[]
   private leader: Link | undefined
+  /** The highest leadership fencing number seen; a leader's word with a lower one is stale. */
+  private fence = 0
+  /** monoMs when the relay last stopped following a leader (or started). */
+  private leaderlessSince: number
+  /** Controller messages ignored for a fencing number below `fence` (a deposed leader's). */
+  staleFenceDrops = 0
   private running = false
   /**
    * Entries taken out of controller messages because a relay id or address in them was invalid
@@ -76,6 +91,7 @@ export class ControlClient {
     this.log = components.logger.child({ component: 'control-client' })
     this.init = init
     this.handlers = handlers
+    this.leaderlessSince = this.clock.monoMs()
     this.links = init.controllers.map((addr) => ({ addr, name: formatHostPort(addr), channel: undefined, role: 'unknown', backoffMs: RECONNECT_MIN_MS, timer: undefined }))
   }
 
@@ -155,7 +171,7 @@ export class ControlClient {
       if (l.channel !== ch) return
       l.channel = undefined
       l.role = 'unknown'
-      if (this.leader === l) this.leader = undefined
+      if (this.leader === l) this.loseLeader()
       if (!this.running) return
       this.log.info({ controller: l.name, reason: info.reason, initiator: info.initiator }, 'controller channel closed; forwarding on the last tables')
       this.retry(l)
@@ -180,6 +196,7 @@ export class ControlClient {
       return
     }
     const m = p.msg
+    if (m.type !== 'refuse' && !this.checkFence(l, m.type, m.type === 'welcome' || m.type === 'role' ? m.role : 'leader', m.fence)) return
     if (p.skipped.count > 0) {
       this.skippedEntries += p.skipped.count
       this.log.warn({ controller: l.name, type: m.type, skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a controller message')
@@ -203,6 +220,31 @@ export class ControlClient {
     }
   }
 
+  /**
+   * False for a leader's message with a lower fence than one seen before: it comes from a leader
+   * that has been deposed (and may not know it yet). A standby's word needs no fence.
+   */
+  private checkFence (l: Link, type: string, role: 'leader' | 'standby', fence: number): boolean {
+    if (role === 'standby') return true
+    const forgetMs = this.init.fenceForgetMs ?? FENCE_FORGET_MS
+    if (fence < this.fence && this.leader === undefined && this.clock.monoMs() - this.leaderlessSince >= forgetMs) {
+      this.log.warn({ controller: l.name, fence, highest: this.fence, leaderlessMs: forgetMs }, 'no leader for a while: accepting a lower fencing number')
+      this.fence = fence
+    }
+    if (fence < this.fence) {
+      this.staleFenceDrops++
+      this.log.warn({ controller: l.name, type, fence, highest: this.fence }, 'ignoring a deposed leader (lower fencing number)')
+      return false
+    }
+    this.fence = fence
+    return true
+  }
+
+  private loseLeader (): void {
+    this.leader = undefined
+    this.leaderlessSince = this.clock.monoMs()
+  }
+
   private setRole (l: Link, role: 'leader' | 'standby', changed: boolean): void {
     l.role = role
     if (role === 'leader') {
@@ -211,7 +253,7 @@ export class ControlClient {
       // A standby that just took over needs our real table to diff against.
       if (changed) this.register(l)
     } else if (this.leader === l) {
-      this.leader = undefined
+      this.loseLeader()
     }
   }
 }

@@ -183,7 +183,6 @@ export class Relay {
     })
     this.registry = createRelayRegistry(() => this.plane.counters)
     registerLinkMetrics(this.registry, () => this.prober.status())
-    if (init.controllers !== undefined) registerControlMetrics(this.registry, () => this.control?.skippedEntries ?? 0)
   }
 
   async start (): Promise<void> {
@@ -225,7 +224,7 @@ export class Relay {
   private async startControl (controllers: HostPort[]): Promise<void> {
     const file = this.init.stateFile
     if (file !== undefined) {
-      const saved = await loadState(file, this.id)
+      const saved = await loadState(file, this.id, this.log, this.clock.nowMs)
       if (saved !== undefined) {
         this.prober.setNeighbours(this.forwarding.setNeighbours(saved.neighbours))
         this.forwarding.replace(saved.table, saved.tableVersion)
@@ -253,6 +252,7 @@ export class Relay {
         this.saver?.changed()
       }
     })
+    registerControlMetrics(this.registry, () => ({ skippedEntries: this.control?.skippedEntries ?? 0, staleFence: this.control?.staleFenceDrops ?? 0 }))
     this.control.start()
   }
 

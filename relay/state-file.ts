@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import type { Clock, Timer } from '../src/clock.js'
@@ -9,7 +9,10 @@ import type { IdRoute } from './forwarding-table.js'
 /**
  * The relay's last forwarding state on disk (`--state-file`), so a relay that restarts while the
  * controller is away comes back forwarding on its last tables instead of dropping everything.
- * Written atomically (temp file, then rename), at most every SAVE_DELAY_MS.
+ * Written atomically and durably (temp file, fsync, rename, fsync of the directory), at most every
+ * SAVE_DELAY_MS, so a crash or power loss leaves the old file or the new one, never a torn one.
+ * A file that is corrupt anyway (a disk fault, a hand edit) is set aside as `FILE.corrupt-TIME`
+ * with a warning, and the relay starts without it: a controller gives it tables again.
  */
 export interface SavedState {
   relay: string
@@ -29,8 +32,12 @@ const fileSchema = z.object({
   saved_at: z.string()
 })
 
-/** Reads a state file; undefined when there is none. A corrupt file or another relay's is an error. */
-export async function loadState (path: string, relay: string): Promise<SavedState | undefined> {
+/**
+ * Reads a state file; undefined when there is none, or when it is corrupt (then it is renamed to
+ * `FILE.corrupt-TIME` and a warning logged). Another relay's file, or one that cannot be read, is
+ * a configuration error.
+ */
+export async function loadState (path: string, relay: string, logger: Logger, nowMs: () => number = Date.now): Promise<SavedState | undefined> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -40,10 +47,10 @@ export async function loadState (path: string, relay: string): Promise<SavedStat
   }
   let doc: unknown
   try { doc = JSON.parse(text) } catch {
-    throw new ConfigError(`--state-file '${path}' is not JSON; delete it and the relay starts without saved tables`)
+    return await setAside(path, 'not JSON', logger, nowMs)
   }
   const r = fileSchema.safeParse(doc)
-  if (!r.success) throw new ConfigError(`--state-file '${path}' is not a relaymesh state file (${r.error.issues[0]?.path.join('.') ?? ''}); delete it or point --state-file elsewhere`)
+  if (!r.success) return await setAside(path, `not a relaymesh state file (${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? ''})`, logger, nowMs)
   if (r.data.relay !== relay) throw new ConfigError(`--state-file '${path}' belongs to relay '${r.data.relay}', not '${relay}'; give each relay its own file`)
   return {
     relay,
@@ -51,6 +58,36 @@ export async function loadState (path: string, relay: string): Promise<SavedStat
     table: new Map(Object.entries(r.data.table).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])),
     neighbours: r.data.neighbours
   }
+}
+
+/** Renames a corrupt state file out of the way, so the next save does not destroy the evidence. */
+async function setAside (path: string, reason: string, logger: Logger, nowMs: () => number): Promise<undefined> {
+  const aside = `${path}.corrupt-${new Date(nowMs()).toISOString().replace(/:/g, '')}`
+  try {
+    await rename(path, aside)
+  } catch (err) {
+    throw new ConfigError(`--state-file '${path}' is corrupt (${reason}) and cannot be moved aside: ${(err as Error).message}; delete it`)
+  }
+  logger.warn({ component: 'state-file', path, movedTo: aside, reason }, 'state file is corrupt: set aside; starting without saved tables')
+  return undefined
+}
+
+/** Writes `text` to `path` so that after a crash the file holds either the old or the new text. */
+export async function writeFileDurably (path: string, text: string): Promise<void> {
+  const dir = dirname(path)
+  await mkdir(dir, { recursive: true })
+  const tmp = `${path}.tmp`
+  const f = await open(tmp, 'w', 0o600)
+  try {
+    await f.writeFile(text)
+    await f.sync()
+  } finally {
+    await f.close()
+  }
+  await rename(tmp, path)
+  // The rename is durable only once the directory entry is on disk.
+  const d = await open(dir, 'r')
+  try { await d.sync() } finally { await d.close() }
 }
 
 /** Saves the state a short while after each change, coalescing bursts of table rounds. */
@@ -97,11 +134,8 @@ export class StateSaver {
       neighbours: s.neighbours,
       saved_at: new Date(this.clock.nowMs()).toISOString()
     }
-    const tmp = `${this.path}.tmp`
     try {
-      await mkdir(dirname(this.path), { recursive: true })
-      await writeFile(tmp, JSON.stringify(doc) + '\n')
-      await rename(tmp, this.path)
+      await writeFileDurably(this.path, JSON.stringify(doc) + '\n')
     } catch (err) {
       this.log.warn({ path: this.path, err: (err as Error).message }, 'could not save forwarding state')
     }

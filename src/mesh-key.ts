@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { ErrorCode, RelaymeshError } from './errors.js'
+import type { Logger } from './logging.js'
 import { MIN_MESH_KEY_BYTES } from './wire/auth.js'
 
 /** Bytes of randomness `relaymesh keygen` writes. */
@@ -34,12 +35,27 @@ export function parseMeshKey (text: string, path: string): Buffer {
   return key
 }
 
-export async function readMeshKeyFile (path: string): Promise<Buffer> {
+/**
+ * Reads a key file. One that group or others may read (or write) gets a warning naming it and the fix: a key
+ * anyone on the host can read lets them join the mesh.
+ */
+export async function readMeshKeyFile (path: string, logger?: Logger): Promise<Buffer> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
     throw new RelaymeshError(ErrorCode.MESH_KEY, `cannot read key file '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; create one with: relaymesh keygen ${path}`, { cause: err })
   }
+  if (logger !== undefined) await warnIfExposed(path, 'key file', logger)
   return parseMeshKey(text, path)
+}
+
+/** Logs a warning when `path` can be read or written by its group or by others (mode & 0o077). */
+export async function warnIfExposed (path: string, what: string, logger: Logger): Promise<boolean> {
+  let mode: number
+  try { mode = (await stat(path)).mode } catch { return false }
+  if ((mode & 0o077) === 0) return false
+  const octal = (mode & 0o777).toString(8).padStart(4, '0')
+  logger.warn({ path, mode: octal }, `${what} '${path}' can be read or changed by group or others (mode ${octal}); run: chmod 600 ${path}`)
+  return true
 }

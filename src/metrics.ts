@@ -84,12 +84,27 @@ export function registerLinkMetrics (registry: Registry, source: () => LinkGauge
   gauge('relaymesh_link_loss_ratio', 'Packet loss toward a neighbour over the long window, 0 to 1.', (l) => l.loss)
 }
 
-/** Control-channel counters of a relay that follows a controller. */
-export function registerControlMetrics (registry: Registry, skippedEntries: () => number): void {
+/** What a relay's control client counts of the controller messages it took in. */
+export interface ControlCounters {
+  /** Entries taken out of messages because a relay id or address in them was invalid. */
+  skippedEntries: number
+  /** Leader messages ignored for a fencing number below one seen before (a deposed leader's). */
+  staleFence: number
+}
+
+/** Control-channel counters of a relay that follows a controller (docs/routing.md). */
+export function registerControlMetrics (registry: Registry, source: () => ControlCounters): void {
   new Counter({ // eslint-disable-line no-new
     name: 'relaymesh_control_entries_skipped_total',
     help: 'Entries taken out of controller messages because a relay id or address in them was invalid.',
     registers: [registry],
-    collect () { this.reset(); this.inc(skippedEntries()) }
+    collect () { this.reset(); this.inc(source().skippedEntries) }
+  })
+  new Counter({ // eslint-disable-line no-new
+    name: 'relaymesh_control_messages_ignored_total',
+    help: 'Controller messages ignored, by reason (stale_fence: from a deposed leader).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect () { this.reset(); this.inc({ reason: 'stale_fence' }, source().staleFence) }
   })
 }

@@ -1,11 +1,14 @@
 import { Command, Option } from 'commander'
 import { systemClock } from '../../src/clock.js'
 import { ConfigError } from '../../src/errors.js'
-import { readMeshKeyFile } from '../../src/mesh-key.js'
+import { readFile } from 'node:fs/promises'
+import { readMeshKeyFile, warnIfExposed } from '../../src/mesh-key.js'
+import type { Logger } from '../../src/logging.js'
 import { createStore } from '../../src/store/index.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { AdvertisePolicy } from '../../controller/advertise-policy.js'
 import { RELAY_EXPIRY_MS } from '../../controller/constants.js'
+import { LEASE_TTL_MS } from '../../controller/constants.js'
 import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
 import { webMapPage } from '../../controller/web-map.js'
@@ -17,6 +20,7 @@ interface ControllerOptions {
   http: string
   meshKeyFile?: string
   redis?: string
+  redisPasswordFile?: string
   redisPrefix: string
   costPolicy: string
   fullMeshMax: string
@@ -25,6 +29,18 @@ interface ControllerOptions {
   advertiseAllow: string[]
   relayExpiry: string
   logLevel: string
+}
+
+/** The Redis password: the file's first line. */
+async function readRedisPassword (path: string, log: Logger): Promise<string> {
+  let text: string
+  try { text = await readFile(path, 'utf8') } catch (err) {
+    throw new ConfigError(`--redis-password-file '${path}' cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const password = text.split(/\r?\n/)[0] ?? ''
+  if (password === '') throw new ConfigError(`--redis-password-file '${path}' is empty; put the Redis password on its first line`)
+  await warnIfExposed(path, 'Redis password file', log)
+  return password
 }
 
 function count (text: string, flag: string, max: number): number {
@@ -38,7 +54,8 @@ export function controllerCommand (): Command {
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .option('--redis <url>', 'keep state in Redis (redis://HOST:PORT/DB) so a restarted or standby controller recovers it; default: in memory')
+    .option('--redis <url>', 'keep state in Redis (redis://[USER@]HOST:PORT/DB, or rediss:// for TLS) so a restarted or standby controller recovers it; default: in memory')
+    .option('--redis-password-file <file>', 'read the Redis password (for USER in the URL, or the default user) from the first line of this file; keep it chmod 600')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')
     .addOption(new Option('--cost-policy <kind>', 'link cost: expected delay with a loss penalty, or hop count').choices(['latency-loss', 'hops']).default('latency-loss'))
     .option('--full-mesh-max <n>', 'up to this many relays every relay probes every other', String(DEFAULT_NEIGHBOUR_POLICY.fullMeshMax))
@@ -56,26 +73,31 @@ Examples:
 High availability: run two controllers on one Redis (--redis). One holds the leadership lease and
 pushes tables; the other stands by and takes over within about 2 s of the leader's death. Give
 relays both addresses (--controller twice). SIGINT or SIGTERM stops the controller cleanly and
-hands the lease over at once.`)
+hands the lease over at once. Every Redis command fails after 750 ms (half the lease) without an
+answer. docs/routing.md gives the Redis ACL user to create for the controllers.`)
     .action(async (opts: ControllerOptions) => {
       const log = loggerFor(opts)
       if (opts.meshKeyFile === undefined) throw new ConfigError('--mesh-key-file is required; for example --mesh-key-file mesh.key (create one with: relaymesh keygen mesh.key)')
       const control = parseHostPort(opts.control, '--control', true)
       const http = parseHostPort(opts.http, '--http', true)
-      const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile))
+      const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile, log))
       const policy = {
         fullMeshMax: count(opts.fullMeshMax, '--full-mesh-max', 100_000),
         nearest: count(opts.nearest, '--nearest', 1_000),
         random: count(opts.randomLinks, '--random-links', 1_000)
       }
-      if (opts.redis !== undefined && !/^rediss?:\/\//.test(opts.redis)) throw new ConfigError(`--redis '${opts.redis}' is not a Redis URL; use redis://HOST:PORT or redis://HOST:PORT/DB`)
+      if (opts.redis !== undefined && !/^rediss?:\/\//.test(opts.redis)) throw new ConfigError(`--redis '${opts.redis}' is not a Redis URL; use redis://HOST:PORT, redis://HOST:PORT/DB or rediss://HOST:PORT (TLS)`)
+      if (opts.redisPasswordFile !== undefined && opts.redis === undefined) throw new ConfigError('--redis-password-file needs --redis URL')
+      if (opts.redis !== undefined && /^rediss?:\/\/[^/@]*:[^/@]*@/.test(opts.redis)) log.warn('--redis holds a password, which other users on this host can see in the process list; use --redis-password-file instead')
       if (!/^\d+(\.\d+)?$/.test(opts.relayExpiry) || Number(opts.relayExpiry) <= 0) {
         throw new ConfigError(`--relay-expiry '${opts.relayExpiry}' is not a positive number of seconds; for example --relay-expiry 60`)
       }
       const relayExpiryMs = Number(opts.relayExpiry) * 1000
       const advertiseAllow = opts.advertiseAllow
       new AdvertisePolicy(advertiseAllow) // eslint-disable-line no-new -- a bad CIDR fails here, before anything starts
-      const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix })
+      const password = opts.redisPasswordFile === undefined ? undefined : await readRedisPassword(opts.redisPasswordFile, log)
+      // Half the lease: a Redis that stops answering fails a renewal well before the lease runs out.
+      const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix, password, commandTimeoutMs: LEASE_TTL_MS / 2 })
       const controller = new Controller({ clock: systemClock, logger: log, store }, {
         control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs
       })

@@ -107,7 +107,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       }
       const controllers = opts.controller.map((c) => parseHostPort(c, '--controller'))
       const advertise = opts.advertise === undefined ? undefined : parseHostPort(opts.advertise, '--advertise')
-      const meshKey = await readMeshKeyFile(need(opts.meshKeyFile, '--mesh-key-file', 'mesh.key'))
+      const meshKey = await readMeshKeyFile(need(opts.meshKeyFile, '--mesh-key-file', 'mesh.key'), log)
       const http = opts.http === undefined ? undefined : parseHostPort(opts.http, '--http', true)
       const tunnels = opts.tunnel.map(parseTunnelSpec)
       const egressAllow = opts.egressAllow.length > 0 ? opts.egressAllow : undefined

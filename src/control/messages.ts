@@ -18,6 +18,10 @@ import { relayIdError } from '../wire/relay-id.js'
  *     ack {version, round}                       ──▶   (after the round is installed)
  *                                                 ◀──  role {role}   (a standby became leader)
  *
+ * Every controller message but refuse carries `fence`, the fencing number of the leadership lease
+ * its sender holds (0 from a standby). A relay ignores a leader's word with a lower fence than it
+ * has seen, so a deposed leader that has not noticed yet cannot have its tables applied.
+ *
  * Every message from the other side is validated here before anything acts on it; one that fails
  * is refused with a reason and the channel is closed, so one bad peer costs only its own channel.
  * Relay ids and addresses follow checkRelayId and parseHostPort exactly. The sender's own id and
@@ -46,6 +50,8 @@ const advertisedAddress = hostPort.superRefine((text, ctx) => {
 })
 const fraction = z.number().min(0).max(1)
 const nonNegative = z.number().finite().min(0)
+/** The sender's leadership fencing number (controller/leadership.ts); 0 from a standby. */
+const fence = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 /** Entries a single table message may carry: more than any mesh we plan for, far below the frame limit. */
 export const MAX_TABLE_ENTRIES = 20_000
 export const MAX_REPORT_LINKS = 4_096
@@ -107,16 +113,18 @@ export const welcomeSchema = z.object({
   type: z.literal('welcome'),
   role: z.enum(['leader', 'standby']),
   /** Names the controller instance in relay logs. */
-  controller: z.string().max(128)
+  controller: z.string().max(128),
+  fence
 }).strict()
 
-export const roleSchema = z.object({ type: z.literal('role'), role: z.enum(['leader', 'standby']) }).strict()
+export const roleSchema = z.object({ type: z.literal('role'), role: z.enum(['leader', 'standby']), fence }).strict()
 
 export const neighbourSchema = z.object({ id: relayId, address: hostPort }).strict()
 export type NeighbourEntry = z.infer<typeof neighbourSchema>
 
 export const neighboursSchema = z.object({
   type: z.literal('neighbours'),
+  fence,
   neighbours: z.array(neighbourSchema).max(MAX_REPORT_LINKS)
 }).strict()
 
@@ -127,6 +135,7 @@ export const neighboursSchema = z.object({
  */
 export const tableMessageSchema = z.object({
   type: z.literal('table'),
+  fence,
   version: z.number().int().min(1),
   round: z.number().int().min(0),
   full: z.boolean(),

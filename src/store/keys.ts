@@ -9,5 +9,10 @@ export const Keys = {
   /** Hash: relay id → table version last pushed to that relay. */
   tableVersions: 'tables:versions',
   /** Lease: the controller id that is leader now. */
-  leaderLease: 'leader'
+  leaderLease: 'leader',
+  /** Integer: the leader lease's fencing number, raised on every acquire (fenceKey). */
+  leaderFence: 'leader:fence'
 } as const
+
+/** The key holding lease `name`'s fencing number. */
+export function fenceKey (name: string): string { return `${name}:fence` }

@@ -9,6 +9,7 @@ export class MemoryStore implements Store {
   private readonly strings = new Map<string, string>()
   private readonly hashes = new Map<string, Map<string, string>>()
   private readonly leases = new Map<string, { owner: string, until: number }>()
+  private readonly fences = new Map<string, number>()
   private closed = false
 
   constructor (clock: Clock) {
@@ -45,12 +46,21 @@ export class MemoryStore implements Store {
   }
 
   async acquireLease (name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.acquireFencedLease(name, owner, ttlMs)) > 0
+  }
+
+  async acquireFencedLease (name: string, owner: string, ttlMs: number): Promise<number> {
     this.check()
     const now = this.clock.monoMs()
     const l = this.leases.get(name)
-    if (l !== undefined && l.until > now && l.owner !== owner) return false
+    const held = l !== undefined && l.until > now
+    if (held && l.owner !== owner) return 0
+    let fence = this.fences.get(name) ?? 0
+    // As in Redis: wall-clock µs as a floor, so a restarted controller's fence is above its last one.
+    if (!held) fence = Math.max(fence + 1, Math.floor(this.clock.nowMs() * 1000))
+    this.fences.set(name, fence)
     this.leases.set(name, { owner, until: now + ttlMs })
-    return true
+    return fence
   }
 
   async releaseLease (name: string, owner: string): Promise<void> {

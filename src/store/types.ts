@@ -19,6 +19,12 @@ export interface Store {
    * true when `owner` holds the lease afterwards. Only one owner holds a lease at a time.
    */
   acquireLease: (name: string, owner: string, ttlMs: number) => Promise<boolean>
+  /**
+   * acquireLease, returning the lease's fencing number while `owner` holds it, 0 when it does not.
+   * The number rises on every acquire (not on a renewal), and never goes back, so whoever receives
+   * orders from lease holders can tell an older holder's from a newer one's (docs/routing.md).
+   */
+  acquireFencedLease: (name: string, owner: string, ttlMs: number) => Promise<number>
   /** Gives the lease up if `owner` holds it. */
   releaseLease: (name: string, owner: string) => Promise<void>
   leaseHolder: (name: string) => Promise<string | undefined>
