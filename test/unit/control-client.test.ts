@@ -32,11 +32,17 @@ async function until (what: string, check: () => boolean, timeoutMs = 15_000): P
 
 type Msg = Record<string, unknown>
 
+/** Fencing numbers as a store hands them out: each claim of leadership takes a higher one. */
+let lastFence = 0
+const FENCED = new Set(['welcome', 'role', 'neighbours', 'table'])
+
 /** A scripted controller: records what relays send and sends what the test says. */
 class FakeController {
   readonly channels: Channel[] = []
   readonly got: Msg[] = []
   port = 0
+  /** The fence this controller's messages carry: taken anew each time it says leader. */
+  private fence = 0
   private readonly server: QuicServer
 
   constructor () {
@@ -66,7 +72,12 @@ class FakeController {
 
   of (type: string): Msg[] { return this.got.filter((m) => m.type === type) }
 
-  async send (msg: Msg): Promise<void> { await this.channel.send(msg) }
+  /** Sends `msg`, stamped with this controller's fence as a real leader's would be. */
+  async send (msg: Msg): Promise<void> {
+    if (msg.role === 'leader') this.fence = ++lastFence
+    const stamped = FENCED.has(msg.type as string) && !('fence' in msg) ? { ...msg, fence: this.fence } : msg
+    await this.channel.send(stamped)
+  }
 
   async ackOf (version: number): Promise<void> {
     await until(`the ack of version ${version}`, () => this.of('ack').some((m) => m.version === version))

@@ -31,6 +31,7 @@ test('a register with an address parseHostPort refuses fails with a reason namin
 test('a table entry with a bad destination, next hop or backup is skipped and counted; the rest applies', () => {
   const p = parseControllerMessage({
     type: 'table',
+    fence: 1,
     version: 3,
     round: 1,
     full: false,
@@ -54,6 +55,7 @@ test('a table entry with a bad destination, next hop or backup is skipped and co
 test('a neighbour entry with a bad id or address is skipped and counted; the rest applies', () => {
   const p = parseControllerMessage({
     type: 'neighbours',
+    fence: 1,
     neighbours: [
       { id: 'b', address: '127.0.0.1:7002' },
       { id: 'c', address: '127.0.0.1:0' },
@@ -83,7 +85,7 @@ test('a report link to a bad peer id is skipped and counted; a register table en
 
 test('a report naming itself with a bad id fails as a whole, and a clean message counts nothing', () => {
   assert.equal(parseRelayMessage({ type: 'report', report: { relay: '_x', seq: 1, trigger: 'schedule', links: [] } }).ok, false)
-  const p = parseControllerMessage({ type: 'neighbours', neighbours: [{ id: 'b', address: '127.0.0.1:7002' }] })
+  const p = parseControllerMessage({ type: 'neighbours', fence: 1, neighbours: [{ id: 'b', address: '127.0.0.1:7002' }] })
   assert.ok(p.ok)
   assert.equal(p.skipped.count, 0)
 })
