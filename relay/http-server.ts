@@ -7,12 +7,13 @@ import { parseImpairUpdate } from '../src/transport/impair/params-schema.js'
 import type { LinkEmulator } from './link-emulator.js'
 
 /**
- * The relay's small HTTP endpoint: /metrics (Prometheus) and /healthz. With a link emulator
+ * The relay's small HTTP endpoint: /metrics (Prometheus) and /healthz (`{"role": "relay",
+ * "ready": bool}`, ready as Relay.ready defines it). With a link emulator
  * (`--emulate-links`, for simulations and tests) it also takes
  * `POST /emulation/links {"to": "HOST:PORT", ...impairment}` to impair what this relay sends to
  * that address; see docs/simulation.md.
  */
-export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulator?: LinkEmulator): Promise<{ server: Server, bound: HostPort }> {
+export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulator?: LinkEmulator, ready: () => boolean = () => true): Promise<{ server: Server, bound: HostPort }> {
   const server = createServer((req, res) => {
     const path = requestPath(req)
     if (emulator !== undefined && path === '/emulation/links' && req.method === 'POST') {
@@ -29,7 +30,7 @@ export async function startRelayHttp (addr: HostPort, registry: Registry, log: L
     }
     if (!allowReadOnly(req, res)) return
     if (path === '/healthz') {
-      sendJson(res, 200, { role: 'relay' })
+      sendJson(res, 200, { role: 'relay', ready: ready() })
       return
     }
     if (path === '/metrics') {

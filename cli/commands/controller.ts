@@ -8,7 +8,7 @@ import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
 import { webMapPage } from '../../controller/web-map.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
-import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
 
 interface ControllerOptions {
   control: string
@@ -20,6 +20,7 @@ interface ControllerOptions {
   fullMeshMax: string
   nearest: string
   randomLinks: string
+  readyFd?: string
   logLevel: string
 }
 
@@ -29,7 +30,7 @@ function count (text: string, flag: string, max: number): number {
 }
 
 export function controllerCommand (): Command {
-  return withCommonOptions(new Command('controller'))
+  return withReadyFd(withCommonOptions(new Command('controller')))
     .description('run the path controller: takes link reports, computes routes, pushes forwarding tables to relays')
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address', '127.0.0.1:8080')
@@ -56,6 +57,7 @@ hands the lease over at once.`)
       const control = parseHostPort(opts.control, '--control', true)
       const http = parseHostPort(opts.http, '--http', true)
       const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile))
+      const readyFd = parseReadyFd(opts.readyFd)
       const policy = {
         fullMeshMax: count(opts.fullMeshMax, '--full-mesh-max', 100_000),
         nearest: count(opts.nearest, '--nearest', 1_000),
@@ -68,11 +70,13 @@ hands the lease over at once.`)
       const { server, bound } = await startControllerHttp(http, {
         snapshot: (o) => controller.snapshot(o),
         role: () => controller.role,
+        ready: () => controller.ready,
         registry: controller.metrics.registry,
         log,
         page: webMapPage
       })
       log.info({ http: bound }, 'controller HTTP API listening')
+      writeReadyLine(readyFd, { control: controller.address, http: bound })
       await untilSignal(async () => {
         server.closeAllConnections()
         await new Promise<void>((resolve) => { server.close(() => { resolve() }) })

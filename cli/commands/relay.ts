@@ -12,7 +12,7 @@ import { EgressPolicy } from '../../relay/tunnel/egress-policy.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
-import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
 
 interface RelayOptions {
   id?: string
@@ -31,6 +31,7 @@ interface RelayOptions {
   tunnelMaxSessions: string
   probeInterval: string
   reportInterval: string
+  readyFd?: string
   logLevel: string
 }
 
@@ -40,7 +41,7 @@ function positiveInt (text: string, flag: string, max: number): number {
 }
 
 export function relayCommand (): Command {
-  return withCommonOptions(new Command('relay'))
+  return withReadyFd(withCommonOptions(new Command('relay')))
     .description('run a relay daemon: forwards mesh packets, delivers them to local services, runs UDP tunnels')
     .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
     .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
@@ -50,7 +51,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--state-file <file>', 'keep the last forwarding tables here, and start from them if no controller answers'))
     .addOption(new Option('--emulate-links', 'testing: accept POST /emulation/links on --http to impair what this relay sends to a peer (docs/simulation.md)'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address'))
+    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz ({"role": "relay", "ready": bool}) on this TCP address'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
     .option('--egress-allow <cidr[:ports]>', 'targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable (default: loopback only)', collect, [])
     .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_PAYLOAD - 19})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
@@ -100,6 +101,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
         throw new ConfigError(`--listen ${opts.listen ?? ''} is a wildcard address other relays cannot reach; add --advertise HOST:PORT`)
       }
       if (opts.emulateLinks === true && http === undefined) throw new ConfigError('--emulate-links needs --http HOST:PORT, where it takes its settings')
+      const readyFd = parseReadyFd(opts.readyFd)
       const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
         id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http,
@@ -108,6 +110,9 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
         reportIntervalMs
       })
       await relay.start()
+      writeReadyLine(readyFd, {
+        listen: relay.address, http: relay.httpAddress, tunnels: relay.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
+      })
       await untilSignal(async () => { await relay.stop() }, log)
     })
 }

@@ -76,7 +76,7 @@ test('a relay started from a config file runs and stops cleanly on SIGTERM', asy
   const relay = await startRelay(mesh, 'a', ['--config', config])
   assert.match(relay.stderr(), /"spec":"127\.0\.0\.1:0@b=127\.0\.0\.1:9"/)
   const health = await (await fetch(`${relay.httpUrl}/healthz`)).json()
-  assert.deepEqual(health, { role: 'relay' })
+  assert.deepEqual(health, { role: 'relay', ready: true })
   assert.equal(await relay.stop(), 0)
   assert.match(relay.stderr(), /relay stopped/)
 })
