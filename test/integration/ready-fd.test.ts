@@ -44,7 +44,17 @@ test('relay --ready-fd writes its bound addresses once they answer, and a static
   }
 })
 
-test('relays following a controller are not ready until they have a table; the controller not until it has computed one', { timeout: 120_000 }, async () => {
+/** Starts `relaymesh relay` following `controlPort`, keeping its tables in a state file; resolves once it wrote its ready line. */
+async function controlledRelay (id: string, controlPort: number, dir: string, keyFile: string): Promise<{ proc: ChildProcess, url: string }> {
+  const proc = spawn(process.execPath, [CLI, 'relay', '--id', id, '--listen', '127.0.0.1:0', '--controller', `127.0.0.1:${controlPort}`,
+    '--mesh-key-file', keyFile, '--http', '127.0.0.1:0', '--state-file', join(dir, `${id}.state.json`), '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
+  let log = ''
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d })
+  const line = await readyLine(proc, `relay ${id}`, 20_000, () => log)
+  return { proc, url: `http://127.0.0.1:${hostPortOf(line.http).port}` }
+}
+
+test('relays following a controller are not ready until they have a table (or a saved one); the controller not until it has computed one', { timeout: 180_000 }, async () => {
   const h = new MeshHarness()
   await h.init()
   const keyFile = join(h.dir, 'mesh.key')
@@ -55,22 +65,28 @@ test('relays following a controller are not ready until they have a table; the c
   const procs: ChildProcess[] = []
   let controller: Awaited<ReturnType<typeof startControllerProcess>> | undefined
   try {
-    const urls: string[] = []
+    const relays = []
     for (const id of ['a', 'b']) {
-      const proc = spawn(process.execPath, [CLI, 'relay', '--id', id, '--listen', '127.0.0.1:0', '--controller', `127.0.0.1:${controlPort}`,
-        '--mesh-key-file', keyFile, '--http', '127.0.0.1:0', '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
-      procs.push(proc)
-      let log = ''
-      proc.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d })
-      const line = await readyLine(proc, `relay ${id}`, 20_000, () => log)
-      urls.push(`http://127.0.0.1:${hostPortOf(line.http).port}`)
+      const r = await controlledRelay(id, controlPort, h.dir, keyFile)
+      procs.push(r.proc)
+      relays.push(r)
     }
-    for (const url of urls) assert.deepEqual(await health(url), { role: 'relay', ready: false }, 'bound, but no table yet')
+    for (const r of relays) assert.deepEqual(await health(r.url), { role: 'relay', ready: false }, 'bound, but no table yet')
     controller = await startControllerProcess(h, controlPort)
     assert.equal((await health(controller.http)).role, 'leader')
-    for (const url of urls) await waitFor(async () => (await health(url)).ready, 60_000, `${url} to get a table`)
+    for (const r of relays) await waitFor(async () => (await health(r.url)).ready, 60_000, `${r.url} to get a table`)
     await waitFor(async () => (await health(controller!.http)).ready, 30_000, 'the controller to compute tables')
     assert.deepEqual(await health(controller.http), { role: 'leader', ready: true })
+
+    // With the controller gone, a restarted relay is ready at once on the tables it saved.
+    controller.proc.kill('SIGKILL')
+    const a = relays[0].proc
+    const exited = new Promise((resolve) => { a.once('exit', resolve) })
+    a.kill('SIGTERM')
+    await exited
+    const again = await controlledRelay('a', controlPort, h.dir, keyFile)
+    procs.push(again.proc)
+    assert.deepEqual(await health(again.url), { role: 'relay', ready: true }, 'ready on its saved tables, with no controller')
   } finally {
     for (const p of procs) p.kill('SIGTERM')
     controller?.proc.kill('SIGTERM')
