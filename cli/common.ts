@@ -49,11 +49,16 @@ export function parseReadyFd (text: string | undefined): number | undefined {
  * Writes the one ready line and closes the descriptor, so a reader sees the line and then EOF.
  * Call it only once everything in `addresses` is bound and answers.
  */
-export function writeReadyLine (fd: number | undefined, addresses: Record<string, unknown>): void {
+export function writeReadyLine (fd: number | undefined, addresses: Record<string, unknown>, log: Logger): void {
   if (fd === undefined) return
-  writeSync(fd, JSON.stringify({ pid: process.pid, ...addresses }) + '\n')
-  // stdout and stderr stay open: logs and --json output still go there.
-  if (fd > 2) closeSync(fd)
+  try {
+    writeSync(fd, JSON.stringify({ pid: process.pid, ...addresses }) + '\n')
+    // stdout and stderr stay open: logs and --json output still go there.
+    if (fd > 2) closeSync(fd)
+  } catch (err) {
+    // A reader that went away (EPIPE) must not take down a daemon that is up and serving.
+    log.warn({ readyFd: fd, err: (err as Error).message }, 'could not write the ready line')
+  }
 }
 
 export function loggerFor (opts: { logLevel?: string }): Logger {

@@ -76,7 +76,7 @@ hands the lease over at once.`)
         page: webMapPage
       })
       log.info({ http: bound }, 'controller HTTP API listening')
-      writeReadyLine(readyFd, { control: controller.address, http: bound })
+      writeReadyLine(readyFd, { control: controller.address, http: bound }, log)
       await untilSignal(async () => {
         server.closeAllConnections()
         await new Promise<void>((resolve) => { server.close(() => { resolve() }) })

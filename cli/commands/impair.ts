@@ -91,7 +91,7 @@ Example:
       }
       const httpBound = server === undefined ? undefined : server.address() as AddressInfo
       log.info({ listen: proxy.bound, to: opts.to, params, http: opts.http }, 'impair started')
-      writeReadyLine(readyFd, { listen: proxy.bound, http: httpBound === undefined ? undefined : { host: httpBound.address, port: httpBound.port } })
+      writeReadyLine(readyFd, { listen: proxy.bound, http: httpBound === undefined ? undefined : { host: httpBound.address, port: httpBound.port } }, log)
       await untilSignal(async () => {
         proxy.stop()
         if (server !== undefined) await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => { resolve() }) })

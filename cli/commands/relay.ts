@@ -112,7 +112,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       await relay.start()
       writeReadyLine(readyFd, {
         listen: relay.address, http: relay.httpAddress, tunnels: relay.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
-      })
+      }, log)
       await untilSignal(async () => { await relay.stop() }, log)
     })
 }

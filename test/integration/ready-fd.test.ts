@@ -5,7 +5,7 @@ import dgram from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { READY_FD, READY_STDIO, readyLine, hostPortOf } from '../../sim/process/daemons.js'
-import { CLI, freeUdpPort, makeMeshDir, runCli, startRelay, waitFor } from '../helpers/relay-process.js'
+import { CLI, freeTcpPort, freeUdpPort, makeMeshDir, runCli, startRelay, waitFor } from '../helpers/relay-process.js'
 import { MeshHarness, startControllerProcess } from '../helpers/mesh-harness.js'
 
 interface Health { role: string, ready: boolean }
@@ -114,5 +114,23 @@ test('controller --ready-fd writes its control and HTTP addresses', async () => 
     assert.deepEqual(await health(c.http), { role: 'leader', ready: false })
   } finally {
     c.proc.kill('SIGTERM')
+  }
+})
+
+test('a relay whose ready-fd reader went away warns and keeps running', async () => {
+  const mesh = await makeMeshDir(['a'], [])
+  const http = await freeTcpPort()
+  const proc = spawn(process.execPath, [CLI, 'relay', '--id', 'a', '--listen', `127.0.0.1:${mesh.ports.get('a') as number}`, '--static', mesh.meshFile,
+    '--mesh-key-file', mesh.keyFile, '--http', `127.0.0.1:${http}`, '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
+  // Close our end at once: the relay's write meets EPIPE.
+  ;(proc.stdio[READY_FD] as NodeJS.ReadableStream & { destroy: () => void }).destroy()
+  let log = ''
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d })
+  try {
+    await waitFor(() => log.includes('could not write the ready line') || proc.exitCode !== null, 30_000, 'the write to fail')
+    assert.equal(proc.exitCode, null, `the relay is still running: ${log}`)
+    assert.deepEqual(await health(`http://127.0.0.1:${http}`), { role: 'relay', ready: true })
+  } finally {
+    proc.kill('SIGTERM')
   }
 })
