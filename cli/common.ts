@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, readFileSync, writeSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { ConfigError, RelaymeshError } from '../src/errors.js'
 import { createLogger, type Logger } from '../src/logging.js'
@@ -20,6 +20,45 @@ export function withCommonOptions (cmd: Command): Command {
       const file = thisCommand.opts().config as string | undefined
       if (file !== undefined) await applyConfigFile(thisCommand, file)
     })
+}
+
+/** Adds --ready-fd, which the daemons (relay, controller, impair) take. */
+export function withReadyFd (cmd: Command): Command {
+  return cmd.option('--ready-fd <n>', 'when every socket is bound, write one line (a JSON object with the bound addresses) to this open file descriptor, then close it; for supervisors and scripts that must not guess from the log (docs/http-api.md)')
+}
+
+/**
+ * Checks --ready-fd before the daemon binds anything, so a descriptor that is not open fails at
+ * start-up with a one-line error instead of after the sockets are up.
+ */
+export function parseReadyFd (text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65_535) {
+    throw new ConfigError(`--ready-fd '${text}' is not a file descriptor number; give one the parent opened for writing, e.g. --ready-fd 3 with 3>ready.json`)
+  }
+  const fd = Number(text)
+  try {
+    fstatSync(fd)
+  } catch {
+    throw new ConfigError(`--ready-fd ${fd} is not an open file descriptor; start relaymesh with it open for writing (e.g. 3>ready.json for --ready-fd 3), or drop --ready-fd`)
+  }
+  return fd
+}
+
+/**
+ * Writes the one ready line and closes the descriptor, so a reader sees the line and then EOF.
+ * Call it only once everything in `addresses` is bound and answers.
+ */
+export function writeReadyLine (fd: number | undefined, addresses: Record<string, unknown>, log: Logger): void {
+  if (fd === undefined) return
+  try {
+    writeSync(fd, JSON.stringify({ pid: process.pid, ...addresses }) + '\n')
+    // stdout and stderr stay open: logs and --json output still go there.
+    if (fd > 2) closeSync(fd)
+  } catch (err) {
+    // A reader that went away (EPIPE) must not take down a daemon that is up and serving.
+    log.warn({ readyFd: fd, err: (err as Error).message }, 'could not write the ready line')
+  }
 }
 
 export function loggerFor (opts: { logLevel?: string }): Logger {

@@ -107,6 +107,8 @@ export class Controller {
    * half a graph: at 1,000 relays that blacked out every flow for 4 s after a restart.
    */
   private settling = false
+  /** Tables were computed since this instance last became leader (see ready). */
+  private computedAsLeader = false
   private settleTimer: Timer | undefined
   private readonly reportedWhileSettling = new Set<string>()
   address: HostPort | undefined
@@ -138,6 +140,16 @@ export class Controller {
   }
 
   get role (): 'leader' | 'standby' { return this.leadership.isLeader ? 'leader' : 'standby' }
+
+  /**
+   * What /healthz reports as `ready` (docs/http-api.md): a standby is ready while it runs (it
+   * follows the lease and takes over when it lapses); a leader once it has computed tables since
+   * it was elected, so a leader with no relay reporting yet is not.
+   */
+  get ready (): boolean {
+    if (this.state !== 'running') return false
+    return !this.leadership.isLeader || this.computedAsLeader
+  }
   get tableVersion (): number { return this.version }
 
   async start (): Promise<void> {
@@ -296,6 +308,7 @@ export class Controller {
   // Leadership.
 
   private async onElected (): Promise<void> {
+    this.computedAsLeader = false
     try {
       await this.loadFromStore()
     } catch (err) {
@@ -456,6 +469,7 @@ export class Controller {
       const desired = new Map(live.map((s) => [s.id, keepUnknown(this.graph.tableFor(s.id), s.installed, known)]))
       const installed = new Map(live.map((s) => [s.id, s.installed]))
       const plan = planRollout(installed, desired, (u, d) => this.graph.hops(u, d))
+      if (live.length > 0) this.computedAsLeader = true
       this.metrics.computations.inc()
       this.metrics.computeSeconds.observe((this.clock.monoMs() - t0) / 1000)
       if (plan.length === 0) return

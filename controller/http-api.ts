@@ -10,6 +10,8 @@ export interface ControllerHttpDeps {
   /** The current topology; with routes false, `routes` may be left {} (it is n² entries). */
   snapshot: (opts: { routes: boolean }) => TopologySnapshot
   role: () => 'leader' | 'standby'
+  /** /healthz `ready` (Controller.ready); absent means ready. */
+  ready?: () => boolean
   registry: Registry
   log: Logger
   /** HTML for GET / (the web map); without it GET / is 404. */
@@ -47,7 +49,7 @@ function route (path: string, req: IncomingMessage, res: ServerResponse, deps: C
   if (path === '/api/topology') {
     serveTopology(req, res, deps)
   } else if (path === '/healthz') {
-    sendJson(res, 200, { role: deps.role() })
+    sendJson(res, 200, { role: deps.role(), ready: deps.ready?.() ?? true })
   } else if (path === '/metrics') {
     sendMetrics(res, deps.registry, log)
   } else if (path === '/' && deps.page !== undefined) {

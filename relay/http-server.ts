@@ -27,12 +27,13 @@ export function checkEmulationHttp (addr: HostPort): void {
 }
 
 /**
- * The relay's small HTTP endpoint: /metrics (Prometheus) and /healthz. With link emulation
+ * The relay's small HTTP endpoint: /metrics (Prometheus) and /healthz (`{"role": "relay",
+ * "ready": bool}`, ready as Relay.ready defines it). With link emulation
  * (`--emulate-links`, for simulations and tests) it also takes
  * `POST /emulation/links {"to": "HOST:PORT", ...impairment}` to impair what this relay sends to
  * that neighbour; see docs/simulation.md.
  */
-export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulation?: LinkEmulation): Promise<{ server: Server, bound: HostPort }> {
+export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulation?: LinkEmulation, ready: () => boolean = () => true): Promise<{ server: Server, bound: HostPort }> {
   if (emulation !== undefined) checkEmulationHttp(addr)
   const server = createServer((req, res) => {
     if (!hostOk(req, res)) return
@@ -43,7 +44,7 @@ export async function startRelayHttp (addr: HostPort, registry: Registry, log: L
     }
     if (!allowReadOnly(req, res)) return
     if (path === '/healthz') {
-      sendJson(res, 200, { role: 'relay' })
+      sendJson(res, 200, { role: 'relay', ready: ready() })
       return
     }
     if (path === '/metrics') {

@@ -92,6 +92,10 @@ export class Relay {
   private http: Server | undefined
   private readonly emulation: LinkEmulation | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
+  /** Every socket is bound (set at the end of start()). */
+  private bound = false
+  /** Controller mode: a table came from a controller or from the state file. */
+  private hasTables = false
   /** The bound mesh address (port resolved when --listen asked for 0). */
   address: HostPort | undefined
   httpAddress: HostPort | undefined
@@ -185,6 +189,14 @@ export class Relay {
     registerLinkMetrics(this.registry, () => this.prober.status())
   }
 
+  /**
+   * What /healthz reports as `ready` (docs/http-api.md): running with every socket bound, and with
+   * routes to forward on: the static mesh's, or a table from a controller or the state file.
+   */
+  get ready (): boolean {
+    return this.state === 'running' && this.bound && (this.init.staticMesh !== undefined || this.hasTables)
+  }
+
   async start (): Promise<void> {
     if (this.state !== 'new') throw new InvalidStateError(`relay '${this.id}'`)
     this.state = 'running'
@@ -209,10 +221,11 @@ export class Relay {
     this.prober.start()
     this.reporter.start()
     if (this.init.http !== undefined) {
-      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.emulation)
+      const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.emulation, () => this.ready)
       this.http = server
       this.httpAddress = bound
     }
+    this.bound = true
     this.log.info({
       listen: this.address,
       http: this.httpAddress,
@@ -228,6 +241,7 @@ export class Relay {
       if (saved !== undefined) {
         this.prober.setNeighbours(this.forwarding.setNeighbours(saved.neighbours))
         this.forwarding.replace(saved.table, saved.tableVersion)
+        this.hasTables = true
         this.log.info({ stateFile: file, tableVersion: saved.tableVersion, routes: saved.table.size }, 'forwarding on saved tables until a controller answers')
       }
       this.saver = new StateSaver({ clock: this.clock, logger: this.baseLog }, {
@@ -249,6 +263,7 @@ export class Relay {
       onTable: (m) => {
         if (m.full) this.forwarding.replace(new Map(Object.entries(m.upserts).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])), m.version)
         else this.forwarding.update(m.upserts, m.removals, m.version)
+        this.hasTables = true
         this.saver?.changed()
       }
     })

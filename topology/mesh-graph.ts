@@ -70,7 +70,6 @@ export class MeshGraph {
     return dropped
   }
 
-  /** RTT last measured from→to, or undefined. */
   /** Each relay's peers over links the graph holds, either way round. */
   adjacency (): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>(this.graph.nodes().map((id) => [id, new Set<string>()]))
@@ -78,6 +77,7 @@ export class MeshGraph {
     return out
   }
 
+  /** RTT last measured from→to, or undefined. */
   rtt (from: string, to: string): number | undefined {
     const key = `${from}>${to}`
     if (!this.graph.hasEdge(key)) return undefined
@@ -99,6 +99,7 @@ export class MeshGraph {
     return h
   }
 
+  /** Forgets a relay and every link to or from it (the controller's relay expiry). */
   removeRelay (id: string): void {
     if (!this.graph.hasNode(id)) return
     this.graph.dropNode(id)

@@ -13,7 +13,7 @@ import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
 import { webMapPage } from '../../controller/web-map.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
-import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
 
 interface ControllerOptions {
   control: string
@@ -28,6 +28,7 @@ interface ControllerOptions {
   randomLinks: string
   advertiseAllow: string[]
   relayExpiry: string
+  readyFd?: string
   logLevel: string
 }
 
@@ -49,7 +50,7 @@ function count (text: string, flag: string, max: number): number {
 }
 
 export function controllerCommand (): Command {
-  return withCommonOptions(new Command('controller'))
+  return withReadyFd(withCommonOptions(new Command('controller')))
     .description('run the path controller: takes link reports, computes routes, pushes forwarding tables to relays')
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
@@ -81,6 +82,7 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       const control = parseHostPort(opts.control, '--control', true)
       const http = parseHostPort(opts.http, '--http', true)
       const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile, log))
+      const readyFd = parseReadyFd(opts.readyFd)
       const policy = {
         fullMeshMax: count(opts.fullMeshMax, '--full-mesh-max', 100_000),
         nearest: count(opts.nearest, '--nearest', 1_000),
@@ -105,11 +107,13 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       const { server, bound } = await startControllerHttp(http, {
         snapshot: (o) => controller.snapshot(o),
         role: () => controller.role,
+        ready: () => controller.ready,
         registry: controller.metrics.registry,
         log,
         page: webMapPage
       })
       log.info({ http: bound }, 'controller HTTP API listening')
+      writeReadyLine(readyFd, { control: controller.address, http: bound }, log)
       await untilSignal(async () => {
         server.closeAllConnections()
         await new Promise<void>((resolve) => { server.close(() => { resolve() }) })

@@ -1,10 +1,11 @@
 import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Command } from 'commander'
 import { ConfigError } from '../../src/errors.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { parseImpairUpdate } from '../../src/transport/impair/params-schema.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
-import { loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
 import { hostGuard, withJsonBody } from '../../src/http.js'
 
 interface ImpairOptions {
@@ -17,6 +18,7 @@ interface ImpairOptions {
   queue: string
   seed: string
   http?: string
+  readyFd?: string
   logLevel: string
 }
 
@@ -27,7 +29,7 @@ function number (text: string, flag: string, min: number, max: number): number {
 }
 
 export function impairCommand (): Command {
-  return withCommonOptions(new Command('impair'))
+  return withReadyFd(withCommonOptions(new Command('impair')))
     .description('a user-space impaired UDP hop: forwards --listen to --to with loss, delay, jitter and a rate limit; replies come back impaired too')
     .option('--listen <host:port>', 'UDP address clients send to')
     .option('--to <host:port>', 'UDP address traffic is forwarded to')
@@ -59,6 +61,7 @@ Each direction holds at most 16 MiB of delayed packets; more are dropped (counte
         ratePps: number(opts.rate, '--rate', 0, 10_000_000),
         queueLimit: number(opts.queue, '--queue', 1, 1_000_000)
       }
+      const readyFd = parseReadyFd(opts.readyFd)
       const proxy = new ImpairProxy({ logger: log }, {
         listen: parseHostPort(opts.listen, '--listen', true),
         to: parseHostPort(opts.to, '--to'),
@@ -90,7 +93,9 @@ Each direction holds at most 16 MiB of delayed packets; more are dropped (counte
       if (server !== undefined && http !== undefined) {
         await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(http.port, http.host, resolve) })
       }
+      const httpBound = server === undefined ? undefined : server.address() as AddressInfo
       log.info({ listen: proxy.bound, to: opts.to, params, http: opts.http }, 'impair started')
+      writeReadyLine(readyFd, { listen: proxy.bound, http: httpBound === undefined ? undefined : { host: httpBound.address, port: httpBound.port } }, log)
       await untilSignal(async () => {
         proxy.stop()
         if (server !== undefined) await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => { resolve() }) })

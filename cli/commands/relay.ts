@@ -15,7 +15,7 @@ import { allowSourceList } from '../../relay/tunnel/source-gate.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
-import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
 
 interface RelayOptions {
   id?: string
@@ -38,6 +38,7 @@ interface RelayOptions {
   tunnelMaxSessions: string
   probeInterval: string
   reportInterval: string
+  readyFd?: string
   logLevel: string
 }
 
@@ -47,7 +48,7 @@ function positiveInt (text: string, flag: string, max: number): number {
 }
 
 export function relayCommand (): Command {
-  return withCommonOptions(new Command('relay'))
+  return withReadyFd(withCommonOptions(new Command('relay')))
     .description('run a relay daemon: forwards mesh packets, delivers them to local services, runs UDP tunnels')
     .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
     .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
@@ -58,7 +59,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--emulate-links', 'testing: accept POST /emulation/links on a loopback --http to impair what this relay sends to a neighbour (docs/simulation.md)'))
     .addOption(new Option('--emulate-links-token-file <file>', 'with --emulate-links: the token POST /emulation/links must carry as Authorization: Bearer TOKEN (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)'))
+    .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz ({"role": "relay", "ready": bool}) on this TCP address (to requests whose Host is this address; docs/http-api.md)'))
     .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
     .option('--egress-allow <cidr[:ports]>', `targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable; IPv4-mapped IPv6 targets match the IPv4 rules (default: loopback ports ${DEFAULT_EGRESS_PORTS} only; broadcast, multicast and unspecified targets are always refused)`, collect, [])
     .option('--tunnel-allow-source <cidr>', 'sender addresses this relay\'s tunnels accept datagrams from, e.g. 10.1.0.0/16; repeatable; others are dropped as egress_denied (default: loopback only)', collect, [])
@@ -135,6 +136,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       } else if (opts.emulateLinksTokenFile !== undefined) {
         throw new ConfigError('--emulate-links-token-file is only for --emulate-links; add --emulate-links or drop the token file')
       }
+      const readyFd = parseReadyFd(opts.readyFd)
       const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
         id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http,
@@ -143,6 +145,9 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
         reportIntervalMs
       })
       await relay.start()
+      writeReadyLine(readyFd, {
+        listen: relay.address, http: relay.httpAddress, tunnels: relay.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
+      }, log)
       await untilSignal(async () => { await relay.stop() }, log)
     })
 }

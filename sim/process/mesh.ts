@@ -68,15 +68,13 @@ export class ProcessMesh {
     const http = this.opts.controllerHttp === undefined ? '127.0.0.1:0' : formatHostPort(this.opts.controllerHttp)
     const args = ['controller', '--control', '127.0.0.1:0', '--http', http, '--mesh-key-file', this.keyFile, '--log-level', 'info']
     if (this.opts.fullMeshMax !== undefined) args.push('--full-mesh-max', String(this.opts.fullMeshMax))
-    let control: HostPort | undefined
-    const daemon = new Daemon('controller', args, 'controller HTTP API listening', (l) => {
+    const daemon = new Daemon('controller', args, (l) => {
       // Logged once the last round is acknowledged; the version changed when the rollout began.
       if (l.msg === 'tables updated' && typeof l.time === 'number') this.tableChanges.push(l.time - (typeof l.ms === 'number' ? l.ms : 0))
-      if (l.msg === 'controller started') control = hostPortOf(l.control)
       this.opts.onControllerLog?.(l)
     })
     const up = await daemon.start()
-    if (control === undefined) throw new Error('the controller did not log its control address')
+    const control = hostPortOf(up.control)
     this.controller = daemon
     this.controlAddr = control
     const httpAddr = hostPortOf(up.http)
@@ -94,7 +92,7 @@ export class ProcessMesh {
     if (spec.probeIntervalMs !== undefined) args.push('--probe-interval', String(spec.probeIntervalMs))
     // Flow sinks bind port 0 on loopback, outside the default egress ports (49152-65535) at times.
     args.push('--egress-allow', '127.0.0.1/32')
-    const daemon = new Daemon(`relay ${spec.id}`, args, 'relay started', (l) => { this.relayLog(spec.id, l) })
+    const daemon = new Daemon(`relay ${spec.id}`, args, (l) => { this.relayLog(spec.id, l) })
     const up = await daemon.start()
     const mesh = hostPortOf(up.listen)
     const httpAddr = hostPortOf(up.http)

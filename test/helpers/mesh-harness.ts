@@ -201,26 +201,15 @@ export async function startControllerProcess (h: MeshHarness, port: number, extr
   const { spawn } = await import('node:child_process')
   const { writeFile } = await import('node:fs/promises')
   const { CLI } = await import('./relay-process.js')
+  const { READY_FD, READY_STDIO, readyLine, hostPortOf } = await import('../../sim/process/daemons.js')
   const keyFile = join(h.dir, 'mesh.key')
   await writeFile(keyFile, h.meshKey.toString('base64') + '\n', { mode: 0o600 })
-  const proc = spawn(process.execPath, [CLI, 'controller', '--control', `127.0.0.1:${port}`, '--http', '127.0.0.1:0', '--mesh-key-file', keyFile, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = spawn(process.execPath, [CLI, 'controller', '--control', `127.0.0.1:${port}`, '--http', '127.0.0.1:0', '--mesh-key-file', keyFile,
+    '--ready-fd', String(READY_FD), ...extra], { stdio: READY_STDIO })
   let log = ''
   proc.stderr?.setEncoding('utf8')
   proc.stderr?.on('data', (d: string) => { log += d })
-  const started = await new Promise<{ control: HostPort, http: string }>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`controller did not start: ${log}`)) }, 15_000)
-    const check = (): void => {
-      const lines = log.split('\n')
-      const c = lines.find((l) => l.includes('"controller started"'))
-      const w = lines.find((l) => l.includes('"controller HTTP API listening"'))
-      if (c === undefined || w === undefined) return
-      clearTimeout(timer)
-      const control = (JSON.parse(c) as { control: HostPort }).control
-      const http = (JSON.parse(w) as { http: { host: string, port: number } }).http
-      resolve({ control, http: `http://${http.host}:${http.port}` })
-    }
-    proc.stderr?.on('data', check)
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`controller exited with ${String(code)}: ${log}`)) })
-  })
-  return { proc, ...started, log: () => log }
+  const ready = await readyLine(proc, 'controller', 30_000, () => log)
+  const http = hostPortOf(ready.http)
+  return { proc, control: hostPortOf(ready.control), http: `http://${http.host}:${http.port}`, log: () => log }
 }

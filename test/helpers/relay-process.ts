@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { generateMeshKeyText } from '../../src/mesh-key.js'
+import { READY_FD, READY_STDIO, readyLine, type StartInfo } from '../../sim/process/daemons.js'
 
 /** The compiled CLI entry point. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
@@ -68,6 +69,8 @@ export interface RelayProcess {
   proc: ChildProcess
   /** Base URL of its HTTP endpoint. */
   httpUrl: string
+  /** What it wrote on --ready-fd: its bound addresses. */
+  ready: StartInfo
   /** Everything it logged so far. */
   stderr: () => string
   metrics: () => Promise<Map<string, number>>
@@ -75,28 +78,21 @@ export interface RelayProcess {
   stop: () => Promise<number | null>
 }
 
-/** Starts `relaymesh relay` as a real process and waits until it logs "relay started". */
+/** Starts `relaymesh relay` as a real process and waits for the line it writes on --ready-fd. */
 export async function startRelay (mesh: MeshDir, id: string, extra: string[] = []): Promise<RelayProcess> {
-  const httpPort = await freeTcpPort()
   const args = [CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
-    '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--http', `127.0.0.1:${httpPort}`, ...extra]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--http', '127.0.0.1:0', '--ready-fd', String(READY_FD), ...extra]
+  const proc = spawn(process.execPath, args, { stdio: READY_STDIO })
   let log = ''
   proc.stderr?.setEncoding('utf8')
   proc.stderr?.on('data', (d: string) => { log += d })
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`relay ${id} did not start: ${log}`)) }, 10_000)
-    const check = (): void => {
-      if (log.includes('"relay started"')) { clearTimeout(timer); resolve() }
-    }
-    proc.stderr?.on('data', check)
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`relay ${id} exited with ${String(code)}: ${log}`)) })
-  })
-  const httpUrl = `http://127.0.0.1:${httpPort}`
+  const ready = await readyLine(proc, `relay ${id}`, 20_000, () => log)
+  const httpUrl = `http://127.0.0.1:${(ready.http as { port: number }).port}`
   return {
     id,
     proc,
     httpUrl,
+    ready,
     stderr: () => log,
     metrics: async () => parseMetrics(await (await fetch(`${httpUrl}/metrics`)).text()),
     stop: async () => {

@@ -41,7 +41,7 @@ test('a tunnel carries datagrams across a three-relay chain and replies come bac
     c1.socket.send(`one-${i}`, tunnelPort, '127.0.0.1')
     c2.socket.send(`two-${i}`, tunnelPort, '127.0.0.1')
   }
-  await waitFor(() => c1.got.length === 50 && c2.got.length === 50, 5000, 'replies')
+  await waitFor(() => c1.got.length === 50 && c2.got.length === 50, 30_000, 'replies')
   assert.deepEqual(new Set(c1.got), new Set(Array.from({ length: 50 }, (_, i) => `re:one-${i}`)))
   assert.deepEqual(new Set(c2.got), new Set(Array.from({ length: 50 }, (_, i) => `re:two-${i}`)))
   c1.socket.close(); c2.socket.close()
@@ -54,7 +54,7 @@ test('a tunnel carries datagrams across a three-relay chain and replies come bac
 })
 
 test('each relay probes its neighbours and exports per-link metrics', async () => {
-  await waitFor(async () => (await relays[1].metrics()).get('relaymesh_link_up{peer="c"}') === 1, 5000, 'b sees c up')
+  await waitFor(async () => (await relays[1].metrics()).get('relaymesh_link_up{peer="c"}') === 1, 30_000, 'b sees c up')
   const m = await relays[1].metrics()
   assert.equal(m.get('relaymesh_link_up{peer="a"}'), 1)
   const rtt = m.get('relaymesh_link_rtt_seconds{peer="a"}') ?? -1
@@ -68,10 +68,10 @@ test('each relay probes its neighbours and exports per-link metrics', async () =
 test('a datagram over the payload budget is dropped and counted as too_big, never fragmented', async () => {
   const c = await client()
   c.socket.send(Buffer.alloc(1201), tunnelPort, '127.0.0.1')
-  await waitFor(async () => dropCount(await relays[0].metrics(), 'too_big') === 1, 3000, 'too_big at a')
+  await waitFor(async () => dropCount(await relays[0].metrics(), 'too_big') === 1, 30_000, 'too_big at a')
   // c's budget is 1,000 B: the target's 1,003-byte reply to a 1,000-byte datagram is too big there.
   c.socket.send(Buffer.alloc(1000), tunnelPort, '127.0.0.1')
-  await waitFor(async () => dropCount(await relays[2].metrics(), 'too_big') === 1, 3000, 'too_big at c')
+  await waitFor(async () => dropCount(await relays[2].metrics(), 'too_big') === 1, 30_000, 'too_big at c')
   assert.equal(c.got.length, 0)
   c.socket.close()
 })
@@ -85,7 +85,7 @@ test('an egress relay refuses targets its --egress-allow list does not admit', a
   try {
     const c = await client()
     for (let i = 0; i < 5; i++) c.socket.send('nope', port, '127.0.0.1')
-    await waitFor(async () => dropCount(await y.metrics(), 'egress_denied') === 5, 3000, 'egress_denied')
+    await waitFor(async () => dropCount(await y.metrics(), 'egress_denied') === 5, 30_000, 'egress_denied')
     assert.equal(t.received.length, 0)
     c.socket.close()
   } finally {

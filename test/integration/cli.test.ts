@@ -12,14 +12,33 @@ test('--version prints the package version', async () => {
   assert.equal(r.stdout.trim(), pkg.version)
 })
 
-test('--help lists the commands and relay --help every relay flag', async () => {
+/** The names in the "Commands:" section of a --help text, one per line ("relay [options]  …" → relay). */
+function commandsIn (help: string): string[] {
+  const section = /\nCommands:\n((?: {2}\S.*\n)+)/.exec(help)
+  assert.ok(section !== null, `no Commands: section in\n${help}`)
+  return section[1].split('\n').filter((l) => l !== '').map((l) => l.trim().split(/\s/)[0])
+}
+
+/** The long flags in the "Options:" section of a --help text, as each option line starts. */
+function flagsIn (help: string): string[] {
+  return [...help.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1])
+}
+
+test('--help lists every command, and each daemon\'s --help every flag it takes', async () => {
   const top = await cli('--help')
   assert.equal(top.code, 0)
-  for (const word of ['relay', 'keygen']) assert.match(top.stdout, new RegExp(word))
-  const relay = await cli('relay', '--help')
-  assert.equal(relay.code, 0)
-  for (const flag of ['--id', '--listen', '--static', '--mesh-key-file', '--http', '--tunnel', '--egress-allow', '--config', '--log-level']) {
-    assert.ok(relay.stdout.includes(flag), flag)
+  assert.deepEqual(commandsIn(top.stdout).sort(), ['controller', 'demo', 'help', 'impair', 'keygen', 'relay', 'sim', 'topology'])
+  const expected: Record<string, string[]> = {
+    relay: ['--id', '--listen', '--controller', '--static', '--mesh-key-file', '--http', '--tunnel', '--egress-allow', '--state-file', '--ready-fd', '--config', '--log-level'],
+    controller: ['--control', '--http', '--mesh-key-file', '--redis', '--ready-fd', '--config', '--log-level'],
+    impair: ['--listen', '--to', '--loss', '--delay', '--jitter', '--rate', '--http', '--ready-fd', '--config', '--log-level']
+  }
+  for (const [cmd, want] of Object.entries(expected)) {
+    const help = await cli(cmd, '--help')
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, new RegExp(`^Usage: relaymesh ${cmd} `, 'm'))
+    const flags = flagsIn(help.stdout)
+    for (const flag of want) assert.ok(flags.includes(flag), `${cmd} --help lists ${flag} (it lists ${flags.join(' ')})`)
   }
 })
 
@@ -76,7 +95,7 @@ test('a relay started from a config file runs and stops cleanly on SIGTERM', asy
   const relay = await startRelay(mesh, 'a', ['--config', config])
   assert.match(relay.stderr(), /"spec":"127\.0\.0\.1:0@b=127\.0\.0\.1:9"/)
   const health = await (await fetch(`${relay.httpUrl}/healthz`)).json()
-  assert.deepEqual(health, { role: 'relay' })
+  assert.deepEqual(health, { role: 'relay', ready: true })
   assert.equal(await relay.stop(), 0)
   assert.match(relay.stderr(), /relay stopped/)
 })

@@ -18,7 +18,8 @@ import { quicLibraryLogger } from '../../src/transport/quic/quic-logger.js'
 
 const KEY = randomBytes(32)
 /** No test may hang the run: each gets this long. */
-const LIMIT = { timeout: 30_000 }
+// Generous: every wait below ends on an event; this only stops a test that hangs.
+const LIMIT = { timeout: 120_000 }
 
 /** A logger that keeps its records, so a test can assert what was logged. */
 function recordingLogger (): { logger: Logger, records: Array<Record<string, unknown>> } {
@@ -66,7 +67,7 @@ async function connect (port: number, host = '127.0.0.1', meshKey = KEY): Promis
 }
 
 /** Collects the next n messages of a channel. */
-async function nextMessages (ch: Channel, n: number, timeoutMs = 5000): Promise<unknown[]> {
+async function nextMessages (ch: Channel, n: number, timeoutMs = 30_000): Promise<unknown[]> {
   const got: unknown[] = []
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => { off(); reject(new Error(`got ${got.length} of ${n} messages`)) }, timeoutMs)
@@ -238,7 +239,7 @@ test('a connection that never starts the handshake is closed after the handshake
   const client = await QUICClient.createQUICClient({
     host: '127.0.0.1', port, serverName: SERVER_NAME, localHost: '127.0.0.1', crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client'), logger: quicLibraryLogger(log, 'silent')
   })
-  await within(client.closedP, 3000, 'server closing the idle stranger')
+  await within(client.closedP, 30_000, 'server closing the idle stranger')
   assert.ok(records.some((r) => r.msg === 'closing connection: mesh-key handshake not completed in time'))
   await client.destroy({ force: true })
 })
@@ -253,7 +254,7 @@ test('closing a client channel reaches the server with its reason', LIMIT, async
   await ch.close('twice is fine')
   assert.equal(ch.isClosed, true)
   assert.throws(() => { void ch.send('late') }, InvalidStateError)
-  const info = await within(serverSide.closed, 3000, 'server-side close')
+  const info = await within(serverSide.closed, 30_000, 'server-side close')
   assert.deepEqual(info, { reason: 'relay shutting down', code: CloseCode.NORMAL, initiator: 'peer' })
 })
 
@@ -263,11 +264,10 @@ test('server stop closes client channels, and the client sees why', LIMIT, async
   const b = await connect(port)
   const seen: ChannelCloseInfo[] = []
   a.on('close', (i) => seen.push(i))
-  const t0 = performance.now()
   await server.stop()
   await server.stop()
-  const [ia, ib] = await within(Promise.all([a.closed, b.closed]), 3000, 'client closes')
-  assert.ok(performance.now() - t0 < 2000)
+  // The reason and initiator show the server's close reached them, not their own idle timeout.
+  const [ia, ib] = await within(Promise.all([a.closed, b.closed]), 30_000, 'client closes')
   for (const i of [ia, ib]) assert.deepEqual(i, { reason: 'server stopping', code: CloseCode.SHUTDOWN, initiator: 'peer' })
   assert.deepEqual(seen, [ia])
   assert.equal(server.channels.size, 0)
@@ -289,14 +289,13 @@ test('a client reconnects after the server restarts on the same port', LIMIT, as
 test('connecting where no server listens fails with a retryable error within the timeout', LIMIT, async () => {
   const { server, port } = await echoServer()
   await server.stop()
-  const t0 = performance.now()
-  await assert.rejects(connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: recordingLogger().logger, timeoutMs: 300 }), (err: unknown) => {
+  // The message names the 300 ms timeout: the client's own timer ended the attempt.
+  await assert.rejects(within(connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: recordingLogger().logger, timeoutMs: 300 }), 30_000, 'connect failing'), (err: unknown) => {
     assert.ok(err instanceof RelaymeshError)
     assert.equal(err.retryable, true)
     assert.match(err.message, /no answer within 300 ms/)
     return true
   })
-  assert.ok(performance.now() - t0 < 2000)
 })
 
 test('a client that vanishes without closing is dropped by the server after the idle timeout', LIMIT, async () => {
@@ -310,29 +309,27 @@ test('a client that vanishes without closing is dropped by the server after the 
     setInterval(() => {}, 1000)`
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', cwd: new URL('../../..', import.meta.url).pathname })
   try {
-    const deadline = Date.now() + 5000
+    const deadline = Date.now() + 30_000
     while (accepted.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.equal(accepted.length, 1, 'the child connected')
     child.kill('SIGKILL')
-    const t0 = performance.now()
-    const info = await within(accepted[0].closed, 5000, 'server noticing the dead client')
+    // The transport's idle timeout closed it: nothing else would name that reason.
+    const info = await within(accepted[0].closed, 30_000, 'server noticing the dead client')
     assert.equal(info.initiator, 'transport')
     assert.match(info.reason, /idle timeout/)
-    assert.ok(performance.now() - t0 < 3000)
   } finally {
     child.kill('SIGKILL')
   }
 })
 
 test('many clients closing at once leave no channel or connection behind on the server', LIMIT, async () => {
-  const { server, port } = await echoServer()
+  // An idle timeout far beyond the test's waits: a stop that waited on a leftover would time out.
+  const { server, port } = await echoServer({ maxIdleTimeoutMs: 600_000 })
   const clients = await Promise.all(Array.from({ length: 12 }, async () => await connect(port)))
   assert.equal(server.channels.size, 12)
   await Promise.all(clients.map(async (c) => { await c.close('bulk close') }))
-  const deadline = Date.now() + 3000
+  const deadline = Date.now() + 30_000
   while (server.channels.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   assert.equal(server.channels.size, 0)
-  const t0 = performance.now()
-  await server.stop()
-  assert.ok(performance.now() - t0 < 1000, 'stop does not wait on leftovers')
+  await within(server.stop(), 60_000, 'stop, which does not wait on leftovers')
 })

@@ -102,7 +102,7 @@ test('captured packets sent again to a transit or the egress relay are dropped a
   await new Promise<void>((resolve) => { client.bind(0, '127.0.0.1', resolve) })
   const n = 20
   for (let i = 0; i < n; i++) client.send(`cap-${i}`, tunnelPort, '127.0.0.1')
-  await waitFor(() => sink.received.length >= n, 5000, 'the first delivery of every datagram')
+  await waitFor(() => sink.received.length >= n, 30_000, 'the first delivery of every datagram')
   client.close()
   assert.equal(tapped.length, n, 'the tap saw one packet per datagram')
   const captured = tapped.slice()
@@ -113,7 +113,7 @@ test('captured packets sent again to a transit or the egress relay are dropped a
   // The tag is computed with the TTL zeroed, so a rewritten TTL still verifies: it must still be a replay.
   const reTtl = captured.map((p) => { const q = Buffer.from(p); q[OFF_TTL] = 64; return q })
   await sendTo('b', reTtl)
-  await waitFor(async () => { const k = await counters(); return k.bReplay - before.bReplay >= 2 * n && k.cReplay - before.cReplay >= n }, 5000, 'replay drops at b and c')
+  await waitFor(async () => { const k = await counters(); return k.bReplay - before.bReplay >= 2 * n && k.cReplay - before.cReplay >= n }, 30_000, 'replay drops at b and c')
   await sleep(200)
   const afterReplay = await counters()
   assert.equal(afterReplay.bReplay - before.bReplay, 2 * n)
@@ -132,11 +132,11 @@ test('a restarted source relay starts a fresh window, and its packets from befor
   const client = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => { client.bind(0, '127.0.0.1', resolve) })
   for (let i = 0; i < 10; i++) client.send(`restart-${i}`, tunnelPort, '127.0.0.1')
-  await waitFor(() => Array.from({ length: 10 }, (_, i) => sinkCount(`restart-${i}`)).every((k) => k === 1), 5000, 'delivery after restart')
+  await waitFor(() => Array.from({ length: 10 }, (_, i) => sinkCount(`restart-${i}`)).every((k) => k === 1), 30_000, 'delivery after restart')
   client.close()
   const before = await counters()
   await sendTo('b', old)
-  await waitFor(async () => (await counters()).bReplay - before.bReplay >= old.length, 5000, 'replay drops of pre-restart packets')
+  await waitFor(async () => (await counters()).bReplay - before.bReplay >= old.length, 30_000, 'replay drops of pre-restart packets')
   await sleep(100)
   const k = await counters()
   assert.equal(k.bReplay - before.bReplay, old.length)
@@ -149,9 +149,9 @@ test('packets reordered within the window are all delivered, and only their dupl
   const pkts = [10, 12, 11].map((seq) => tunnelPacket('src-reorder', epoch, seq, `reorder-${seq}`))
   const before = await counters()
   await sendTo('b', pkts)
-  await waitFor(() => [10, 11, 12].every((s) => sinkCount(`reorder-${s}`) === 1), 5000, 'reordered delivery')
+  await waitFor(() => [10, 11, 12].every((s) => sinkCount(`reorder-${s}`) === 1), 30_000, 'reordered delivery')
   await sendTo('b', [pkts[2], pkts[0]])
-  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 5000, 'duplicate drops')
+  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 30_000, 'duplicate drops')
   await sleep(100)
   const k = await counters()
   assert.equal(k.bReplay - before.bReplay, 2)
@@ -164,14 +164,14 @@ test('a packet 4096 or more behind the newest from its source is a replay even i
   const top = 100_000
   const before = await counters()
   await sendTo('b', [tunnelPacket('src-window', epoch, top, 'window-top')])
-  await waitFor(() => sinkCount('window-top') === 1, 5000, 'the newest packet')
+  await waitFor(() => sinkCount('window-top') === 1, 30_000, 'the newest packet')
   await sendTo('b', [
     tunnelPacket('src-window', epoch, top - 4096, 'window-too-old'),
     tunnelPacket('src-window', epoch, top - 10_000, 'window-far-too-old'),
     tunnelPacket('src-window', epoch, top - 4095, 'window-oldest-inside')
   ])
-  await waitFor(() => sinkCount('window-oldest-inside') === 1, 5000, 'the oldest packet inside the window')
-  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 5000, 'replay drops of old packets')
+  await waitFor(() => sinkCount('window-oldest-inside') === 1, 30_000, 'the oldest packet inside the window')
+  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 30_000, 'replay drops of old packets')
   await sleep(100)
   const k = await counters()
   assert.equal(k.bReplay - before.bReplay, 2)
@@ -185,17 +185,17 @@ test('a newer boot epoch from the same source starts a fresh window, and the old
   const e2 = e1 + 5
   const before = await counters()
   await sendTo('b', [tunnelPacket('src-epoch', e1, 50_000, 'epoch1-50000')])
-  await waitFor(() => sinkCount('epoch1-50000') === 1, 5000, 'epoch 1 packet')
+  await waitFor(() => sinkCount('epoch1-50000') === 1, 30_000, 'epoch 1 packet')
   // Lower sequences than anything seen, but a newer epoch: accepted.
   await sendTo('b', [tunnelPacket('src-epoch', e2, 1, 'epoch2-1'), tunnelPacket('src-epoch', e2, 2, 'epoch2-2')])
-  await waitFor(() => sinkCount('epoch2-1') === 1 && sinkCount('epoch2-2') === 1, 5000, 'epoch 2 packets')
+  await waitFor(() => sinkCount('epoch2-1') === 1 && sinkCount('epoch2-2') === 1, 30_000, 'epoch 2 packets')
   await sendTo('b', [
     tunnelPacket('src-epoch', e1, 50_001, 'epoch1-50001'), // older epoch, new sequence
     tunnelPacket('src-epoch', e2, 1, 'epoch2-1') // same epoch, seen sequence
   ])
-  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 5000, 'replay drops')
+  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 30_000, 'replay drops')
   await sendTo('b', [tunnelPacket('src-epoch', e2, 3, 'epoch2-3')])
-  await waitFor(() => sinkCount('epoch2-3') === 1, 5000, 'epoch 2 continues')
+  await waitFor(() => sinkCount('epoch2-3') === 1, 30_000, 'epoch 2 continues')
   await sleep(100)
   const k = await counters()
   assert.equal(k.bReplay - before.bReplay, 2)

@@ -98,7 +98,7 @@ test('bad usage exits 2 with one line: a non-http URL, a missing DST, --json wit
 })
 
 test('the API answers /healthz with the role, /metrics in Prometheus text, and no-store topology', async () => {
-  assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { role: 'leader' })
+  assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { role: 'leader', ready: true })
   const metrics = await fetch(`${url}/metrics`)
   assert.equal(metrics.status, 200)
   assert.match(await metrics.text(), /^relaymesh_controller_relays 5$/m)
@@ -139,7 +139,7 @@ test('GET / serves the page when one is given', async () => {
     const r = await fetch(`http://127.0.0.1:${bound.port}/`)
     assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8')
     assert.equal(await r.text(), '<!doctype html><title>map</title>')
-    assert.deepEqual(await (await fetch(`http://127.0.0.1:${bound.port}/healthz`)).json(), { role: 'standby' })
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${bound.port}/healthz`)).json(), { role: 'standby', ready: true })
   } finally {
     await closeHttp(s)
   }

@@ -40,7 +40,7 @@ function gradedMesh (): MeshGraph {
 }
 
 /** Retries an assertion until it holds, so a failure shows the last actual value, not a timeout. */
-async function eventually (check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+async function eventually (check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs
   for (;;) {
     try {

@@ -1,7 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MeshGraph } from '../../topology/mesh-graph.js'
-import { applyDiff, diffTables } from '../../topology/table-diff.js'
 import { planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
 import { latencyLossPolicy, materialChange } from '../../topology/cost.js'
 
@@ -40,21 +39,65 @@ test('a degraded link moves the route onto the detour, and the backup covers the
   assert.deepEqual(g.path('a', 'c'), ['a', 'b', 'c'])
 })
 
-test('table diffs carry only what changed, and applying them reproduces the table', () => {
+test('hops counts the links on the current path, and 0 for the same relay or an unreachable one', () => {
   const g = triangle()
-  const t1 = g.tableFor('a')
-  const full = diffTables(undefined, t1, 1)
-  assert.equal(full?.full, true)
-  let held = applyDiff(new Map(), full!)
-  assert.equal(diffTables(t1, g.tableFor('a'), 2), undefined, 'no change, no diff')
+  assert.equal(g.hops('a', 'c'), 1)
   g.updateLink('a', 'c', { rttMs: 20, jitterMs: 0, loss: 0, up: false })
-  const t2 = g.tableFor('a')
-  const d = diffTables(t1, t2, 2)
-  // c's route moves to b; b's route loses its backup, which went over the downed a→c link.
-  assert.deepEqual(Object.keys(d?.upserts ?? {}).sort(), ['b', 'c'])
-  held = applyDiff(held, d!)
-  assert.deepEqual(held.get('c'), { nextHop: 'b', backup: null })
-  assert.deepEqual(held.get('b'), { nextHop: 'b', backup: null })
+  assert.equal(g.hops('a', 'c'), 2)
+  assert.equal(g.hops('a', 'a'), 0)
+  g.upsertRelay('d', '127.0.0.1:7004')
+  assert.equal(g.hops('a', 'd'), 0)
+  assert.equal(g.hops('a', 'nobody'), 0)
+})
+
+test('rtt and adjacency read back the links the graph holds', () => {
+  const g = triangle()
+  g.upsertRelay('d', '127.0.0.1:7004')
+  g.updateLink('d', 'a', clean(7))
+  assert.equal(g.rtt('d', 'a'), 7)
+  assert.equal(g.rtt('a', 'd'), undefined, 'links are directed')
+  g.updateLink('a', 'b', { rttMs: NaN, jitterMs: 0, loss: 1, up: false })
+  assert.equal(g.rtt('a', 'b'), undefined, 'no RTT measured: undefined, not NaN')
+  const adj = g.adjacency()
+  assert.deepEqual([...(adj.get('a') ?? [])].sort(), ['b', 'c', 'd'], 'either direction makes a peer')
+  assert.deepEqual([...(adj.get('d') ?? [])], ['a'])
+  assert.deepEqual(g.relayIds(), ['a', 'b', 'c', 'd'])
+})
+
+test('retainLinks drops links outside the neighbour sets, and routes move off them', () => {
+  const g = triangle()
+  assert.deepEqual(g.path('a', 'c'), ['a', 'c'])
+  // a and c are no longer neighbours; the others are.
+  const sets = new Map([['a', new Set(['b'])], ['b', new Set(['a', 'c'])], ['c', new Set(['b'])]])
+  assert.equal(g.retainLinks(sets), true)
+  assert.equal(g.rtt('a', 'c'), undefined)
+  assert.equal(g.rtt('c', 'a'), undefined)
+  assert.deepEqual(g.path('a', 'c'), ['a', 'b', 'c'])
+  assert.equal(g.tableFor('a').get('c')?.backup, null, 'no second way round is left')
+  assert.equal(g.retainLinks(sets), false, 'nothing more to drop')
+  assert.equal(g.removeLink('a', 'b'), true)
+  assert.equal(g.removeLink('a', 'b'), false)
+  assert.deepEqual(g.path('a', 'c'), [])
+  assert.equal(g.tableFor('a').has('c'), false, 'an unreachable destination is absent from the table')
+})
+
+test('a relay marked down keeps its routes: links decide, and upsertRelay marks it up again', () => {
+  const g = triangle()
+  g.setRelayUp('b', false)
+  assert.equal(g.graph.getNodeAttribute('b', 'up'), false)
+  assert.deepEqual(g.path('a', 'b'), ['a', 'b'])
+  g.upsertRelay('b', '127.0.0.1:7102')
+  assert.deepEqual(g.graph.getNodeAttributes('b'), { address: '127.0.0.1:7102', up: true })
+  g.setRelayUp('nobody', false)
+  assert.equal(g.graph.hasNode('nobody'), false)
+})
+
+test('a measurement that changes the cost only a little moves no route and reports no change', () => {
+  const g = triangle()
+  assert.equal(g.updateLink('a', 'c', clean(20.5)), false)
+  assert.equal(g.tableFor('a').get('c')?.cost, latencyLossPolicy.cost(clean(20)))
+  assert.equal(g.updateLink('a', 'x', clean(1)), false, 'a link to an unknown relay is ignored')
+  assert.equal(g.rtt('a', 'x'), undefined)
 })
 
 test('neighbour selection is a full mesh up to its limit, then k nearest plus random, always symmetric', () => {
