@@ -7,6 +7,7 @@ import { DEFAULT_TTL, OFF_LENGTH, OFF_TTL, PacketType, Service } from '../../src
 import type { PacketHeader } from '../../src/wire/header.js'
 import { REASON_NAMES, Reason } from '../../src/wire/reasons.js'
 import { relayNumber } from '../../src/wire/relay-id.js'
+import { createRelayRegistry } from '../../src/metrics.js'
 import { DataPlane, type MeshSocket } from '../../relay/data-plane.js'
 
 const SELF = relayNumber('b')
@@ -225,4 +226,13 @@ test('every received packet is forwarded, delivered or dropped for exactly one r
   assert.equal(c.received, 2000)
   assert.equal(c.forwarded + (c.delivered.get(Service.TUNNEL) ?? 0) + dropped, c.received)
   for (const r of [Reason.MALFORMED, Reason.BAD_AUTH, Reason.TTL_EXPIRED, Reason.NO_ROUTE, Reason.LOOP, Reason.REPLAY]) assert.ok(c.dropped[r] > 0, REASON_NAMES[r])
+})
+
+test('loops are exported as relaymesh_packets_dropped_total{reason="loop"}, apart from replays', async () => {
+  const x = fixture()
+  const p = packet(x.auth, { seq: 9 })
+  rx(x, p); rx(x, Buffer.from(p)); rx(x, Buffer.from(p))
+  const text = await createRelayRegistry(() => x.plane.counters, false).metrics()
+  assert.match(text, /^relaymesh_packets_dropped_total\{reason="loop"\} 2$/m)
+  assert.match(text, /^relaymesh_packets_dropped_total\{reason="replay"\} 0$/m)
 })
