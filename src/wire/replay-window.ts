@@ -57,11 +57,13 @@ export class ReplayWindows {
       w.top = -1
     }
     const bits = w.bits
-    // seq < 2^53, so these divisions and remainders are exact in doubles.
-    const word = Math.floor(seq / 32)
-    const mask = 1 << (seq % 32)
+    // seq < 2^53. A bitwise operator takes its operand modulo 2^32, so seq & 31 is exact for any
+    // such integer, and the word number below is an exact integer in a double.
+    const bit = seq & 31
+    const word = (seq - bit) / 32
+    const mask = 1 << bit
     if (seq > w.top) {
-      const topWord = Math.floor(w.top / 32)
+      const topWord = (w.top - (w.top & 31)) / 32
       if (w.top < 0 || word - topWord >= WORDS) {
         bits.fill(0)
       } else {
