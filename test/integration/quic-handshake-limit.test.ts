@@ -1,6 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import dgram from 'node:dgram'
 import { QUICClient } from '@matrixai/quic'
 import { createLogger, type Logger } from '../../src/logging.js'
 import { connectQuic, createQuicServer, type Channel, type QuicServer, type QuicServerOptions } from '../../src/transport/quic/channel.js'
@@ -94,4 +95,35 @@ test('with the default caps, many clients from one loopback address connecting a
   assert.equal(s.handshakes.refusedSource + s.handshakes.refusedTotal, 0, 'none was refused')
   await waitFor(() => s.handshakes.pending === 0, 10_000, 'every slot to be released')
   assert.ok(DEFAULT_MAX_PENDING_PER_SOURCE >= 1000, 'the default per-source cap admits 1,000 clients from one address at once')
+})
+
+test('a 0-RTT or Handshake packet for no known connection is dropped, not passed to the library, where it rejected a promise nobody handles', { timeout: 60_000 }, async () => {
+  // @matrixai/quic 2.0.9 reads header.token.byteLength for a 0-RTT packet, whose header has no
+  // token: the socket's message handler rejects, and Node ends the process on the unhandled
+  // rejection. One datagram would take the controller down.
+  const rejections: unknown[] = []
+  const onRejection = (e: unknown): void => { rejections.push(e) }
+  process.on('unhandledRejection', onRejection)
+  try {
+    const { server: s, port } = await server()
+    const sock = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => { sock.bind(0, '127.0.0.1', resolve) })
+    for (const type of [0x01, 0x02]) { // long-header types 0-RTT and Handshake (RFC 9000 §17.2)
+      const p = Buffer.alloc(1200)
+      p[0] = 0xc0 | (type << 4)
+      p.writeUInt32BE(1, 1) // QUIC v1
+      p[5] = 16; randomBytes(16).copy(p, 6) // destination connection id
+      p[22] = 8; randomBytes(8).copy(p, 23) // source connection id
+      p[31] = 0x44; p[32] = 0x00 // length
+      await new Promise<void>((resolve, reject) => { sock.send(p, port, '127.0.0.1', (err) => { if (err != null) reject(err); else resolve() }) })
+    }
+    sock.close()
+    // A full connection after them: the server still answers, and by then the packets were handled.
+    const ch = await connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: log, timeoutMs: 30_000, handshakeTimeoutMs: 30_000 })
+    channels.push(ch)
+    assert.equal(s.channels.size, 1)
+    assert.deepEqual(rejections.map((e) => (e as Error).message), [])
+  } finally {
+    process.off('unhandledRejection', onRejection)
+  }
 })

@@ -121,7 +121,9 @@ class QuicChannelServer implements QuicServer {
    * Lets a connection start only if the handshake limit has a slot for its source. Only an
    * Initial packet that carries a retry token starts a connection; one without a token gets a
    * stateless retry, which costs no state and proves the source address, so spoofed sources never
-   * take a slot. Other packet types start nothing: they are dropped here.
+   * take a slot. Other packet types start nothing and are dropped here: the library would discard
+   * most, but for a 0-RTT packet (no token in its header) it reads the token's length off null and
+   * rejects a promise nobody handles, which ends the process on one datagram.
    */
   private async admit (accept: AcceptConnection, remoteInfo: { host: string, port: number }, header: { ty: number, token?: Uint8Array }, dcid: unknown, data: unknown): Promise<QUICConnection | undefined> {
     if (header.ty !== QuicPacketType.Initial) return undefined
