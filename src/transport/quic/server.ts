@@ -21,8 +21,8 @@ interface Pending {
   remote: string
   channel?: QuicChannel
   deadline: Timer
-  /** True while this connection holds a slot of the handshake limit; released in forget(). */
-  slot: boolean
+  /** The source address whose handshake-limit slot this connection holds; released in forget(). */
+  slot?: string
 }
 
 /** QUICServer.acceptConnection: @internal in the library, called by its socket for a packet of no known connection. */
@@ -138,7 +138,7 @@ class QuicChannelServer implements QuicServer {
       // onConnection ran inside accept() if the connection started: its Pending takes the slot,
       // unless it is already gone.
       const p = conn === undefined ? undefined : this.byConnection.get(conn)
-      if (p !== undefined && this.pending.has(p) && !p.slot) p.slot = true
+      if (p !== undefined && this.pending.has(p) && p.slot === undefined) p.slot = host
       else this.limit.release(host)
     }
     return conn
@@ -162,7 +162,6 @@ class QuicChannelServer implements QuicServer {
     const p: Pending = {
       conn,
       remote,
-      slot: false,
       deadline: this.clock.setTimeout(() => {
         this.log.warn({ remote }, 'closing connection: mesh-key handshake not completed in time')
         void this.dropPending(p, CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout')
@@ -262,7 +261,7 @@ class QuicChannelServer implements QuicServer {
   private forget (p: Pending): void {
     if (!this.pending.delete(p)) return
     this.clock.clearTimer(p.deadline)
-    if (p.slot) { p.slot = false; this.limit.release(p.conn.remoteHost) }
+    if (p.slot !== undefined) { this.limit.release(p.slot); p.slot = undefined }
   }
 
   private async dropPending (p: Pending, code: number, reason: string): Promise<void> {
