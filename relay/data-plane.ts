@@ -2,7 +2,7 @@ import type { PacketAuth } from '../src/wire/auth.js'
 import { OFF_DST, OFF_TTL, PacketType } from '../src/wire/constants.js'
 import { PacketHeader, parseHeader, u32 } from '../src/wire/header.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
-import { ReplayWindows } from '../src/wire/replay-window.js'
+import { ReplayWindows, Seen } from '../src/wire/replay-window.js'
 import type { Route, PacketPath, ServiceHandler } from './types.js'
 
 /** What the data plane needs of the mesh socket. */
@@ -34,8 +34,9 @@ export class DataPlaneCounters {
 }
 
 /**
- * The per-packet path: parse, verify, replay check, then deliver locally or look up the next hop,
- * decrement the TTL and send, all on the buffer node:dgram handed us. No allocation, no await.
+ * The per-packet path: parse, verify; in transit TTL, loop and replay checks, then look up the next
+ * hop, decrement the TTL and send; at the destination the replay check, then deliver. All on the
+ * buffer node:dgram handed us. No allocation, no await. docs/wire.md gives the order of the checks.
  */
 export class DataPlane implements PacketPath {
   readonly counters = new DataPlaneCounters()
@@ -76,21 +77,34 @@ export class DataPlane implements PacketPath {
     const c = this.counters
     c.received++
     const h = this.h
-    let r = parseHeader(buf, buf.length, h)
+    const r = parseHeader(buf, buf.length, h)
     if (r !== Reason.OK) { c.dropped[r]++; return }
     if (!this.auth.verify(buf)) { c.dropped[Reason.BAD_AUTH]++; return }
-    // Checked at every hop, not only the last: a replay injected mid-path dies where it lands,
-    // and a packet caught in a transient loop is dropped the second time it passes a relay.
-    // A packet bearing our own source number was sent by us: seeing it again is a replay or a loop.
-    r = h.src === this.self ? Reason.REPLAY : this.replay.accept(h.src, h.epoch, h.seq)
-    if (r !== Reason.OK) { c.dropped[r]++; return }
+    if (h.type === PacketType.DATA && h.dst !== this.self) { this.transit(h, buf); return }
+    // Addressed to us, or link-local. We never send ourselves a packet over the wire, so one
+    // bearing our own source number is a copy sent back at us; a duplicate here cannot have come
+    // round a loop (a delivered packet goes no further), so it is a replay.
+    if (h.src === this.self || this.replay.check(h.src, h.epoch, h.seq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
     if (h.type !== PacketType.DATA) {
       if (h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.UNKNOWN_SERVICE]++; return }
       this.linkHandler(h, buf, fromHost, fromPort)
       return
     }
-    if (h.dst === this.self) { this.deliver(h, buf); return }
+    this.deliver(h, buf)
+  }
+
+  /**
+   * A DATA packet for another relay. The TTL is checked before the window, so a copy with TTL 1
+   * (the TTL is outside the tag) cannot record a sequence and get the real packet refused. The
+   * window is checked at every hop, not only the last: a packet that comes back to a relay it
+   * passed dies there the first time (a loop), and a copy injected mid-path dies where it lands.
+   */
+  private transit (h: PacketHeader, buf: Buffer): void {
+    const c = this.counters
     if (h.ttl <= 1) { c.dropped[Reason.TTL_EXPIRED]++; return }
+    if (h.src === this.self) { c.dropped[Reason.LOOP]++; return }
+    const seen = this.replay.check(h.src, h.epoch, h.seq)
+    if (seen !== Seen.NEW) { c.dropped[seen === Seen.DUPLICATE ? Reason.LOOP : Reason.REPLAY]++; return }
     buf[OFF_TTL] = h.ttl - 1
     if (this.forward(h.dst, buf) === Reason.OK) c.forwarded++
   }

@@ -1,6 +1,7 @@
 /**
  * Why a packet was dropped. The numeric values index counter arrays on the hot path; the names are
  * the `reason` label of relaymesh_packets_dropped_total and are part of the metrics contract.
+ * New reasons are appended, so existing numbers never change.
  */
 export const Reason = {
   OK: 0,
@@ -12,14 +13,20 @@ export const Reason = {
   QUEUE_FULL: 6,
   UNKNOWN_SERVICE: 7,
   TOO_BIG: 8,
-  EGRESS_DENIED: 9
+  EGRESS_DENIED: 9,
+  /**
+   * A DATA packet came back to a relay that already handled it: it bears this relay's own source
+   * number, or it is in transit and its (source, epoch, sequence) is already in the window. At the
+   * destination a duplicate is a REPLAY instead (docs/wire.md, "Loop or replay").
+   */
+  LOOP: 10
 } as const
 export type Reason = typeof Reason[keyof typeof Reason]
 
 /** Label for each reason, indexed by its number. */
 export const REASON_NAMES = [
   'ok', 'malformed', 'bad_auth', 'replay', 'ttl_expired', 'no_route', 'queue_full',
-  'unknown_service', 'too_big', 'egress_denied'
+  'unknown_service', 'too_big', 'egress_denied', 'loop'
 ] as const
 export type DropReasonName = Exclude<typeof REASON_NAMES[number], 'ok'>
 

@@ -2,21 +2,38 @@ import { Reason } from './reasons.js'
 
 /** Window width in packets: a packet this far behind the newest from its source is refused. */
 export const REPLAY_WINDOW = 4096
-const WORDS = REPLAY_WINDOW / 32
+/**
+ * Bitmap words per source: the window's 128 plus one spare (RFC 6479 §2). The spare lets the
+ * window slide by whole words: the word the newest sequence moves into is cleared in one write,
+ * while every sequence less than REPLAY_WINDOW behind the newest still has its bit.
+ */
+const WORDS = REPLAY_WINDOW / 32 + 1
+
+/** What ReplayWindows.check found. Plain numbers, so the hot path compares small integers. */
+export const Seen = {
+  /** Not seen before and inside the window: recorded now. */
+  NEW: 0,
+  /** Inside the window and already recorded: a copy of a packet this relay has handled. */
+  DUPLICATE: 1,
+  /** From an older boot epoch, or REPLAY_WINDOW or more behind the newest: cannot be told apart. */
+  STALE: 2
+} as const
+export type Seen = typeof Seen[keyof typeof Seen]
 
 class SourceWindow {
   epoch: number
   /** Highest sequence accepted in this epoch, or -1 before the first. */
   top = -1
-  /** Bit (seq mod REPLAY_WINDOW) is set when that sequence was accepted. */
-  readonly bits = new Uint32Array(WORDS)
+  /** Bit (seq mod 32) of word (floor(seq / 32) mod WORDS) is set when that sequence was accepted. */
+  bits = new Uint32Array(WORDS)
   constructor (epoch: number) { this.epoch = epoch }
 }
 
 /**
  * Anti-replay in the manner of IPsec (RFC 4303 §3.4.3), per source relay, with a boot epoch: a
- * newer epoch starts a fresh window, an older one is a replay. Packets may arrive out of order
- * anywhere inside the window. Call accept() only for packets whose tag verified, so an attacker
+ * newer epoch starts a fresh window, an older one is stale. Packets may arrive out of order
+ * anywhere inside the window. The bitmap slides a word at a time (RFC 6479), so a jump of any size
+ * costs at most WORDS word writes. Call check() only for packets whose tag verified, so an attacker
  * without the key cannot move a window forward.
  */
 export class ReplayWindows {
@@ -27,41 +44,45 @@ export class ReplayWindows {
     this.maxSources = maxSources
   }
 
-  /** Returns Reason.OK and records the packet, or Reason.REPLAY. */
-  accept (src: number, epoch: number, seq: number): Reason {
+  /** Records the packet and returns Seen.NEW, or returns DUPLICATE or STALE and records nothing. */
+  check (src: number, epoch: number, seq: number): Seen {
     let w = this.sources.get(src)
     if (w === undefined) {
       if (this.sources.size >= this.maxSources) this.evictOne()
       w = new SourceWindow(epoch)
       this.sources.set(src, w)
     } else if (epoch !== w.epoch) {
-      if (epoch < w.epoch) return Reason.REPLAY
+      if (epoch < w.epoch) return Seen.STALE
       w.epoch = epoch
       w.top = -1
-      w.bits.fill(0)
     }
     const bits = w.bits
+    // seq < 2^53. A bitwise operator takes its operand modulo 2^32, so seq & 31 is exact for any
+    // such integer, and the word number below is an exact integer in a double.
+    const bit = seq & 31
+    const word = (seq - bit) / 32
+    const mask = 1 << bit
     if (seq > w.top) {
-      const gap = seq - w.top
-      if (gap >= REPLAY_WINDOW || w.top < 0) {
+      const topWord = (w.top - (w.top & 31)) / 32
+      if (w.top < 0 || word - topWord >= WORDS) {
         bits.fill(0)
       } else {
-        for (let s = w.top + 1; s < seq; s++) {
-          const i = s % REPLAY_WINDOW
-          bits[i >>> 5] &= ~(1 << (i & 31))
-        }
+        for (let k = topWord + 1; k <= word; k++) bits[k % WORDS] = 0
       }
       w.top = seq
-      const i = seq % REPLAY_WINDOW
-      bits[i >>> 5] |= 1 << (i & 31)
-      return Reason.OK
+      bits[word % WORDS] |= mask
+      return Seen.NEW
     }
-    if (w.top - seq >= REPLAY_WINDOW) return Reason.REPLAY
-    const i = seq % REPLAY_WINDOW
-    const mask = 1 << (i & 31)
-    if ((bits[i >>> 5] & mask) !== 0) return Reason.REPLAY
-    bits[i >>> 5] |= mask
-    return Reason.OK
+    if (w.top - seq >= REPLAY_WINDOW) return Seen.STALE
+    const i = word % WORDS
+    if ((bits[i] & mask) !== 0) return Seen.DUPLICATE
+    bits[i] |= mask
+    return Seen.NEW
+  }
+
+  /** check() as a drop reason: Reason.OK when new, else Reason.REPLAY. */
+  accept (src: number, epoch: number, seq: number): Reason {
+    return this.check(src, epoch, seq) === Seen.NEW ? Reason.OK : Reason.REPLAY
   }
 
   get size (): number { return this.sources.size }

@@ -2,10 +2,12 @@
  * Churn: `npm run test:churn`. Eight relays under a controller carry three tunnel flows while
  * links fail, recover and degrade at random for RELAYMESH_CHURN_SECONDS (default 300). Every 50 ms
  * the forwarding state actually installed in every relay's data plane (fast reroutes included) is
- * checked for loops. At the end no packet may have expired its TTL and no sampled state may have
- * held a loop; packets that came back to a relay they passed (replay drops: nothing here replays,
- * so each is a micro-loop caught at its first revisit) must stay under 0.01% of those sent.
- * Prints a JSON summary line.
+ * checked for loops. At the end no sampled state may have held a loop, and packets that came back to
+ * a relay they passed (`loop` drops: each is a micro-loop caught at its first revisit) must stay
+ * under 0.01% of those sent; nothing here sends a copy, so no packet is a `replay`. (`ttl_expired`
+ * is reported but not asserted: with loops caught at the first revisit it cannot be non-zero on
+ * eight relays, so it would guard nothing.) RELAYMESH_CHURN_SECONDS shortens the run for a quick
+ * check. Prints a JSON summary line.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -38,7 +40,7 @@ function loopsIn (h: MeshHarness): number {
   return loops
 }
 
-test(`no forwarding loop and no expired TTL through ${SECONDS} s of link churn under traffic`, { timeout: (SECONDS + 120) * 1000 }, async () => {
+test(`no forwarding loop, and micro-loops caught and bounded, through ${SECONDS} s of link churn under traffic`, { timeout: (SECONDS + 120) * 1000 }, async () => {
   const h = new MeshHarness()
   await h.init()
   await h.startController()
@@ -84,19 +86,19 @@ test(`no forwarding loop and no expired TTL through ${SECONDS} s of link churn u
   const received = flows.reduce((n, f) => n + f.received(), 0)
   const summary = {
     test: 'churn', seconds: SECONDS, relays: IDS.length, events, samples, loopy_samples: loopySamples,
-    ttl_expired: h.drops('ttl_expired'), replay: h.drops('replay'), no_route: h.drops('no_route'),
+    loop: h.drops('loop'), replay: h.drops('replay'), ttl_expired: h.drops('ttl_expired'), no_route: h.drops('no_route'),
     sent, received, delivered_ratio: Math.round((received / sent) * 10_000) / 10_000,
     table_versions: h.controller?.tableVersion
   }
   process.stdout.write(JSON.stringify(summary) + '\n')
   for (const f of flows) f.close()
   await h.stop()
-  assert.equal(summary.ttl_expired, 0, 'no packet expired its TTL')
-  // A packet that comes back to a relay it passed is dropped there as a replay (src, seq seen), so
+  // A packet that comes back to a relay it passed is dropped there as a loop (src, seq seen), so
   // a micro-loop costs one packet, never a TTL's worth of hops. Local fast reroute under several
   // simultaneous failures can make one between table rounds (LFA is loop-free for one failure);
   // bound how often, and count it, rather than pretend it cannot happen.
-  assert.ok(summary.replay <= Math.ceil(sent * 0.0001), `loops caught by the replay window: ${summary.replay} of ${sent} packets`)
+  assert.ok(summary.loop <= Math.ceil(sent * 0.0001), `micro-loops caught by the replay window: ${summary.loop} of ${sent} packets`)
+  assert.equal(summary.replay, 0, 'no packet was counted as a replay: nothing here sends a copy')
   assert.equal(loopySamples, 0, `forwarding state held a loop in ${loopySamples} of ${samples} samples`)
   assert.ok(received > 0)
 })

@@ -18,9 +18,12 @@ import {
 } from '../helpers/relay-process.js'
 
 // Fuzzes the middle relay b of a real a - b - c chain while a tunnel a → c carries valid traffic.
-// Every fuzz packet is built so that it cannot be valid and new: it is malformed, fails auth, or
-// repeats a (source, epoch, sequence) that b already accepted. So b must count each one as a drop
-// and forward none of them. RELAYMESH_FUZZ_SEED=N replays a run's sequence of mutations (the mesh
+// Fuzz packets are forged, truncated, extended, replayed, looping (b's own source number, or a
+// packet b already forwarded coming back), stale (older epoch), and TTL-1 copies sent ahead of a
+// genuine packet. A model of b's checks (docs/wire.md, written here independently of relay/)
+// predicts for each packet what b must do: drop it for one reason, or, for the genuine packet
+// behind a TTL-1 copy, forward it. The test then holds b to sent = forwarded + drops, reason by
+// reason. RELAYMESH_FUZZ_SEED=N replays a run's sequence of mutations (the mesh
 // key is fresh each run, so the bytes differ, but the kinds, lengths and flip positions repeat).
 // The fuzzer is paced below b's capacity: what overflows b's socket buffer the kernel drops
 // uncounted (Udp RcvbufErrors in /proc/net/snmp), and the test reports that figure beside b's.
@@ -40,6 +43,7 @@ let mesh: MeshDir
 let relays: RelayProcess[] = []
 let sink: Awaited<ReturnType<typeof udpSink>>
 let seedSink: Awaited<ReturnType<typeof udpSink>>
+let freshSink: Awaited<ReturnType<typeof udpSink>>
 let tunnelPort = 0
 const sockets: dgram.Socket[] = []
 
@@ -47,6 +51,7 @@ before(async () => {
   mesh = await makeMeshDir(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']])
   sink = await udpSink()
   seedSink = await udpSink()
+  freshSink = await udpSink()
   tunnelPort = await freeUdpPort()
   relays = [
     await startRelay(mesh, 'a', ['--tunnel', `127.0.0.1:${tunnelPort}@c=127.0.0.1:${sink.port}`]),
@@ -58,7 +63,7 @@ before(async () => {
 
 after(async () => {
   for (const r of relays) await r.stop()
-  for (const s of [sink?.socket, seedSink?.socket, ...sockets]) s?.close()
+  for (const s of [sink?.socket, seedSink?.socket, freshSink?.socket, ...sockets]) s?.close()
 })
 
 /** mulberry32: small, fast, seedable. */
@@ -95,7 +100,7 @@ async function vmRssKb (pid: number): Promise<number> {
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-test('a relay under 100,000+ random and mutated packets stays up, forwards nothing unauthenticated, counts every drop and keeps carrying valid tunnel traffic', { timeout: 90_000 }, async () => {
+test('a relay under 100,000+ forged, mutated, replayed, looping and TTL-1 packets stays up, forwards only what is genuine and new, counts every drop by reason and keeps carrying valid tunnel traffic', { timeout: 180_000 }, async () => {
   console.log(`fuzz seed ${SEED} (set RELAYMESH_FUZZ_SEED=${SEED} to repeat)`)
   const t0 = Date.now()
   const rand = prng(SEED)
@@ -112,22 +117,89 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
   const wrongAuth = new PacketAuth(randomBytes(32))
 
   // Seeds: valid packets from a source relay that is not running, sent once so b accepts and
-  // forwards them. They are the base of the replay and bit-flip fuzz: whatever a mutation leaves
-  // authentic is a replay at b.
+  // forwards them. They are the base of the replay, loop and bit-flip fuzz: whatever a mutation
+  // leaves authentic is a packet b has handled. Destination seeds are addressed to b itself, for a
+  // service b does not run: b takes them into its window and counts them unknown_service.
   const src = relayNumber('fuzz-src')
+  const freshSrc = relayNumber('fuzz-fresh')
+  const self = relayNumber('b')
   const dstC = relayNumber('c')
   const epoch = 1_700_000_000
+  const NO_SERVICE = Service.USER_MIN + 1
   const seedPrefix = targetPrefix({ host: '127.0.0.1', port: seedSink.port, family: 4 })
+  const freshPrefix = targetPrefix({ host: '127.0.0.1', port: freshSink.port, family: 4 })
   const seeds: Buffer[] = []
-  const seedKeys = new Set<string>()
+  const dstSeeds: Buffer[] = []
   for (let seq = 0; seq < SEEDS; seq++) {
     const payload = Buffer.concat([seedPrefix, Buffer.from(`seed-${seq}-`), randomBytes(int(1000))])
     seeds.push(encodePacket({ type: PacketType.DATA, service: Service.TUNNEL, src, dst: dstC, flow: 1, epoch, seq }, payload, auth))
-    seedKeys.add(`${src}:${epoch}:${seq}`)
+    dstSeeds.push(encodePacket({ type: PacketType.DATA, service: NO_SERVICE, src, dst: self, flow: 1, epoch, seq: SEEDS + seq }, randomBytes(int(200)), auth))
   }
+
+  // b's window, modelled: per source, its epoch, newest sequence and the sequences seen.
+  const windows = new Map<number, { epoch: number, top: number, seen: Set<number> }>()
+  const WINDOW = 4096
+  const windowVerdict = (h: PacketHeader): 'new' | 'dup' | 'stale' => {
+    const w = windows.get(h.src)
+    if (w === undefined || h.epoch > w.epoch) return 'new'
+    if (h.epoch < w.epoch) return 'stale'
+    if (h.seq > w.top) return 'new'
+    if (w.top - h.seq >= WINDOW) return 'stale'
+    return w.seen.has(h.seq) ? 'dup' : 'new'
+  }
+  const record = (h: PacketHeader): void => {
+    let w = windows.get(h.src)
+    if (w === undefined || h.epoch > w.epoch) { w = { epoch: h.epoch, top: -1, seen: new Set() }; windows.set(h.src, w) }
+    w.top = Math.max(w.top, h.seq)
+    w.seen.add(h.seq)
+  }
+  // What b must do with a packet (docs/wire.md, "How a receiver rejects a packet"), and whether it
+  // takes the packet into its window. Reason.OK means forwarded.
+  const h = new PacketHeader()
+  const classify = (p: Buffer): { r: Reason, records: boolean } => {
+    if (parseHeader(p, p.length, h) !== Reason.OK) return { r: Reason.MALFORMED, records: false }
+    if (!auth.verify(p)) return { r: Reason.BAD_AUTH, records: false }
+    if (h.type !== PacketType.DATA) throw new Error('the fuzzer makes no authentic link-local packets')
+    if (h.dst !== self) {
+      if (h.ttl <= 1) return { r: Reason.TTL_EXPIRED, records: false }
+      if (h.src === self) return { r: Reason.LOOP, records: false }
+      const v = windowVerdict(h)
+      if (v !== 'new') return { r: v === 'dup' ? Reason.LOOP : Reason.REPLAY, records: false }
+      return { r: h.dst === dstC ? Reason.OK : Reason.NO_ROUTE, records: true }
+    }
+    if (h.src === self || windowVerdict(h) !== 'new') return { r: Reason.REPLAY, records: false }
+    return { r: Reason.UNKNOWN_SERVICE, records: true }
+  }
+
   const fuzzSock = await udpSocket()
-  for (const p of seeds) fuzzSock.send(p, bPort, '127.0.0.1')
-  await waitFor(() => seedSink.received.length >= SEEDS, 5000, 'seed delivery')
+  // Every seed must reach b, or the model would think b holds a sequence it never saw. A loaded
+  // machine can drop a burst in b's socket buffer, so seeds go in small batches, each sent again
+  // until b's counters (or the sink) show all of it; a copy b already holds is just a drop here,
+  // before the counts under test start.
+  const settle = async (batch: Buffer[], done: () => Promise<boolean>, what: string): Promise<void> => {
+    const end = Date.now() + 120_000
+    for (;;) {
+      for (const p of batch) await new Promise<void>((resolve) => { fuzzSock.send(p, bPort, '127.0.0.1', () => { resolve() }) })
+      const until = Date.now() + 2000
+      while (Date.now() < until) { if (await done()) return; await sleep(20) }
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    }
+  }
+  const seedArrived = new Set<number>()
+  seedSink.socket.on('message', (m) => { const k = /^seed-(\d+)-/.exec(m.toString('latin1')); if (k !== null) seedArrived.add(Number(k[1])) })
+  for (const p of [...seeds, ...dstSeeds]) { classify(p); record(h) }
+  for (let i = 0; i < SEEDS; i += 32) {
+    const idx = Array.from({ length: Math.min(32, SEEDS - i) }, (_, j) => i + j)
+    await settle(idx.map((k) => seeds[k]), async () => idx.every((k) => seedArrived.has(k)), `seeds ${i}..${i + idx.length - 1} to be delivered`)
+  }
+  // b counts a destination seed unknown_service the first time and replay after; wait until every
+  // one was seen once.
+  const mbSetup = await b.metrics()
+  const firstSeen = async (): Promise<number> => dropCount(await b.metrics(), 'unknown_service') - dropCount(mbSetup, 'unknown_service')
+  for (let i = 0; i < SEEDS; i += 32) {
+    const n = Math.min(32, SEEDS - i)
+    await settle(dstSeeds.slice(i, i + n), async () => await firstSeen() >= i + n, `destination seeds ${i}..${i + n - 1} to reach b`)
+  }
 
   // Packets that are well-formed, signed, and new; only ever sent mutated so they cannot pass.
   let freshSeq = 1_000_000
@@ -135,11 +207,15 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
     type: PacketType.DATA, service: Service.TUNNEL, src, dst: dstC, flow: 2, epoch, seq: freshSeq++, ttl: 1 + int(255)
   }, randomBytes(int(MAX_PAYLOAD + 1)), signer)
   const seedCopy = (): Buffer => Buffer.from(seeds[int(SEEDS)])
+  // Genuine, new packets from another absent source, each sent once after a TTL-1 copy of it.
+  let genuineSeq = 0
+  const owed: Buffer[] = []
 
-  const kinds = ['random', 'bitflip', 'truncate', 'length', 'wrongkey', 'badheader', 'replay'] as const
-  type Kind = typeof kinds[number]
+  const kinds = ['random', 'bitflip', 'truncate', 'length', 'wrongkey', 'badheader', 'replay', 'looping', 'ttl1'] as const
+  type Kind = typeof kinds[number] | 'genuine'
   const make = (kind: Kind): Buffer => {
     switch (kind) {
+      case 'genuine': return owed.shift() as Buffer
       case 'random': return randomBytes(int(1501))
       case 'bitflip': {
         const p = seedCopy()
@@ -185,19 +261,38 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
         return p
       }
       case 'replay': {
-        const p = seedCopy()
-        if (int(2) === 0) p[OFF_TTL] = int(256) // the tag does not cover the TTL
-        return p
+        switch (int(3)) {
+          case 0: { // a destination seed again: b delivered (here: refused) it already
+            const p = Buffer.from(dstSeeds[int(SEEDS)])
+            p[OFF_TTL] = int(256) // the tag does not cover the TTL
+            return p
+          }
+          case 1: // an older boot epoch of a source b knows
+            return encodePacket({ type: PacketType.DATA, service: Service.TUNNEL, src, dst: dstC, epoch: epoch - 1 - int(1000), seq: int(1_000_000) }, seedPrefix, auth)
+          default: // b's own source number, addressed to b
+            return encodePacket({ type: PacketType.DATA, service: NO_SERVICE, src: self, dst: self, epoch, seq: int(1_000_000) }, randomBytes(int(100)), auth)
+        }
+      }
+      case 'looping': {
+        if (int(2) === 0) {
+          // A packet b forwarded, back again with fewer hops left, as round a loop.
+          const p = seedCopy()
+          p[OFF_TTL] = 2 + int(14)
+          return p
+        }
+        // A packet bearing b's own source number, in transit.
+        return encodePacket({ type: PacketType.DATA, service: Service.TUNNEL, src: self, dst: dstC, epoch, seq: int(1_000_000), ttl: 2 + int(254) }, seedPrefix, auth)
+      }
+      case 'ttl1': {
+        const real = encodePacket({ type: PacketType.DATA, service: Service.TUNNEL, src: freshSrc, dst: dstC, flow: 3, epoch, seq: genuineSeq },
+          Buffer.concat([freshPrefix, Buffer.from(`genuine-${genuineSeq}`)]), auth)
+        genuineSeq++
+        owed.push(real)
+        const copy = Buffer.from(real)
+        copy[OFF_TTL] = int(2) // 0 or 1
+        return copy
       }
     }
-  }
-  // Independent of b: what b must do with a packet. A packet that would be valid and new is never
-  // sent (counted as `regenerated`); by construction that takes a forged tag, so it does not happen.
-  const h = new PacketHeader()
-  const classify = (p: Buffer): Reason => {
-    if (parseHeader(p, p.length, h) !== Reason.OK) return Reason.MALFORMED
-    if (!auth.verify(p)) return Reason.BAD_AUTH
-    return seedKeys.has(`${h.src}:${h.epoch}:${h.seq}`) ? Reason.REPLAY : Reason.OK
   }
 
   // Valid traffic through the tunnel, VALID_PPS, for the whole fuzz run.
@@ -219,8 +314,10 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
     const byReason0 = REASON_NAMES.slice(1).map((r) => dropCount(mb0, r))
 
     const expected = new Float64Array(REASON_NAMES.length)
-    const sentByKind = Object.fromEntries(kinds.map((k) => [k, 0])) as Record<Kind, number>
+    const sentByKind = Object.fromEntries([...kinds, 'genuine'].map((k) => [k, 0])) as Record<Kind, number>
     let fuzzSent = 0
+    let expectedForwarded = 0
+    let expectedDrops = 0
     let regenerated = 0
     let counted = 0
     let scraping = false
@@ -235,20 +332,23 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
     let pauses = 0
     try {
       while (fuzzSent < FUZZ_PACKETS) {
-        if (fuzzSent - counted > MAX_IN_FLIGHT) { pauses++; await sleep(5); continue }
+        if (expectedDrops - counted > MAX_IN_FLIGHT) { pauses++; await sleep(5); continue }
         const n = Math.min(BURST, FUZZ_PACKETS - fuzzSent)
         for (let i = 0; i < n; i++) {
           let kind: Kind
           let p: Buffer
-          let r: Reason
+          let v: { r: Reason, records: boolean }
           for (;;) {
-            kind = kinds[int(kinds.length)]
+            // A genuine packet goes out a little after its TTL-1 copy.
+            kind = owed.length > 0 && int(4) === 0 ? 'genuine' : kinds[int(kinds.length)]
             p = make(kind)
-            r = classify(p)
-            if (r !== Reason.OK) break
-            regenerated++
+            v = classify(p)
+            if (v.r !== Reason.OK || kind === 'genuine') break
+            regenerated++ // valid and new by chance: never sent
           }
-          expected[r]++
+          if (v.records) record(h)
+          if (v.r === Reason.OK) expectedForwarded++
+          else { expected[v.r]++; expectedDrops++ }
           sentByKind[kind]++
           fuzzSock.send(p, bPort, '127.0.0.1')
           fuzzSent++
@@ -262,12 +362,12 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
       clearInterval(scraper)
     }
     const fuzzMs = Date.now() - fuzzStart
-    await waitFor(async () => totalDrops(await b.metrics()) - drops0 >= fuzzSent, 5000, 'b to count every fuzz packet').catch(() => {})
+    await waitFor(async () => totalDrops(await b.metrics()) - drops0 >= expectedDrops && freshSink.received.length >= expectedForwarded, 30_000, 'b to count every fuzz packet').catch(() => {})
     await sleep(300)
     clearInterval(validTimer)
     sendValid()
     const validTotal = validSent
-    await waitFor(() => sink.received.length >= validTotal, 3000, 'valid traffic to drain').catch(() => {})
+    await waitFor(() => sink.received.length >= validTotal, 10_000, 'valid traffic to drain').catch(() => {})
     await sleep(200)
 
     const mb = await b.metrics()
@@ -286,6 +386,9 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
     const figures = {
       seed: SEED,
       fuzzSent,
+      expectedForwarded,
+      expectedDrops,
+      genuineDelivered: freshSink.received.length,
       fuzzMs,
       fuzzPps: Math.round(fuzzSent / (fuzzMs / 1000)),
       pauses,
@@ -309,19 +412,28 @@ test('a relay under 100,000+ random and mutated packets stays up, forwards nothi
     assert.equal(health.status, 200)
     assert.deepEqual(await health.json(), { role: 'relay' })
 
-    // Every fuzz packet is a counted drop, bar what the kernel dropped before b could read it.
-    assert.ok(drops <= fuzzSent, `b counted ${drops} drops for ${fuzzSent} fuzz packets`)
-    assert.ok(fuzzSent - drops <= rcvbufDelta, `b counted ${drops} of ${fuzzSent} fuzz packets; kernel RcvbufErrors rose by only ${rcvbufDelta}`)
+    // Every fuzz packet was forwarded (the genuine ones) or dropped for the reason the model
+    // predicts, bar what the kernel dropped before b could read it.
+    assert.ok(fuzzSent >= 100_000 || FUZZ_PACKETS < 100_000, `sent ${fuzzSent} fuzz packets`)
+    assert.equal(fuzzSent, expectedForwarded + expectedDrops)
+    const genuine = freshSink.received.length
+    assert.ok(drops <= expectedDrops, `b counted ${drops} drops for ${expectedDrops} expected`)
+    assert.ok(genuine <= expectedForwarded, `${genuine} genuine packets arrived of ${expectedForwarded}`)
+    assert.ok(fuzzSent - drops - genuine <= rcvbufDelta, `b accounted for ${drops + genuine} of ${fuzzSent} fuzz packets; kernel RcvbufErrors rose by only ${rcvbufDelta}`)
     for (const [reason, { counted: got, expected: want }] of Object.entries(byReason)) {
       assert.ok(got <= want, `${reason}: counted ${got}, at most ${want} expected`)
       if (rcvbufDelta === 0) assert.equal(got, want, `${reason}: counted ${got}, expected ${want}`)
     }
+    if (rcvbufDelta === 0) assert.equal(genuine, expectedForwarded, 'every genuine packet behind a TTL-1 copy arrived')
+    for (const r of ['malformed', 'bad_auth', 'replay', 'loop', 'ttl_expired']) assert.ok(byReason[r].expected > 0, `the fuzz exercised ${r}`)
 
-    // Nothing unauthenticated went on: b forwarded exactly the seeds and the valid traffic that
-    // reached c, c delivered exactly that, and no relay beside b dropped anything.
-    assert.equal(seedSink.received.length, SEEDS, 'no mutated or replayed seed reached its target')
-    assert.equal(bForwarded, SEEDS + sink.received.length)
-    assert.equal(cDelivered, SEEDS + sink.received.length)
+    // Nothing else went on: b forwarded exactly the seeds, the genuine packets and the valid
+    // traffic that reached c, c delivered exactly that, and no relay beside b dropped anything.
+    assert.equal(seedSink.received.length, SEEDS, 'no mutated, replayed or looping seed reached its target')
+    assert.equal(new Set(freshSink.received.map((m) => m.toString())).size, genuine, 'no genuine packet arrived twice')
+    assert.equal(bForwarded, SEEDS + genuine + sink.received.length)
+    assert.equal([...mb].filter(([k]) => k.startsWith('relaymesh_packets_delivered_total')).reduce((n, [, v]) => n + v, 0), 0, 'b delivered nothing')
+    assert.equal(cDelivered, SEEDS + genuine + sink.received.length)
     assert.equal(totalDrops(ma), 0, 'a dropped nothing')
     assert.equal(totalDrops(mc), 0, 'c dropped nothing')
     assert.equal(validGot.size, sink.received.length, 'no valid datagram arrived twice')

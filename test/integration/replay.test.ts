@@ -87,17 +87,19 @@ function tunnelPacket (src: string, epoch: number, seq: number, text: string): B
   return encodePacket({ type: PacketType.DATA, service: Service.TUNNEL, src: relayNumber(src), dst: relayNumber('c'), flow: 7, epoch, seq }, payload, auth)
 }
 
-async function counters (): Promise<{ bReplay: number, cReplay: number, bForwarded: number, cDelivered: number }> {
+async function counters (): Promise<{ bReplay: number, bLoop: number, cReplay: number, cLoop: number, bForwarded: number, cDelivered: number }> {
   const [mb, mc] = await Promise.all([b.metrics(), c.metrics()])
   return {
     bReplay: dropCount(mb, 'replay'),
+    bLoop: dropCount(mb, 'loop'),
     cReplay: dropCount(mc, 'replay'),
+    cLoop: dropCount(mc, 'loop'),
     bForwarded: mb.get('relaymesh_packets_forwarded_total') ?? 0,
     cDelivered: mc.get('relaymesh_packets_delivered_total{service="tunnel"}') ?? 0
   }
 }
 
-test('captured packets sent again to a transit or the egress relay are dropped as replays and never reach the target', async () => {
+test('captured packets sent again are dropped and never reach the target: as loops at a transit relay, as replays at the egress', async () => {
   const client = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => { client.bind(0, '127.0.0.1', resolve) })
   const n = 20
@@ -110,14 +112,17 @@ test('captured packets sent again to a transit or the egress relay are dropped a
 
   await sendTo('b', captured)
   await sendTo('c', captured)
-  // The tag is computed with the TTL zeroed, so a rewritten TTL still verifies: it must still be a replay.
+  // The tag is computed with the TTL zeroed, so a rewritten TTL still verifies: it must still be refused.
   const reTtl = captured.map((p) => { const q = Buffer.from(p); q[OFF_TTL] = 64; return q })
   await sendTo('b', reTtl)
-  await waitFor(async () => { const k = await counters(); return k.bReplay - before.bReplay >= 2 * n && k.cReplay - before.cReplay >= n }, 30_000, 'replay drops at b and c')
+  // In transit a copy cannot be told from a packet come back round a loop (docs/wire.md).
+  await waitFor(async () => { const k = await counters(); return k.bLoop - before.bLoop >= 2 * n && k.cReplay - before.cReplay >= n }, 30_000, 'loop drops at b and replay drops at c')
   await sleep(200)
   const afterReplay = await counters()
-  assert.equal(afterReplay.bReplay - before.bReplay, 2 * n)
+  assert.equal(afterReplay.bLoop - before.bLoop, 2 * n)
+  assert.equal(afterReplay.bReplay - before.bReplay, 0)
   assert.equal(afterReplay.cReplay - before.cReplay, n)
+  assert.equal(afterReplay.cLoop - before.cLoop, 0)
   assert.equal(afterReplay.bForwarded, before.bForwarded, 'b forwarded no replay')
   assert.equal(afterReplay.cDelivered, before.cDelivered, 'c delivered no replay')
   for (let i = 0; i < n; i++) assert.equal(sinkCount(`cap-${i}`), 1, `cap-${i} reached the target exactly once`)
@@ -151,10 +156,11 @@ test('packets reordered within the window are all delivered, and only their dupl
   await sendTo('b', pkts)
   await waitFor(() => [10, 11, 12].every((s) => sinkCount(`reorder-${s}`) === 1), 30_000, 'reordered delivery')
   await sendTo('b', [pkts[2], pkts[0]])
-  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 30_000, 'duplicate drops')
+  await waitFor(async () => (await counters()).bLoop - before.bLoop >= 2, 30_000, 'duplicate drops')
   await sleep(100)
   const k = await counters()
-  assert.equal(k.bReplay - before.bReplay, 2)
+  assert.equal(k.bLoop - before.bLoop, 2, 'a duplicate in transit counts as a loop')
+  assert.equal(k.bReplay - before.bReplay, 0)
   assert.equal(k.bForwarded - before.bForwarded, 3)
   for (const s of [10, 11, 12]) assert.equal(sinkCount(`reorder-${s}`), 1)
 })
@@ -191,15 +197,31 @@ test('a newer boot epoch from the same source starts a fresh window, and the old
   await waitFor(() => sinkCount('epoch2-1') === 1 && sinkCount('epoch2-2') === 1, 30_000, 'epoch 2 packets')
   await sendTo('b', [
     tunnelPacket('src-epoch', e1, 50_001, 'epoch1-50001'), // older epoch, new sequence
-    tunnelPacket('src-epoch', e2, 1, 'epoch2-1') // same epoch, seen sequence
+    tunnelPacket('src-epoch', e2, 1, 'epoch2-1') // same epoch, seen sequence: a loop in transit
   ])
-  await waitFor(async () => (await counters()).bReplay - before.bReplay >= 2, 30_000, 'replay drops')
+  await waitFor(async () => { const k = await counters(); return k.bReplay - before.bReplay >= 1 && k.bLoop - before.bLoop >= 1 }, 30_000, 'replay and loop drops')
   await sendTo('b', [tunnelPacket('src-epoch', e2, 3, 'epoch2-3')])
   await waitFor(() => sinkCount('epoch2-3') === 1, 30_000, 'epoch 2 continues')
   await sleep(100)
   const k = await counters()
-  assert.equal(k.bReplay - before.bReplay, 2)
+  assert.equal(k.bReplay - before.bReplay, 1)
+  assert.equal(k.bLoop - before.bLoop, 1)
   assert.equal(k.bForwarded - before.bForwarded, 4)
   assert.equal(sinkCount('epoch1-50001'), 0)
   assert.equal(sinkCount('epoch2-1'), 1)
+})
+
+test('a copy with TTL 1 sent ahead of a packet expires at the transit relay without using up its sequence, so the packet still arrives', async () => {
+  const p = tunnelPacket('src-ttl', 1_700_000_000, 77, 'ttl-real')
+  const early = Buffer.from(p)
+  early[OFF_TTL] = 1 // the TTL is outside the tag: the copy verifies
+  const mb0 = await b.metrics()
+  await sendTo('b', [early])
+  await waitFor(async () => dropCount(await b.metrics(), 'ttl_expired') - dropCount(mb0, 'ttl_expired') >= 1, 15_000, 'the copy to expire at b')
+  await sendTo('b', [p])
+  await waitFor(() => sinkCount('ttl-real') === 1, 15_000, 'the real packet to reach the target')
+  const mb = await b.metrics()
+  assert.equal(dropCount(mb, 'ttl_expired') - dropCount(mb0, 'ttl_expired'), 1)
+  assert.equal(dropCount(mb, 'loop') - dropCount(mb0, 'loop'), 0)
+  assert.equal(dropCount(mb, 'replay') - dropCount(mb0, 'replay'), 0)
 })

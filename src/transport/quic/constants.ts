@@ -27,6 +27,18 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 /** Time both ends allow the mesh-key handshake, counted from the stream's first byte. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000
 
+/**
+ * Connections a server lets wait between the QUIC handshake's start (past address validation by
+ * stateless retry) and the mesh-key verdict, in total and per source IP address. Each holds TLS
+ * and connection state until it is authenticated or its handshake timeout ends it. The per-source
+ * default admits 1,000 clients starting at once from one loopback address (the controller's
+ * 1,000-relay runs and the signaling load driver do that); one address still holds at most a
+ * quarter of the server's slots. Beyond either cap the Initial packet is dropped and counted; the
+ * client's QUIC stack resends it, so a refused client gets in once slots free up.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 4096
+export const DEFAULT_MAX_PENDING_PER_SOURCE = 1024
+
 /** Time close() waits for queued frames to flush and the peer to end its side, before forcing. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000
 

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { events as quicEvents, QUICServer, type QUICConnection, type QUICStream } from '@matrixai/quic'
+import { Type as QuicPacketType } from '@matrixai/quic/native/types.js'
 import { systemClock, type Clock, type Timer } from '../../clock.js'
 import { HandshakeError, serverHandshake } from '../../control/handshake.js'
 import { InvalidStateError, ioError } from '../../errors.js'
@@ -7,6 +8,7 @@ import type { Logger } from '../../logging.js'
 import { formatHostPort, type HostPort } from '../address.js'
 import { generateTlsIdentity, type TlsIdentity } from './certs.js'
 import { CloseCode } from './constants.js'
+import { HandshakeLimit, type HandshakeRefusal, type HandshakeStats } from './handshake-limit.js'
 import { QuicChannel } from './quic-channel.js'
 import { quicConfig, resolveTuning, type ResolvedTuning } from './quic-config.js'
 import { serverCrypto } from './quic-crypto.js'
@@ -19,7 +21,15 @@ interface Pending {
   remote: string
   channel?: QuicChannel
   deadline: Timer
+  /** The source address whose handshake-limit slot this connection holds; released in forget(). */
+  slot?: string
 }
+
+/** QUICServer.acceptConnection: @internal in the library, called by its socket for a packet of no known connection. */
+type AcceptConnection = (remoteInfo: { host: string, port: number }, header: { ty: number, token?: Uint8Array }, dcid: unknown, data: unknown) => Promise<QUICConnection | undefined>
+
+/** At most one warning about refused handshakes per this many ms. */
+const REFUSAL_WARN_INTERVAL_MS = 10_000
 
 /**
  * Accepts QUIC connections and turns each into a Channel once the client has passed the mesh-key
@@ -32,6 +42,8 @@ class QuicChannelServer implements QuicServer {
   private readonly tuning: ResolvedTuning
   private readonly log: Logger
   private readonly clock: Clock
+  private readonly limit: HandshakeLimit
+  private lastRefusalWarnMs = -Infinity
   private readonly pending = new Set<Pending>()
   /** Every announced connection, until it stops; streams find their connection's entry here. */
   private readonly byConnection = new Map<QUICConnection, Pending>()
@@ -49,7 +61,10 @@ class QuicChannelServer implements QuicServer {
     this.tuning = resolveTuning(opts)
     this.clock = opts.clock ?? systemClock
     this.log = opts.logger.child({ component: 'quic-server' })
+    this.limit = new HandshakeLimit({ maxPending: opts.maxPendingHandshakes, maxPendingPerSource: opts.maxPendingPerSource })
   }
+
+  get handshakes (): HandshakeStats { return this.limit.snapshot() }
 
   async start (): Promise<HostPort> {
     if (this.server !== undefined || this.stopping !== undefined) throw new InvalidStateError('QUIC server (already started)')
@@ -64,6 +79,11 @@ class QuicChannelServer implements QuicServer {
     })
     server.addEventListener(quicEvents.EventQUICServerConnection.name, this.onConnection)
     server.addEventListener(quicEvents.EventQUICConnectionStream.name, this.onStreamEvent)
+    // The library offers no admission hook: its socket calls acceptConnection for every packet
+    // that names no known connection, so the limit wraps that call on this instance.
+    const lib = server as unknown as { acceptConnection: AcceptConnection }
+    const accept = lib.acceptConnection.bind(server)
+    lib.acceptConnection = async (remoteInfo, header, dcid, data) => await this.admit(accept, remoteInfo, header, dcid, data)
     this.server = server
     try {
       await server.start({ host: this.opts.host, port: this.opts.port })
@@ -95,6 +115,41 @@ class QuicChannelServer implements QuicServer {
       this.log.info({ address: this.bound === undefined ? undefined : formatHostPort(this.bound) }, 'QUIC server stopped')
     })()
     await this.stopping
+  }
+
+  /**
+   * Lets a connection start only if the handshake limit has a slot for its source. Only an
+   * Initial packet that carries a retry token starts a connection; one without a token gets a
+   * stateless retry, which costs no state and proves the source address, so spoofed sources never
+   * take a slot. Other packet types start nothing and are dropped here: the library would discard
+   * most, but for a 0-RTT packet (no token in its header) it reads the token's length off null and
+   * rejects a promise nobody handles, which ends the process on one datagram.
+   */
+  private async admit (accept: AcceptConnection, remoteInfo: { host: string, port: number }, header: { ty: number, token?: Uint8Array }, dcid: unknown, data: unknown): Promise<QUICConnection | undefined> {
+    if (header.ty !== QuicPacketType.Initial) return undefined
+    if (header.token === undefined || header.token.byteLength === 0) return await accept(remoteInfo, header, dcid, data)
+    const host = remoteInfo.host
+    const refusal = this.limit.tryAcquire(host)
+    if (refusal !== undefined) { this.warnRefused(host, refusal); return undefined }
+    let conn: QUICConnection | undefined
+    try {
+      conn = await accept(remoteInfo, header, dcid, data)
+    } finally {
+      // onConnection ran inside accept() if the connection started: its Pending takes the slot,
+      // unless it is already gone.
+      const p = conn === undefined ? undefined : this.byConnection.get(conn)
+      if (p !== undefined && this.pending.has(p) && p.slot === undefined) p.slot = host
+      else this.limit.release(host)
+    }
+    return conn
+  }
+
+  private warnRefused (host: string, refusal: HandshakeRefusal): void {
+    const now = this.clock.monoMs()
+    if (now - this.lastRefusalWarnMs < REFUSAL_WARN_INTERVAL_MS) return
+    this.lastRefusalWarnMs = now
+    const limit = refusal === 'total' ? this.limit.maxPending : this.limit.maxPendingPerSource
+    this.log.warn({ remote: host, cap: refusal, limit, ...this.limit.snapshot() }, 'dropping QUIC handshakes: too many pending (further drops are counted, not logged, for 10 s)')
   }
 
   private readonly onConnection = (evt: Event): void => {
@@ -206,6 +261,7 @@ class QuicChannelServer implements QuicServer {
   private forget (p: Pending): void {
     if (!this.pending.delete(p)) return
     this.clock.clearTimer(p.deadline)
+    if (p.slot !== undefined) { this.limit.release(p.slot); p.slot = undefined }
   }
 
   private async dropPending (p: Pending, code: number, reason: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logging.js'
 import type { HostPort } from '../address.js'
 import type { TlsIdentity } from './certs.js'
+import type { HandshakeStats } from './handshake-limit.js'
 
 /** Why a channel closed. Delivered once, by the 'close' event and by `closed`. */
 export interface ChannelCloseInfo {
@@ -69,6 +70,13 @@ export interface QuicServerOptions extends ChannelTuning {
   /** A TLS identity to serve; by default a fresh self-signed one is made at start. */
   identity?: TlsIdentity
   clock?: Clock
+  /**
+   * Connections that may wait for the QUIC and mesh-key handshakes at once, in total and per
+   * source IP address (defaults in constants.ts). Beyond either, Initial packets are dropped and
+   * counted in `handshakes`; the client's QUIC stack resends them.
+   */
+  maxPendingHandshakes?: number
+  maxPendingPerSource?: number
 }
 
 export interface QuicServer {
@@ -80,6 +88,8 @@ export interface QuicServer {
   address: () => HostPort
   /** Authenticated channels currently open. */
   readonly channels: ReadonlySet<Channel>
+  /** Pending handshakes now, and Initial packets dropped by each cap so far. */
+  readonly handshakes: HandshakeStats
 }
 
 export interface ConnectQuicOptions extends ChannelTuning {
