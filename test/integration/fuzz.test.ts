@@ -410,7 +410,7 @@ test('a relay under 100,000+ forged, mutated, replayed, looping and TTL-1 packet
     assert.equal(b.proc.signalCode, null, 'b was not killed')
     const health = await fetch(`${b.httpUrl}/healthz`)
     assert.equal(health.status, 200)
-    assert.deepEqual(await health.json(), { role: 'relay' })
+    assert.deepEqual(await health.json(), { role: 'relay', ready: true })
 
     // Every fuzz packet was forwarded (the genuine ones) or dropped for the reason the model
     // predicts, bar what the kernel dropped before b could read it.
