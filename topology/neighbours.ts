@@ -1,4 +1,4 @@
-import { Prng } from '../src/transport/impair/prng.js'
+import { Prng } from '../src/prng.js'
 
 export interface NeighbourPolicy {
   /** Up to this many relays, everyone probes everyone. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { silentLogger } from '../../src/logging.js'
-import { Prng } from '../../src/transport/impair/prng.js'
+import { Prng } from '../../src/prng.js'
 import { TICK_MS } from '../../prober/constants.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
 import { convergenceMs } from '../convergence.js'

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { RouteEngine, type EngineEdge } from '../../topology/route-engine.js'
 import { RouteThreads } from '../../topology/route-threads.js'
-import { Prng } from '../../src/transport/impair/prng.js'
+import { Prng } from '../../src/prng.js'
 
 interface Graph { name: string, n: number, edges: EngineEdge[], runs: number }
 

@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { Prng } from '../../src/transport/impair/prng.js'
+import { Prng } from '../../src/prng.js'
 import { validateScenario, type Scenario } from '../../sim/scenario.js'
 import { ModelRun } from '../../sim/model/run-model.js'
 

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { HostPort } from '../../src/transport/address.js'
-import { Prng } from '../../src/transport/impair/prng.js'
+import { Prng } from '../../src/prng.js'
 import { Flow, MeshHarness, sleep } from '../helpers/mesh-harness.js'
 
 const SECONDS = Number(process.env.RELAYMESH_CHURN_SECONDS ?? 300)

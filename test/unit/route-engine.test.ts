@@ -9,7 +9,7 @@ import { RouteEngine, type EngineEdge } from '../../topology/route-engine.js'
 import { IndexedHeap } from '../../topology/heap.js'
 import { RouteThreads } from '../../topology/route-threads.js'
 import { CALLER, PUBLISHED, beginPublish, claimRow, endPublish, tag } from '../../topology/row-claims.js'
-import { Prng } from '../../src/transport/impair/prng.js'
+import { Prng } from '../../src/prng.js'
 
 function randomGraph (seed: number, n: number, degree: number): EngineEdge[] {
   const r = new Prng(seed)

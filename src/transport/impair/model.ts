@@ -1,4 +1,4 @@
-import { Prng } from './prng.js'
+import { Prng } from '../../prng.js'
 
 /** Gilbert–Elliott burst loss: a two-state Markov chain stepped once per packet. */
 export interface BurstLoss {
