@@ -70,12 +70,6 @@ function emulate (req: IncomingMessage, res: ServerResponse, emulation: LinkEmul
     sendJson(res, 401, { error: 'POST /emulation/links needs Authorization: Bearer TOKEN, the token in the relay\'s --emulate-links-token-file' }, { 'www-authenticate': 'Bearer' })
     return
   }
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
-  if (type !== 'application/json') {
-    req.resume()
-    sendJson(res, 415, { error: `content-type '${req.headers['content-type'] ?? ''}' is not application/json` })
-    return
-  }
   withJsonBody(req, res, (body) => {
     const { to, ...params } = (typeof body === 'object' && body !== null ? body : {}) as { to?: unknown }
     if (typeof to !== 'string') throw new TypeError('"to" must be the peer\'s HOST:PORT')

@@ -69,9 +69,16 @@ export class HttpError extends Error {
 /**
  * Reads a JSON request body (empty = {}) and hands it to `handle`; a body that is too large or not
  * JSON, or a `handle` that throws, is answered 400 (or an HttpError's status) with the reason,
- * never thrown.
+ * never thrown. A request whose content type is not application/json is answered 415: a web page
+ * can send a cross-origin POST with a form or text type without asking, but not with this one.
  */
 export function withJsonBody (req: IncomingMessage, res: ServerResponse, handle: (body: unknown) => unknown): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+  if (type !== 'application/json') {
+    req.resume()
+    sendJson(res, 415, { error: `content-type '${req.headers['content-type'] ?? ''}' is not application/json; send -H 'content-type: application/json'` })
+    return
+  }
   let body = ''
   let tooBig = false
   req.setEncoding('utf8')

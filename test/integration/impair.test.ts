@@ -5,6 +5,8 @@ import dgram from 'node:dgram'
 import { hostPortOf, READY_FD, READY_STDIO, readyLine } from '../../sim/process/daemons.js'
 import { CLI, udpSink, waitFor } from '../helpers/relay-process.js'
 
+const JSON_TYPE = { 'content-type': 'application/json' }
+
 const procs: ChildProcess[] = []
 const sockets: dgram.Socket[] = []
 // A failed assertion must not leave a socket open: the test file would never exit.
@@ -64,7 +66,10 @@ test('relaymesh impair delays both ways by what it is told, and changes its impa
   assert.ok(fastest >= 2 * DELAY_MS - 1, `every echo waited out the delay both ways (fastest ${fastest.toFixed(1)} ms)`)
   assert.ok(Math.min(...baseline) < 2 * DELAY_MS - 1, `an echo without the hop is faster (${Math.min(...baseline).toFixed(1)} ms)`)
 
-  const res = await fetch(`http://127.0.0.1:${http}/params`, { method: 'POST', body: JSON.stringify({ outage: true }) })
+  // A web page can POST text/plain cross-origin without a preflight; the hop must refuse it.
+  const text = await fetch(`http://127.0.0.1:${http}/params`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ outage: true }) })
+  assert.equal(text.status, 415)
+  const res = await fetch(`http://127.0.0.1:${http}/params`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ outage: true }) })
   assert.equal(res.status, 200)
   assert.equal(((await res.json()) as { outage: boolean }).outage, true)
   for (let i = 100; i < 120; i++) send(i)
@@ -73,7 +78,7 @@ test('relaymesh impair delays both ways by what it is told, and changes its impa
   await waitFor(async () => await outageDrops() === 20, 20_000, '20 outage drops')
   assert.equal(got.length, 20, 'nothing crossed the hop during the outage')
 
-  const bad = await fetch(`http://127.0.0.1:${http}/params`, { method: 'POST', body: JSON.stringify({ loss: 7 }) })
+  const bad = await fetch(`http://127.0.0.1:${http}/params`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ loss: 7 }) })
   assert.equal(bad.status, 400)
   assert.match(((await bad.json()) as { error: string }).error, /loss/)
 })
