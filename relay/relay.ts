@@ -4,7 +4,6 @@ import type { Registry } from 'prom-client'
 import { microsOf, type Clock } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
-import { createRelayRegistry } from '../src/metrics.js'
 import type { HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
@@ -12,16 +11,15 @@ import { PacketType, Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
 import type { LinkMonitorOptions } from '../prober/link-monitor.js'
-import { registerLinkMetrics } from '../src/metrics.js'
 import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import { REASON_NAMES } from '../src/wire/reasons.js'
 import { DataPlane } from './data-plane.js'
-import { startRelayHttp } from './http-server.js'
-import { ControlClient } from './control-client.js'
+// Loaded by the modes that use them (QUIC and zod, prom-client), not by every relay: docs/performance.md.
+import type { ControlClient } from './control-client.js'
 import { ForwardingTable, type IdRoute } from './forwarding-table.js'
 import type { LinkEmulator } from './link-emulator.js'
-import { loadState, StateSaver } from './state-file.js'
+import type { StateSaver } from './state-file.js'
 import { staticRoutes, type StaticMesh } from './static-mesh.js'
 import type { TunnelSpec } from './tunnel/spec.js'
 import { TunnelService } from './tunnel/tunnel-service.js'
@@ -69,7 +67,8 @@ export class Relay {
   readonly number: number
   readonly plane: DataPlane
   readonly tunnels: TunnelService
-  readonly registry: Registry
+  /** The relay's metrics; made when --http serves them. */
+  registry: Registry | undefined
   readonly prober: Prober
   /** The most recent link report this relay produced. */
   lastReport: LinkReport | undefined
@@ -163,8 +162,6 @@ export class Relay {
       },
       policy: init.reportIntervalMs === undefined ? undefined : { intervalMs: init.reportIntervalMs }
     })
-    this.registry = createRelayRegistry(() => this.plane.counters)
-    registerLinkMetrics(this.registry, () => this.prober.status())
   }
 
   async start (): Promise<void> {
@@ -191,6 +188,10 @@ export class Relay {
     this.prober.start()
     this.reporter.start()
     if (this.init.http !== undefined) {
+      const { createRelayRegistry, registerLinkMetrics } = await import('../src/metrics.js')
+      const { startRelayHttp } = await import('./http-server.js')
+      this.registry = createRelayRegistry(() => this.plane.counters)
+      registerLinkMetrics(this.registry, () => this.prober.status())
       const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.init.linkEmulator)
       this.http = server
       this.httpAddress = bound
@@ -206,6 +207,7 @@ export class Relay {
   private async startControl (controllers: HostPort[]): Promise<void> {
     const file = this.init.stateFile
     if (file !== undefined) {
+      const { loadState, StateSaver } = await import('./state-file.js')
       const saved = await loadState(file, this.id)
       if (saved !== undefined) {
         this.prober.setNeighbours(this.forwarding.setNeighbours(saved.neighbours))
@@ -218,6 +220,7 @@ export class Relay {
       })
     }
     const advertise = this.init.advertise ?? this.address as HostPort
+    const { ControlClient } = await import('./control-client.js')
     this.control = new ControlClient({ clock: this.clock, logger: this.baseLog }, {
       id: this.id, advertise, controllers, meshKey: Buffer.from(this.init.meshKey)
     }, {
