@@ -13,6 +13,7 @@ import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
 import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
+import { hasNodeFlag, RELAY_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, stopWithParent } from '../rerun.js'
 
 interface RelayOptions {
   id?: string
@@ -71,6 +72,12 @@ tables; when a next hop's link goes down it switches to the backup next hop at o
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
+      // A small young generation keeps GC pauses short enough for forwarding (docs/performance.md).
+      if (!hasNodeFlag(SEMI_SPACE_FLAG)) {
+        process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${RELAY_SEMI_SPACE_MB}`, 'relaymesh relay')
+        return
+      }
+      stopWithParent()
       const log = loggerFor(opts)
       const need = (v: string | undefined, flag: string, example: string): string => {
         if (v === undefined || v === '') throw new ConfigError(`${flag} is required; for example ${flag} ${example}`)
