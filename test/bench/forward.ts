@@ -306,6 +306,7 @@ async function main (): Promise<void> {
       bare_p90_us: bl.p90,
       bare_p99_us: bl.p99,
       ratio_p50: round(rl.p50 / bl.p50, 3),
+      ratio_p99: round(rl.p99 / bl.p99, 3),
       relay_loss_10k: round(rl.loss, 6),
       bare_loss_10k: round(bl.loss, 6),
       relay_cpu_us_per_pkt: rl.cpu,
