@@ -5,7 +5,7 @@ import { microsOf, type Clock } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import type { HostPort } from '../src/transport/address.js'
-import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
+import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
 import { PacketType, Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
@@ -183,6 +183,9 @@ export class Relay {
     // A UDP socket error (ICMP unreachable from a peer that went away, a full buffer) is not fatal.
     this.socket.on('error', (err) => { this.log.warn({ err: err.message }, 'mesh socket error') })
     this.address = await bindUdp(this.socket, this.init.listen)
+    // Linux reports twice what it granted; less than asked means net.core.rmem_max capped it.
+    const wanted = this.init.socketBuffer ?? DEFAULT_SOCKET_BUFFER
+    if (this.socket.getRecvBufferSize() < wanted) this.log.warn({ wanted, granted: this.socket.getRecvBufferSize() }, 'the kernel capped the mesh socket buffer, so a pause of a few ms can overflow it; raise net.core.rmem_max and net.core.wmem_max (docs/performance.md)')
     if (this.init.controllers !== undefined && this.init.controllers.length > 0) await this.startControl(this.init.controllers)
     await this.tunnels.start()
     this.prober.start()

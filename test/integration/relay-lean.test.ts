@@ -9,8 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
 import { SUBCOMMANDS } from '../../cli/main.js'
 import { RELAY_SEMI_SPACE_MB, SEMI_SPACE_FLAG } from '../../cli/rerun.js'
+import { systemClock } from '../../src/clock.js'
+import { Relay } from '../../relay/relay.js'
+import { loadStaticMesh } from '../../relay/static-mesh.js'
 import { CLI, freeTcpPort, makeMeshDir, type MeshDir } from '../helpers/relay-process.js'
 
 const MODULE_LOG = fileURLToPath(new URL('../helpers/module-log.js', import.meta.url))
@@ -96,4 +100,18 @@ test('the relay runs with a small young generation, in a child that stops when i
 
 test('top-level --help names each subcommand as the subcommand describes itself', async () => {
   for (const c of SUBCOMMANDS) assert.equal((await c.load()).description(), c.summary, c.name)
+})
+
+test('a relay says so when the kernel grants less socket buffer than it asked for', async () => {
+  const lines: string[] = []
+  const logger = pino({ level: 'info' }, { write: (s: string) => { lines.push(s) } })
+  const mesh = await makeMeshDir(['a', 'b'], [['a', 'b']])
+  // Far above any net.core.rmem_max a test machine has; the kernel caps it.
+  const relay = new Relay({ clock: systemClock, logger }, {
+    id: 'a', listen: { host: '127.0.0.1', port: 0, family: 4 }, meshKey: new Uint8Array(32).fill(7),
+    staticMesh: await loadStaticMesh(mesh.meshFile), socketBuffer: 1 << 30
+  })
+  await relay.start()
+  await relay.stop()
+  assert.ok(lines.some((l) => l.includes('capped the mesh socket buffer') && l.includes('net.core.rmem_max')), lines.join(''))
 })
