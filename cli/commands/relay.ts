@@ -13,7 +13,7 @@ import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
 import { collect, loggerFor, untilSignal, withCommonOptions } from '../common.js'
-import { hasNodeFlag, RELAY_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, stopWithParent } from '../rerun.js'
+import { hasNodeFlag, RELAY_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, endWithParent } from '../rerun.js'
 
 interface RelayOptions {
   id?: string
@@ -77,7 +77,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
         process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${RELAY_SEMI_SPACE_MB}`, 'relaymesh relay')
         return
       }
-      stopWithParent()
+      endWithParent()
       const log = loggerFor(opts)
       const need = (v: string | undefined, flag: string, example: string): string => {
         if (v === undefined || v === '') throw new ConfigError(`${flag} is required; for example ${flag} ${example}`)

@@ -5,7 +5,7 @@ import { loadScenario } from '../../sim/scenario.js'
 import { runScenario, type SimMode } from '../../sim/run.js'
 import { summaryLine, writeReport } from '../../sim/report.js'
 import { loggerFor, withCommonOptions } from '../common.js'
-import { hasNodeFlag, MODEL_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, stopWithParent } from '../rerun.js'
+import { hasNodeFlag, MODEL_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, endWithParent } from '../rerun.js'
 
 interface SimOptions { mode: SimMode, json?: boolean, out?: string, progress: boolean, logLevel: string }
 
@@ -30,7 +30,7 @@ mode runs as fast as the machine allows. Logs and the progress bar go to stderr.
         process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${MODEL_SEMI_SPACE_MB}`, 'relaymesh sim')
         return
       }
-      stopWithParent()
+      endWithParent()
       const log = loggerFor({ logLevel: opts.logLevel === 'info' ? 'warn' : opts.logLevel })
       const scenario = await loadScenario(file)
       const out = opts.out ?? `sim-results/${scenario.name.replace(/[^A-Za-z0-9._-]+/g, '-')}-${opts.mode}`

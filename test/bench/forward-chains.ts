@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { RELAY_SEMI_SPACE_MB, SEMI_SPACE_FLAG } from '../../cli/rerun.js'
+import { relayNodeArgs } from '../../src/heap-flags.js'
 import type { CSink } from './c-tools.js'
 
 /** Datagram size the generator sends. */
@@ -131,7 +131,7 @@ export async function startRelayChain (dir: string, keyFile: string, sink: CSink
         metricsUrls.push(`http://${HOST}:${http}/metrics`)
         // The young-generation size `relaymesh relay` would re-run itself with, given here so that
         // it does not: the pid the bench measures is then the relay itself, not an idle parent.
-        const args = [`${SEMI_SPACE_FLAG}=${RELAY_SEMI_SPACE_MB}`, ...profArgs(profDir, `relay-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
+        const args = [...relayNodeArgs(), ...profArgs(profDir, `relay-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
           '--static', meshFile, '--mesh-key-file', keyFile, '--http', `${HOST}:${http}`]
         if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}`)
         const p = spawnChild(args, ['ignore', 'ignore', 'pipe'])

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { relayNodeArgs } from '../../src/heap-flags.js'
 import { generateMeshKeyText } from '../../src/mesh-key.js'
 
 /** The compiled CLI entry point. */
@@ -78,7 +79,8 @@ export interface RelayProcess {
 /** Starts `relaymesh relay` as a real process and waits until it logs "relay started". */
 export async function startRelay (mesh: MeshDir, id: string, extra: string[] = []): Promise<RelayProcess> {
   const httpPort = await freeTcpPort()
-  const args = [CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
+  // With its young-generation flag given the relay does not re-run itself, so `proc` is the relay.
+  const args = [...relayNodeArgs(), CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
     '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--http', `127.0.0.1:${httpPort}`, ...extra]
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
   let log = ''
