@@ -2,7 +2,6 @@ import { closeSync, fstatSync, readFileSync, writeSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { ConfigError, RelaymeshError } from '../src/errors.js'
 import { createLogger, type Logger } from '../src/logging.js'
-import { applyConfigFile } from './config-file.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -18,7 +17,8 @@ export function withCommonOptions (cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .hook('preAction', async (thisCommand) => {
       const file = thisCommand.opts().config as string | undefined
-      if (file !== undefined) await applyConfigFile(thisCommand, file)
+      // yaml is loaded only by a run that reads a config file.
+      if (file !== undefined) await (await import('./config-file.js')).applyConfigFile(thisCommand, file)
     })
 }
 

@@ -1,13 +1,30 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
-import { controllerCommand } from './commands/controller.js'
-import { demoCommand } from './commands/demo.js'
-import { relayCommand } from './commands/relay.js'
-import { simCommand } from './commands/sim.js'
-import { keygenCommand } from './commands/keygen.js'
-import { impairCommand } from './commands/impair.js'
-import { topologyCommand } from './commands/topology.js'
 import { VERSION, reportError } from './common.js'
+
+/**
+ * The subcommands, each loaded only when it runs (or when its own help is asked for), so that a
+ * daemon does not carry the code and heap of every other command: a relay that loaded them all
+ * started with ~3x the heap, and V8 grew its young generation to match, so every scavenge paused it
+ * longer (docs/performance.md). `summary` is what top-level --help lists; it matches the command's
+ * own description (a test checks).
+ */
+export const SUBCOMMANDS: ReadonlyArray<{ name: string, summary: string, load: () => Promise<Command> }> = [
+  { name: 'demo', summary: 'run a whole mesh on this machine: a controller, five relays with emulated links, live traffic and impairments', load: async () => (await import('./commands/demo.js')).demoCommand() },
+  { name: 'relay', summary: 'run a relay daemon: forwards mesh packets, delivers them to local services, runs UDP tunnels', load: async () => (await import('./commands/relay.js')).relayCommand() },
+  { name: 'controller', summary: 'run the path controller: takes link reports, computes routes, pushes forwarding tables to relays', load: async () => (await import('./commands/controller.js')).controllerCommand() },
+  { name: 'keygen', summary: 'write a new mesh key file: one line, base64 of 32 random bytes, mode 0600', load: async () => (await import('./commands/keygen.js')).keygenCommand() },
+  { name: 'impair', summary: 'a user-space impaired UDP hop: forwards --listen to --to with loss, delay, jitter and a rate limit; replies come back impaired too', load: async () => (await import('./commands/impair.js')).impairCommand() },
+  { name: 'topology', summary: 'show the mesh as the controller sees it: relays, measured links, routes, or the path between two relays', load: async () => (await import('./commands/topology.js')).topologyCommand() },
+  { name: 'sim', summary: 'run a link-quality scenario and report delivered loss, latency, path changes and convergence against the direct path', load: async () => (await import('./commands/sim.js')).simCommand() }
+]
+
+/** The subcommand an argument list runs, or asks help for (`help relay`); undefined for none. */
+export function chosenSubcommand (args: string[]): string | undefined {
+  const words = args.filter((a) => !a.startsWith('-'))
+  const first = words[0] === 'help' ? words[1] : words[0]
+  return SUBCOMMANDS.some((c) => c.name === first) ? first : undefined
+}
 
 /** Joins commander's multi-line errors into one line and points at --help. */
 function oneLine (text: string, cmdName: string): string {
@@ -16,7 +33,11 @@ function oneLine (text: string, cmdName: string): string {
   return `relaymesh: ${line}${hint}\n`
 }
 
-export function buildProgram (): Command {
+/**
+ * The program with the subcommand `args` name loaded in full (all of them if `load` is 'all') and
+ * the others as stubs that only name themselves for --help and "Did you mean".
+ */
+export async function buildProgram (args: string[], load: 'chosen' | 'all' = 'chosen'): Promise<Command> {
   const program = new Command('relaymesh')
     .description('relaymesh: an overlay relay mesh for real-time media. Relays measure their links, a controller computes routes, and packets travel hop by hop, authenticated.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -29,7 +50,10 @@ Start here:
   relaymesh relay --help             run a relay, following a controller or a static mesh file
 
 Docs: README.md and docs/ in the repository.`)
-  for (const cmd of [demoCommand(), relayCommand(), controllerCommand(), keygenCommand(), impairCommand(), topologyCommand(), simCommand()]) program.addCommand(cmd)
+  const chosen = chosenSubcommand(args)
+  for (const c of SUBCOMMANDS) {
+    program.addCommand(load === 'all' || c.name === chosen ? await c.load() : new Command(c.name).description(c.summary))
+  }
   const configure = (cmd: Command, prefix: string): void => {
     cmd.exitOverride()
     cmd.configureOutput({ outputError: (str, write) => { write(oneLine(str, prefix)) } })
@@ -41,7 +65,7 @@ Docs: README.md and docs/ in the repository.`)
 
 async function main (): Promise<void> {
   try {
-    await buildProgram().parseAsync(process.argv)
+    await (await buildProgram(process.argv.slice(2))).parseAsync(process.argv)
   } catch (err) {
     const code = (err as { code?: string }).code
     if (typeof code === 'string' && code.startsWith('commander.')) {

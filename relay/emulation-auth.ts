@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../src/errors.js'
+import { isLoopback } from '../src/http.js'
+import { formatHostPort, type HostPort } from '../src/transport/address.js'
 
 /** Shortest token `--emulate-links-token-file` accepts. */
 export const MIN_TOKEN_CHARS = 16
@@ -48,4 +50,14 @@ function checkToken (token: string, what: string): void {
 
 function sha256 (s: string): Buffer {
   return createHash('sha256').update(s).digest()
+}
+
+/**
+ * Link emulation changes what the relay does to real traffic, so it is served only where nothing
+ * but this host can reach it. Throws a one-line ConfigError naming the address and the fix.
+ */
+export function checkEmulationHttp (addr: HostPort): void {
+  if (!isLoopback(addr.host)) {
+    throw new ConfigError(`--emulate-links is served only on a loopback --http, and --http is ${formatHostPort(addr)}; use --http 127.0.0.1:PORT`)
+  }
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../src/logging.js'
 import { allowReadOnly, hostGuard, HttpError, isLoopback, listenHttp, requestPath, sendJson, sendMetrics, withJsonBody } from '../src/http.js'
 import { formatHostPort, parseHostPort, type HostPort } from '../src/transport/address.js'
 import { parseImpairUpdate } from '../src/transport/impair/params-schema.js'
-import type { EmulationAuth } from './emulation-auth.js'
+import { checkEmulationHttp, type EmulationAuth } from './emulation-auth.js'
 import type { LinkEmulator } from './link-emulator.js'
 
 /** What `POST /emulation/links` needs: the emulator, the token, and who the neighbours are. */
@@ -14,16 +14,6 @@ export interface LinkEmulation {
   auth: EmulationAuth
   /** The id of the current neighbour at this address, or undefined. */
   neighbourAt: (to: HostPort) => string | undefined
-}
-
-/**
- * Link emulation changes what the relay does to real traffic, so it is served only where nothing
- * but this host can reach it. Throws a one-line ConfigError naming the address and the fix.
- */
-export function checkEmulationHttp (addr: HostPort): void {
-  if (!isLoopback(addr.host)) {
-    throw new ConfigError(`--emulate-links is served only on a loopback --http, and --http is ${formatHostPort(addr)}; use --http 127.0.0.1:PORT`)
-  }
 }
 
 /**

@@ -4,25 +4,24 @@ import type { Registry } from 'prom-client'
 import { microsOf, type Clock } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
-import { createRelayRegistry } from '../src/metrics.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
-import { bindUdp, closeUdp, createUdpSocket } from '../src/transport/udp.js'
+import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
 import { PacketType, Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
 import type { LinkMonitorOptions } from '../prober/link-monitor.js'
-import { registerControlMetrics, registerLinkMetrics } from '../src/metrics.js'
 import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import { Reason, REASON_NAMES } from '../src/wire/reasons.js'
 import { DataPlane } from './data-plane.js'
-import { EmulationAuth } from './emulation-auth.js'
-import { checkEmulationHttp, startRelayHttp, type LinkEmulation } from './http-server.js'
-import { ControlClient } from './control-client.js'
+import { checkEmulationHttp, EmulationAuth } from './emulation-auth.js'
+// Loaded by the modes that use them (QUIC and zod, prom-client), not by every relay: docs/performance.md.
+import type { LinkEmulation } from './http-server.js'
+import type { ControlClient } from './control-client.js'
 import { ForwardingTable, type IdRoute } from './forwarding-table.js'
 import type { LinkEmulator } from './link-emulator.js'
-import { loadState, StateSaver } from './state-file.js'
+import type { StateSaver } from './state-file.js'
 import { staticRoutes, type StaticMesh } from './static-mesh.js'
 import type { TunnelSpec } from './tunnel/spec.js'
 import { TunnelService } from './tunnel/tunnel-service.js'
@@ -74,7 +73,8 @@ export class Relay {
   readonly number: number
   readonly plane: DataPlane
   readonly tunnels: TunnelService
-  readonly registry: Registry
+  /** The relay's metrics; made when --http serves them. */
+  registry: Registry | undefined
   readonly prober: Prober
   /** The most recent link report this relay produced. */
   lastReport: LinkReport | undefined
@@ -185,8 +185,6 @@ export class Relay {
       },
       policy: init.reportIntervalMs === undefined ? undefined : { intervalMs: init.reportIntervalMs }
     })
-    this.registry = createRelayRegistry(() => this.plane.counters)
-    registerLinkMetrics(this.registry, () => this.prober.status())
   }
 
   /**
@@ -216,11 +214,22 @@ export class Relay {
     // A UDP socket error (ICMP unreachable from a peer that went away, a full buffer) is not fatal.
     this.socket.on('error', (err) => { this.log.warn({ err: err.message }, 'mesh socket error') })
     this.address = await bindUdp(this.socket, this.init.listen)
+    // Linux reports twice what it granted; less than asked means net.core.rmem_max capped it.
+    const wanted = this.init.socketBuffer ?? DEFAULT_SOCKET_BUFFER
+    if (this.socket.getRecvBufferSize() < wanted) this.log.warn({ wanted, granted: this.socket.getRecvBufferSize() }, 'the kernel capped the mesh socket buffer, so a pause of a few ms can overflow it; raise net.core.rmem_max and net.core.wmem_max (docs/performance.md)')
     if (this.init.controllers !== undefined && this.init.controllers.length > 0) await this.startControl(this.init.controllers)
     await this.tunnels.start()
     this.prober.start()
     this.reporter.start()
     if (this.init.http !== undefined) {
+      const { createRelayRegistry, registerControlMetrics, registerLinkMetrics } = await import('../src/metrics.js')
+      const { startRelayHttp } = await import('./http-server.js')
+      this.registry = createRelayRegistry(() => this.plane.counters)
+      registerLinkMetrics(this.registry, () => this.prober.status())
+      if (this.control !== undefined) {
+        const control = this.control
+        registerControlMetrics(this.registry, () => ({ skippedEntries: control.skippedEntries, staleFence: control.staleFenceDrops }))
+      }
       const { server, bound } = await startRelayHttp(this.init.http, this.registry, this.log, this.emulation, () => this.ready)
       this.http = server
       this.httpAddress = bound
@@ -237,6 +246,7 @@ export class Relay {
   private async startControl (controllers: HostPort[]): Promise<void> {
     const file = this.init.stateFile
     if (file !== undefined) {
+      const { loadState, StateSaver } = await import('./state-file.js')
       const saved = await loadState(file, this.id, this.log, this.clock.nowMs)
       if (saved !== undefined) {
         this.prober.setNeighbours(this.forwarding.setNeighbours(saved.neighbours))
@@ -250,6 +260,7 @@ export class Relay {
       })
     }
     const advertise = this.init.advertise ?? this.address as HostPort
+    const { ControlClient } = await import('./control-client.js')
     this.control = new ControlClient({ clock: this.clock, logger: this.baseLog }, {
       id: this.id, advertise, controllers, meshKey: Buffer.from(this.init.meshKey)
     }, {
@@ -267,7 +278,6 @@ export class Relay {
         this.saver?.changed()
       }
     })
-    registerControlMetrics(this.registry, () => ({ skippedEntries: this.control?.skippedEntries ?? 0, staleFence: this.control?.staleFenceDrops ?? 0 }))
     this.control.start()
   }
 

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import { z } from 'zod'
 import { ConfigError, ErrorCode } from '../src/errors.js'
 import { parseHostPort, type HostPort } from '../src/transport/address.js'
 import { numberRelays } from '../src/wire/relay-id.js'
@@ -10,10 +9,34 @@ import type { NextHop, Route } from './types.js'
  *   {"relays":[{"id":"a","address":"127.0.0.1:7001"},…],"links":[["a","b"],["b","c"]]}
  * Links are bidirectional.
  */
-const fileSchema = z.object({
-  relays: z.array(z.object({ id: z.string(), address: z.string() }).passthrough()).min(1),
-  links: z.array(z.tuple([z.string(), z.string()])).default([])
-}).passthrough()
+interface MeshFile {
+  relays: Array<{ id: string, address: string }>
+  links: Array<[string, string]>
+}
+
+/**
+ * The file's shape, checked by hand rather than with zod: a static relay otherwise loads zod for
+ * this one check and carries its heap for its whole life (docs/performance.md). Returns the first
+ * problem as [path, message].
+ */
+function checkShape (doc: unknown): MeshFile | [string, string] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+  if (!isObject(doc)) return ['(top level)', 'expected an object']
+  const relays = doc.relays
+  if (!Array.isArray(relays)) return ['relays', 'expected an array']
+  if (relays.length === 0) return ['relays', 'expected at least one relay']
+  for (const [i, r] of relays.entries()) {
+    if (!isObject(r)) return [`relays.${i}`, 'expected an object']
+    for (const k of ['id', 'address']) if (typeof r[k] !== 'string') return [`relays.${i}.${k}`, 'expected a string']
+  }
+  const links = doc.links ?? []
+  if (!Array.isArray(links)) return ['links', 'expected an array']
+  for (const [i, l] of links.entries()) {
+    if (!Array.isArray(l) || l.length !== 2) return [`links.${i}`, 'expected a pair of relay ids']
+    for (const j of [0, 1]) if (typeof l[j] !== 'string') return [`links.${i}.${j}`, 'expected a string']
+  }
+  return { relays: relays as MeshFile['relays'], links: links as MeshFile['links'] }
+}
 
 export interface StaticRelay extends HostPort {
   id: string
@@ -28,15 +51,13 @@ export interface StaticMesh {
 
 /** Validates a parsed static mesh document; throws ConfigError naming the entry at fault. */
 export function validateStaticMesh (doc: unknown, source = 'static mesh'): StaticMesh {
-  const parsed = fileSchema.safeParse(doc)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const at = issue.path.length > 0 ? issue.path.join('.') : '(top level)'
-    throw new ConfigError(`${source}: ${at}: ${issue.message}; expected {"relays":[{"id":"a","address":"127.0.0.1:7001"}],"links":[["a","b"]]}`, ErrorCode.STATIC_MESH)
+  const parsed = checkShape(doc)
+  if (Array.isArray(parsed)) {
+    throw new ConfigError(`${source}: ${parsed[0]}: ${parsed[1]}; expected {"relays":[{"id":"a","address":"127.0.0.1:7001"}],"links":[["a","b"]]}`, ErrorCode.STATIC_MESH)
   }
   const relays = new Map<string, StaticRelay>()
   const byAddress = new Map<string, string>()
-  for (const [i, r] of parsed.data.relays.entries()) {
+  for (const [i, r] of parsed.relays.entries()) {
     if (relays.has(r.id)) throw new ConfigError(`${source}: relays[${i}]: id '${r.id}' appears twice; give each relay its own id`, ErrorCode.STATIC_MESH)
     let addr: HostPort
     try {
@@ -59,7 +80,7 @@ export function validateStaticMesh (doc: unknown, source = 'static mesh'): Stati
   for (const r of relays.values()) r.number = numbers.get(r.id) as number
   const adj = new Map<string, Set<string>>()
   for (const id of relays.keys()) adj.set(id, new Set())
-  for (const [i, [a, b]] of parsed.data.links.entries()) {
+  for (const [i, [a, b]] of parsed.links.entries()) {
     for (const end of [a, b]) {
       if (!relays.has(end)) throw new ConfigError(`${source}: links[${i}] names unknown relay '${end}'; add it to "relays" or fix the link`, ErrorCode.STATIC_MESH)
     }

@@ -5,8 +5,7 @@ import { readMeshKeyFile } from '../../src/mesh-key.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { checkRelayId } from '../../src/wire/relay-id.js'
 import { MAX_PAYLOAD, OVERHEAD } from '../../src/wire/constants.js'
-import { readTokenFile } from '../../relay/emulation-auth.js'
-import { checkEmulationHttp } from '../../relay/http-server.js'
+import { checkEmulationHttp, readTokenFile } from '../../relay/emulation-auth.js'
 import { LinkEmulator } from '../../relay/link-emulator.js'
 import { Relay } from '../../relay/relay.js'
 import { loadStaticMesh } from '../../relay/static-mesh.js'
@@ -16,6 +15,7 @@ import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
 import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
+import { hasNodeFlag, RELAY_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, endWithParent } from '../rerun.js'
 
 interface RelayOptions {
   id?: string
@@ -95,6 +95,12 @@ dropped as queue_full (docs/simulation.md).
 
 Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIGINT or SIGTERM stops the relay cleanly.`)
     .action(async (opts: RelayOptions) => {
+      // A small young generation keeps GC pauses short enough for forwarding (docs/performance.md).
+      if (!hasNodeFlag(SEMI_SPACE_FLAG)) {
+        process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${RELAY_SEMI_SPACE_MB}`, 'relaymesh relay')
+        return
+      }
+      endWithParent()
       const log = loggerFor(opts)
       const need = (v: string | undefined, flag: string, example: string): string => {
         if (v === undefined || v === '') throw new ConfigError(`${flag} is required; for example ${flag} ${example}`)

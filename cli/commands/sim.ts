@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { Command, Option } from 'commander'
 import { Presets, SingleBar } from 'cli-progress'
 import { killAllDaemons } from '../../sim/process/daemons.js'
@@ -6,6 +5,7 @@ import { loadScenario } from '../../sim/scenario.js'
 import { runScenario, type SimMode } from '../../sim/run.js'
 import { summaryLine, writeReport } from '../../sim/report.js'
 import { loggerFor, withCommonOptions } from '../common.js'
+import { hasNodeFlag, MODEL_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, endWithParent } from '../rerun.js'
 
 interface SimOptions { mode: SimMode, json?: boolean, out?: string, progress: boolean, logLevel: string }
 
@@ -26,10 +26,11 @@ Examples:
 Process mode takes the scenario's duration in real time, plus a warm-up until routes settle. Model
 mode runs as fast as the machine allows. Logs and the progress bar go to stderr.`)
     .action(async (file: string, opts: SimOptions) => {
-      if (opts.mode === 'model' && !process.execArgv.some((a) => a.startsWith(SEMI_SPACE_FLAG))) {
-        process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${MODEL_SEMI_SPACE_MB}`)
+      if (opts.mode === 'model' && !hasNodeFlag(SEMI_SPACE_FLAG)) {
+        process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${MODEL_SEMI_SPACE_MB}`, 'relaymesh sim')
         return
       }
+      endWithParent()
       const log = loggerFor({ logLevel: opts.logLevel === 'info' ? 'warn' : opts.logLevel })
       const scenario = await loadScenario(file)
       const out = opts.out ?? `sim-results/${scenario.name.replace(/[^A-Za-z0-9._-]+/g, '-')}-${opts.mode}`
@@ -59,26 +60,4 @@ mode runs as fast as the machine allows. Logs and the progress bar go to stderr.
       if (opts.json === true) process.stdout.write(JSON.stringify(result) + '\n')
       process.stderr.write(`${summaryLine(result)}\nreport: ${files.markdown}\n`)
     })
-}
-
-/**
- * Model mode keeps many objects alive for tens to hundreds of milliseconds (echoes and reports in
- * flight, figures until the next report). With V8's default 16 MB young generation they outlive
- * it, and the collections of the old generation that follow cost a sixth of a 1,000-relay run
- * (300 s against 253 s measured). The size can only be set when Node starts, so model mode runs
- * itself again with it.
- */
-const SEMI_SPACE_FLAG = '--max-semi-space-size'
-const MODEL_SEMI_SPACE_MB = 64
-
-/** Runs this same command line in a child Node with `flag`; resolves to its exit code. */
-async function rerunWith (flag: string): Promise<number> {
-  const child = spawn(process.execPath, [flag, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit' })
-  const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
-  process.on('SIGINT', forward)
-  process.on('SIGTERM', forward)
-  return await new Promise((resolve) => {
-    child.on('error', (err) => { process.stderr.write(`relaymesh sim: could not start model mode: ${err.message}\n`); resolve(1) })
-    child.on('exit', (code, signal) => { resolve(code ?? (signal === null ? 1 : 130)) })
-  })
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { HostPort } from '../../src/transport/address.js'
+import { relayNodeArgs } from '../../src/heap-flags.js'
 
 /** The relaymesh CLI this build ships; process mode runs the real daemons through it. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
@@ -89,7 +90,10 @@ export class Daemon {
 
   async start (timeoutMs = 20_000): Promise<StartInfo> {
     if (this.running) throw new Error(`${this.name} is already running`)
-    const proc = spawn(process.execPath, [CLI, ...this.args, '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
+    // A relay gets its young-generation flag here, so it does not re-run itself: the process this
+    // harness kills and restarts on the same ports is then the relay itself (cli/rerun.ts).
+    const node = this.args[0] === 'relay' ? relayNodeArgs() : []
+    const proc = spawn(process.execPath, [...node, CLI, ...this.args, '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
     this.proc = proc
     live.add(proc)
     proc.once('exit', () => { live.delete(proc) })

@@ -1,6 +1,6 @@
 /**
- * The processes of the forwarding benchmark (forward.ts): the relay and bare chains, the sink they
- * end in, and the CPU accounting that tells our own work from other processes' on a shared machine.
+ * The processes of the forwarding benchmark (forward.ts): the relay and bare chains, the child
+ * process bookkeeping (the C generator and sinks of c-tools.ts are children too), and the CPU accounting that tells our own work from other processes' on a shared machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import dgram from 'node:dgram'
@@ -8,7 +8,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PAYLOAD_BYTES, SOCKET_BUFFER } from './pacer.js'
+import { relayNodeArgs } from '../../src/heap-flags.js'
+import type { CSink } from './c-tools.js'
+
+/** Datagram size the generator sends. */
+export const PAYLOAD_BYTES = 200
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
 const BARE_HOP = fileURLToPath(new URL('./bare-hop.js', import.meta.url))
@@ -23,7 +27,12 @@ export function log (msg: string): void {
 const children = new Set<ChildProcess>()
 
 export function spawnChild (args: string[], stdio: Array<'ignore' | 'pipe' | 'inherit'>): ChildProcess {
-  const p = spawn(process.execPath, args, { stdio })
+  return spawnProgram(process.execPath, args, stdio)
+}
+
+/** Starts a child that is stopped with the others and whose CPU counts as the bench's own. */
+export function spawnProgram (file: string, args: string[], stdio: Array<'ignore' | 'pipe' | 'inherit'>): ChildProcess {
+  const p = spawn(file, args, { stdio })
   children.add(p)
   p.once('exit', () => { children.delete(p) })
   return p
@@ -99,12 +108,12 @@ export interface Chain {
   entryPort: number
   /** Hop processes in path order. */
   hops: ChildProcess[]
-  sink: Sink
+  sink: CSink
   /** Relay metrics URLs (relay chain only). */
   metricsUrls: string[]
 }
 
-export async function startRelayChain (dir: string, keyFile: string, sink: Sink, profDir?: string): Promise<Chain> {
+export async function startRelayChain (dir: string, keyFile: string, sink: CSink, profDir?: string): Promise<Chain> {
   const ids = ['a', 'b', 'c']
   for (let attempt = 1; ; attempt++) {
     const ports = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()]
@@ -120,7 +129,9 @@ export async function startRelayChain (dir: string, keyFile: string, sink: Sink,
       for (const [i, id] of ids.entries()) {
         const http = await freeTcpPort()
         metricsUrls.push(`http://${HOST}:${http}/metrics`)
-        const args = [...profArgs(profDir, `relay-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
+        // The young-generation size `relaymesh relay` would re-run itself with, given here so that
+        // it does not: the pid the bench measures is then the relay itself, not an idle parent.
+        const args = [...relayNodeArgs(), ...profArgs(profDir, `relay-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
           '--static', meshFile, '--mesh-key-file', keyFile, '--http', `${HOST}:${http}`]
         // One generator drives the whole chain: no per-source rate limit at the ingress.
         if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}`, '--tunnel-source-rate', '0')
@@ -145,7 +156,7 @@ export async function startRelayChain (dir: string, keyFile: string, sink: Sink,
   }
 }
 
-export async function startBareChain (sink: Sink, profDir?: string): Promise<Chain> {
+export async function startBareChain (sink: CSink, profDir?: string): Promise<Chain> {
   // Started from the end so each hop is told the port of the one after it.
   const hops: ChildProcess[] = []
   let next = sink.port
@@ -155,58 +166,6 @@ export async function startBareChain (sink: Sink, profDir?: string): Promise<Cha
     hops.unshift(p)
   }
   return { name: 'bare', entryPort: next, hops, sink, metricsUrls: [] }
-}
-
-// ---- sink -----------------------------------------------------------------------------------
-
-/** Counts the packets of the current trial's measured window and, if asked, their latency. */
-export class Sink {
-  readonly socket: dgram.Socket
-  port = 0
-  private trial = -1
-  private warm = 0
-  private seen = new Uint8Array(0)
-  private latencies: Float64Array | null = null
-  received = 0
-  duplicates = 0
-  stray = 0
-  latencyCount = 0
-
-  constructor () {
-    this.socket = dgram.createSocket({ type: 'udp4', recvBufferSize: SOCKET_BUFFER, sendBufferSize: SOCKET_BUFFER })
-    this.socket.on('message', (m) => { this.onMessage(m) })
-  }
-
-  async start (): Promise<void> {
-    await new Promise<void>((resolve) => { this.socket.bind(0, HOST, resolve) })
-    this.port = this.socket.address().port
-  }
-
-  arm (trial: number, warm: number, total: number, latency: boolean): void {
-    this.trial = trial
-    this.warm = warm
-    this.seen = new Uint8Array(total)
-    this.latencies = latency ? new Float64Array(total - warm) : null
-    this.received = 0
-    this.duplicates = 0
-    this.latencyCount = 0
-  }
-
-  /** Latencies of the measured window in µs, sorted. */
-  sortedLatencies (): Float64Array {
-    return this.latencies === null ? new Float64Array(0) : this.latencies.slice(0, this.latencyCount).sort()
-  }
-
-  private onMessage (m: Buffer): void {
-    if (m.length !== PAYLOAD_BYTES || m.readUInt32LE(0) !== this.trial) { this.stray++; return }
-    const seq = m.readUInt32LE(4)
-    if (seq < this.warm || seq >= this.seen.length) return
-    if (this.seen[seq] !== 0) { this.duplicates++; return }
-    this.seen[seq] = 1
-    this.received++
-    const lat = this.latencies
-    if (lat !== null) lat[this.latencyCount++] = Number(process.hrtime.bigint() - m.readBigUInt64LE(8)) / 1000
-  }
 }
 
 // ---- CPU accounting -------------------------------------------------------------------------

@@ -5,8 +5,10 @@
  *   relay:  generator → relay a (tunnel in) → relay b → relay c (tunnel out) → sink
  *   bare:   generator → bare1 → bare2 → bare3 → sink
  *
- * Every relay and bare hop is its own process. The generator is a worker thread (pacer.ts) and the
- * sink the main thread of this process, so send and receive times come from one clock.
+ * Every relay and bare hop is its own process. The generator and the two sinks are small C programs
+ * (fwd-gen.c, fwd-sink.c) that the bench compiles with `cc` into its temp dir, so neither end of the
+ * chain is the limit; send and receive times both come from CLOCK_MONOTONIC. Each chain carries a
+ * warm-up run (JIT, heap, tunnel session) before anything is measured.
  *
  * Prints one JSON line on stdout; progress goes to stderr. For each chain it finds the highest rate
  * with < 0.1 % loss by bisection to within 2 %, and the one-way latency and loss at 10,000 pps. The
@@ -24,12 +26,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { buildCTools, CGenerator, CSink } from './c-tools.js'
 import {
-  cpuNs, foreignCpus, killChildrenNow, log, relayDrops, Sink, snapshot, spawnChild, startBareChain,
+  cpuNs, foreignCpus, killChildrenNow, log, PAYLOAD_BYTES, relayDrops, snapshot, spawnChild, startBareChain,
   startRelayChain, stopChildren, type Chain
 } from './forward-chains.js'
-import { PAYLOAD_BYTES, type PaceRequest, type PaceResult } from './pacer.js'
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url))
 
@@ -44,6 +45,8 @@ const LATENCY_PPS = 10_000
 const LATENCY_ROUNDS = 4
 const LATENCY_MS = 1000
 const WARM_MS = 300
+/** Warm-up run of each chain before any measurement. */
+const WARMUP_MS = 3000
 const MEASURE_MS = 2000
 const STRAGGLER_MS = 300
 /** Extra rest after a failed trial, so its backlog drains before the next one. */
@@ -78,26 +81,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-// ---- generator ------------------------------------------------------------------------------
-
-class Pacer {
-  private readonly worker = new Worker(new URL('./pacer.js', import.meta.url))
-
-  async run (req: PaceRequest): Promise<PaceResult> {
-    return await new Promise((resolve, reject) => {
-      this.worker.once('message', (r: PaceResult | { error: string }) => {
-        if ('error' in r) reject(new Error(`pacer: ${r.error}`)); else resolve(r)
-      })
-      this.worker.postMessage(req)
-    })
-  }
-
-  async close (): Promise<void> {
-    this.worker.postMessage('close')
-    await this.worker.terminate()
-  }
-}
-
 // ---- trials ---------------------------------------------------------------------------------
 
 interface TrialResult {
@@ -117,7 +100,7 @@ interface TrialResult {
 }
 
 let trialCounter = 0
-let pacer: Pacer | undefined
+let gen: CGenerator | undefined
 
 interface TrialOptions { measureMs?: number, latency?: boolean }
 
@@ -125,22 +108,23 @@ async function runTrial (chain: Chain, rate: number, opts: TrialOptions = {}): P
   const trial = ++trialCounter
   const warm = Math.round(rate * WARM_MS / 1000)
   const total = warm + Math.round(rate * (opts.measureMs ?? MEASURE_MS) / 1000)
-  chain.sink.arm(trial, warm, total, opts.latency === true)
+  await chain.sink.arm(trial, warm, total, opts.latency === true)
   const cpu0 = await Promise.all(chain.hops.map(async (p) => await cpuNs(p.pid)))
   const snap0 = await snapshot()
-  if (pacer === undefined) throw new Error('pacer not started')
-  const r = await pacer.run({ port: chain.entryPort, trial, rate, warm, total })
+  if (gen === undefined) throw new Error('generator not started')
+  const r = await gen.run({ port: chain.entryPort, trial, rate, warm, total })
   await sleep(STRAGGLER_MS)
   const snap1 = await snapshot()
   const foreign = foreignCpus(snap0, snap1)
   const cpu1 = await Promise.all(chain.hops.map(async (p) => await cpuNs(p.pid)))
   const measured = total - warm
-  const received = chain.sink.received
+  const report = await chain.sink.report()
+  const received = report.received
   const loss = 1 - received / measured
   const offered = r.sent / (r.elapsedNs / 1e9)
   const pass = loss < MAX_LOSS && offered >= rate * PACER_SLACK
   const cpuUsPerPacket = cpu0.map((c, i) => round((cpu1[i] - c) / r.sent / 1000, 2))
-  const latencies = chain.sink.sortedLatencies()
+  const latencies = report.latencies
   const latText = latencies.length === 0 ? '' : `  p50 ${round(percentile(latencies, 0.5))} µs  p90 ${round(percentile(latencies, 0.9))} µs`
   log(`${chain.name.padEnd(5)} ${String(rate).padStart(6)} pps  offered ${Math.round(offered)}  loss ${(loss * 100).toFixed(3)}%  ` +
     `cpu/pkt µs ${cpuUsPerPacket.join('/')}${latText}  foreign ${foreign.toFixed(2)} CPU  ${pass ? 'pass' : 'FAIL'}`)
@@ -241,9 +225,12 @@ async function main (): Promise<void> {
   const t0 = Date.now()
   const dir = await mkdtemp(join(tmpdir(), 'relaymesh-bench-'))
   tempDir = dir
-  const relaySink = new Sink()
-  const bareSink = new Sink()
+  let relaySink: CSink | undefined
+  let bareSink: CSink | undefined
   try {
+    const tools = await buildCTools(dir)
+    relaySink = new CSink(tools.sink)
+    bareSink = new CSink(tools.sink)
     const keyFile = join(dir, 'mesh.key')
     const keygen = spawnChild([CLI, 'keygen', keyFile], ['ignore', 'ignore', 'pipe'])
     const code = await new Promise((resolve) => { keygen.once('exit', resolve) })
@@ -253,11 +240,13 @@ async function main (): Promise<void> {
     await bareSink.start()
     const relay = await startRelayChain(dir, keyFile, relaySink, PROF_DIR)
     const bare = await startBareChain(bareSink, PROF_DIR)
-    pacer = new Pacer()
+    gen = new CGenerator(tools.gen)
     log(`chains up: relay entry ${relay.entryPort}, bare entry ${bare.entryPort}; ${cpus().length} CPUs`)
 
     // JIT warm-up, and opens the tunnel session so its connect is not inside a measurement.
-    for (const c of [relay, bare]) await runTrial(c, LATENCY_PPS, { measureMs: 1500 })
+    // Long enough for each daemon's heap to reach its steady size, whose first collections are the
+    // slow ones (docs/performance.md).
+    for (const c of [relay, bare]) await runTrial(c, LATENCY_PPS, { measureMs: WARMUP_MS })
 
     if (PROF_DIR !== undefined) {
       const out: Record<string, unknown> = { bench: 'forward', mode: 'profile', rate_pps: PROF_PPS, seconds: PROF_SECONDS }
@@ -317,6 +306,7 @@ async function main (): Promise<void> {
       bare_p90_us: bl.p90,
       bare_p99_us: bl.p99,
       ratio_p50: round(rl.p50 / bl.p50, 3),
+      ratio_p99: round(rl.p99 / bl.p99, 3),
       relay_loss_10k: round(rl.loss, 6),
       bare_loss_10k: round(bl.loss, 6),
       relay_cpu_us_per_pkt: rl.cpu,
@@ -329,10 +319,10 @@ async function main (): Promise<void> {
       node: process.version
     }) + '\n')
   } finally {
-    await pacer?.close()
+    gen?.close()
+    relaySink?.close()
+    bareSink?.close()
     killChildrenNow()
-    relaySink.socket.close()
-    bareSink.socket.close()
     await rm(dir, { recursive: true, force: true })
     tempDir = undefined
   }

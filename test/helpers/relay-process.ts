@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { relayNodeArgs } from '../../src/heap-flags.js'
 import { generateMeshKeyText } from '../../src/mesh-key.js'
 import { READY_FD, READY_STDIO, readyLine, type StartInfo } from '../../sim/process/daemons.js'
 
@@ -80,7 +81,8 @@ export interface RelayProcess {
 
 /** Starts `relaymesh relay` as a real process and waits for the line it writes on --ready-fd. */
 export async function startRelay (mesh: MeshDir, id: string, extra: string[] = []): Promise<RelayProcess> {
-  const args = [CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
+  // With its young-generation flag given the relay does not re-run itself, so `proc` is the relay.
+  const args = [...relayNodeArgs(), CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
     '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--http', '127.0.0.1:0', '--ready-fd', String(READY_FD), ...extra]
   const proc = spawn(process.execPath, args, { stdio: READY_STDIO })
   let log = ''

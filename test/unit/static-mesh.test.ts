@@ -68,6 +68,9 @@ test('a bad file gets a one-line error naming the entry at fault', () => {
   rejects({ relays: relays(['a']), links: [['a', 'a']] }, /links\[0\] joins 'a' to itself/)
   rejects({ relays: [] }, /relays/)
   rejects({ links: [] }, /relays/)
+  rejects({ relays: [{ id: 7, address: '127.0.0.1:7001' }] }, /relays\.0\.id: expected a string/)
+  rejects({ relays: relays(['a', 'b']), links: [['a']] }, /links\.0: expected a pair of relay ids/)
+  rejects([], /\(top level\)/)
   rejects({ relays: relays(['a']), links: [['a']] }, /links\.0/)
 })
 

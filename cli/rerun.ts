@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process'
+
+export { MODEL_SEMI_SPACE_MB, RELAY_SEMI_SPACE_MB, SEMI_SPACE_FLAG } from '../src/heap-flags.js'
+
+/**
+ * Some commands need V8 heap settings that can only be given when Node starts (setting them from
+ * inside a running process has no effect). Such a command runs its own command line again in a
+ * child Node with the flag; the parent only waits, passes signals on and exits with the child's code.
+ * A flag already given (on the node command line or in NODE_OPTIONS) is taken as the user's choice.
+ */
+
+/** Whether Node was started with `flag` (e.g. --max-semi-space-size), directly or in NODE_OPTIONS. */
+export function hasNodeFlag (flag: string): boolean {
+  const given = (a: string): boolean => a === flag || a.startsWith(`${flag}=`)
+  return process.execArgv.some(given) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).some(given)
+}
+
+/**
+ * Runs this same command line in a child Node with `flag`; resolves to its exit code. The child has
+ * an IPC channel to this process so that it can end when this process dies, even by SIGKILL
+ * (see endWithParent).
+ */
+export async function rerunWith (flag: string, what: string): Promise<number> {
+  const child = spawn(process.execPath, [flag, ...process.execArgv, ...process.argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
+  const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
+  process.on('SIGINT', forward)
+  process.on('SIGTERM', forward)
+  return await new Promise((resolve) => {
+    child.on('error', (err) => { process.stderr.write(`${what}: could not start itself with ${flag}: ${err.message}\n`); resolve(1) })
+    child.on('exit', (code, signal) => { resolve(code ?? (signal === null ? 1 : 130)) })
+  })
+}
+
+/**
+ * In a child started by rerunWith: when the parent goes away (its IPC channel closes), end at once,
+ * as the parent did. A parent that was stopped by a signal passes it on first, so only a parent
+ * that was killed outright (SIGKILL, a crash) gets here, and the child ends the same way: no clean
+ * shutdown, no state flushed, which is what whoever killed the parent asked for. Does nothing in a
+ * process started any other way.
+ */
+export function endWithParent (): void {
+  const channel = process.channel
+  if (channel === undefined) return
+  channel.unref()
+  process.once('disconnect', () => { process.kill(process.pid, 'SIGKILL') })
+}
