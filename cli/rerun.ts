@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process'
+import { spawn, type StdioOptions } from 'node:child_process'
+import { closeSync } from 'node:fs'
 
 export { MODEL_SEMI_SPACE_MB, RELAY_SEMI_SPACE_MB, SEMI_SPACE_FLAG } from '../src/heap-flags.js'
 
@@ -18,10 +19,19 @@ export function hasNodeFlag (flag: string): boolean {
 /**
  * Runs this same command line in a child Node with `flag`; resolves to its exit code. The child has
  * an IPC channel to this process so that it can end when this process dies, even by SIGKILL
- * (see endWithParent).
+ * (see endWithParent). Descriptors in `passFds` (a --ready-fd) go to the child under the same
+ * numbers, and this process closes its own copies, so a reader sees EOF when the child closes them.
  */
-export async function rerunWith (flag: string, what: string): Promise<number> {
-  const child = spawn(process.execPath, [flag, ...process.execArgv, ...process.argv.slice(1)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
+export async function rerunWith (flag: string, what: string, passFds: number[] = []): Promise<number> {
+  const stdio: Array<'inherit' | 'ignore' | 'ipc' | number> = ['inherit', 'inherit', 'inherit']
+  for (const fd of passFds) {
+    while (stdio.length <= fd) stdio.push('ignore')
+    stdio[fd] = fd
+  }
+  const free = stdio.indexOf('ignore')
+  if (free < 0) stdio.push('ipc'); else stdio[free] = 'ipc'
+  const child = spawn(process.execPath, [flag, ...process.execArgv, ...process.argv.slice(1)], { stdio: stdio as StdioOptions })
+  for (const fd of passFds) if (fd > 2) closeSync(fd)
   const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
   process.on('SIGINT', forward)
   process.on('SIGTERM', forward)

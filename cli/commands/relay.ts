@@ -97,7 +97,9 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
     .action(async (opts: RelayOptions) => {
       // A small young generation keeps GC pauses short enough for forwarding (docs/performance.md).
       if (!hasNodeFlag(SEMI_SPACE_FLAG)) {
-        process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${RELAY_SEMI_SPACE_MB}`, 'relaymesh relay')
+        // The parent checks --ready-fd (a bad one fails here, once) and hands it to the child.
+        const readyFd = parseReadyFd(opts.readyFd)
+        process.exitCode = await rerunWith(`${SEMI_SPACE_FLAG}=${RELAY_SEMI_SPACE_MB}`, 'relaymesh relay', readyFd === undefined ? [] : [readyFd])
         return
       }
       endWithParent()

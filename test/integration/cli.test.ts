@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli as cli, makeMeshDir, startRelay } from '../helpers/relay-process.js'
+import { runCli as cli, makeMeshDir, startRelay, waitFor } from '../helpers/relay-process.js'
 
 
 test('--version prints the package version', async () => {
@@ -14,9 +14,10 @@ test('--version prints the package version', async () => {
 
 /** The names in the "Commands:" section of a --help text, one per line ("relay [options]  …" → relay). */
 function commandsIn (help: string): string[] {
-  const section = /\nCommands:\n((?: {2}\S.*\n)+)/.exec(help)
+  // The section runs to the first blank line; a long summary wraps onto lines indented further.
+  const section = /\nCommands:\n((?: +\S.*\n)+)/.exec(help)
   assert.ok(section !== null, `no Commands: section in\n${help}`)
-  return section[1].split('\n').filter((l) => l !== '').map((l) => l.trim().split(/\s/)[0])
+  return section[1].split('\n').filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim().split(/\s/)[0])
 }
 
 /** The long flags in the "Options:" section of a --help text, as each option line starts. */
@@ -93,7 +94,8 @@ test('a relay started from a config file runs and stops cleanly on SIGTERM', asy
   const config = join(mesh.dir, 'relay.json')
   await writeFile(config, JSON.stringify({ tunnel: ['127.0.0.1:0@b=127.0.0.1:9'], 'egress-allow': ['127.0.0.0/8'] }))
   const relay = await startRelay(mesh, 'a', ['--config', config])
-  assert.match(relay.stderr(), /"spec":"127\.0\.0\.1:0@b=127\.0\.0\.1:9"/)
+  // The ready line can arrive before the start-up log line is flushed to stderr.
+  await waitFor(() => /"spec":"127\.0\.0\.1:0@b=127\.0\.0\.1:9"/.test(relay.stderr()), 30_000, 'the tunnel from the config file in the start-up log')
   const health = await (await fetch(`${relay.httpUrl}/healthz`)).json()
   assert.deepEqual(health, { role: 'relay', ready: true })
   assert.equal(await relay.stop(), 0)
