@@ -21,3 +21,14 @@ export const LEADER_LEASE = 'leader'
  * report once before it selects neighbours and computes routes (Controller settling).
  */
 export const SETTLE_MAX_MS = 2_000
+/**
+ * GET /api/topology: within one table version, a body serves on for this long (ms) while link
+ * figures move, before a request starts a fresh one (topology-cache.ts). Relays report about once
+ * a second, so figures older than that would be older than the data behind them anyway.
+ */
+export const TOPOLOGY_MAX_AGE_MS = 1_000
+/**
+ * From this many relays, topology bodies are serialized on the route helper thread: at 64 relays
+ * the routes alone are about 4,000 entries (~400 kB), a few ms of the event loop.
+ */
+export const TOPOLOGY_OFFLOAD_MIN_RELAYS = 64

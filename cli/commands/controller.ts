@@ -66,7 +66,7 @@ hands the lease over at once.`)
       const controller = new Controller({ clock: systemClock, logger: log, store }, { control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy })
       await controller.start().catch(async (err: unknown) => { await controller.stop(); await store.close(); throw err })
       const { server, bound } = await startControllerHttp(http, {
-        snapshot: (o) => controller.snapshot(o),
+        topology: async (o) => await controller.topology(o),
         role: () => controller.role,
         registry: controller.metrics.registry,
         log,
