@@ -32,3 +32,9 @@ export const TOPOLOGY_MAX_AGE_MS = 1_000
  * the routes alone are about 4,000 entries (~400 kB), a few ms of the event loop.
  */
 export const TOPOLOGY_OFFLOAD_MIN_RELAYS = 64
+/**
+ * GET /api/topology: once the table version moves, a request waits this long (ms) for the new
+ * version's body before the last body, labelled with its own version, answers instead. A small
+ * mesh's body is built well within it; a 1,000-relay one takes about a second.
+ */
+export const TOPOLOGY_WAIT_MS = 50

@@ -1,4 +1,4 @@
-import type { MeshGraph } from './mesh-graph.js'
+import type { LinkAttrs, MeshGraph } from './mesh-graph.js'
 
 /**
  * Everything GET /api/topology's body is made of, copied out of a MeshGraph at one instant into
@@ -50,17 +50,6 @@ export function topologyInput (graph: MeshGraph, version: number, opts: { routes
     relayUp[i] = a.up ? 1 : 0
   }
   const m = graph.graph.size
-  const from = new Int32Array(m)
-  const to = new Int32Array(m)
-  const attrs: Array<{ rttMs: number, jitterMs: number, loss: number, cost: number, up: boolean }> = new Array(m)
-  let k = 0
-  graph.graph.forEachEdge((_key, a, source, target) => {
-    from[k] = index.get(source) as number
-    to[k] = index.get(target) as number
-    attrs[k++] = a
-  })
-  // Index order is id order, so this is the (from, to) order of snapshot.ts.
-  const order = Array.from({ length: m }, (_, i) => i).sort((x, y) => from[x] - from[y] || to[x] - to[y])
   const links: TopologyInput['links'] = {
     from: new Int32Array(m),
     to: new Int32Array(m),
@@ -70,16 +59,23 @@ export function topologyInput (graph: MeshGraph, version: number, opts: { routes
     cost: new Float64Array(m),
     up: new Uint8Array(m)
   }
-  for (let i = 0; i < m; i++) {
-    const o = order[i]
-    const a = attrs[o]
-    links.from[i] = from[o]
-    links.to[i] = to[o]
-    links.rttMs[i] = a.rttMs
-    links.jitterMs[i] = a.jitterMs
-    links.loss[i] = a.loss
-    links.cost[i] = a.cost
-    links.up[i] = a.up ? 1 : 0
+  // Relay by relay in id order, each one's out-links sorted by target: the (from, to) order of
+  // snapshot.ts, since index order is id order, without sorting all the links at once.
+  let k = 0
+  const out: Array<{ to: number, a: LinkAttrs }> = []
+  for (let i = 0; i < n; i++) {
+    out.length = 0
+    graph.graph.forEachOutEdge(ids[i], (_key, a, _source, target) => { out.push({ to: index.get(target) as number, a }) })
+    if (out.length > 1) out.sort((x, y) => x.to - y.to)
+    for (const { to, a } of out) {
+      links.from[k] = i
+      links.to[k] = to
+      links.rttMs[k] = a.rttMs
+      links.jitterMs[k] = a.jitterMs
+      links.loss[k] = a.loss
+      links.cost[k] = a.cost
+      links.up[k++] = a.up ? 1 : 0
+    }
   }
   return { version, ids, addresses, relayUp, links, routes }
 }

@@ -9,6 +9,7 @@ import { closeHttp } from '../../src/http.js'
 import type { MeshGraph } from '../../topology/mesh-graph.js'
 import { RouteThreads } from '../../topology/route-threads.js'
 import { snapshotOf } from '../../topology/snapshot.js'
+import { topologyJson } from '../../topology/topology-json.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 import { fiveRelays } from '../helpers/topology-fixture.js'
 
@@ -23,7 +24,7 @@ const servers: Server[] = []
 after(async () => { for (const s of servers) await closeHttp(s) })
 
 /** The controller's HTTP API over a TopologyCache, as Controller wires it, on a fixture graph. */
-async function serve (offload: TopologyCacheInit['offload']): Promise<Api> {
+async function serve (offload: TopologyCacheInit['offload'], more: Partial<TopologyCacheInit> = {}): Promise<Api> {
   const mesh = { graph: fiveRelays(), version: 7 }
   const clock = new ManualClock()
   const builds: Api['builds'] = []
@@ -32,7 +33,8 @@ async function serve (offload: TopologyCacheInit['offload']): Promise<Api> {
     graph: () => mesh.graph,
     version: () => mesh.version,
     offload,
-    onBuild: (b) => { builds.push({ version: b.version, routes: b.routes, thread: b.thread }) }
+    onBuild: (b) => { builds.push({ version: b.version, routes: b.routes, thread: b.thread }) },
+    ...more
   })
   const { server, bound } = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
     topology: async (opts) => await cache.body(opts),
@@ -112,4 +114,33 @@ test('a body that fails to build answers 500, and the next request builds it aga
   api.mesh.graph = good
   assert.equal(await get(api.url), JSON.stringify(snapshotOf(good, 7)))
   assert.equal(api.builds.length, 1, 'the failed build threw before it started')
+})
+
+test('once the version moves, a request waits for the new body up to its wait, then gets the last body, labelled with its own version', async () => {
+  let release: (() => void) | undefined
+  let started: (() => void) | undefined
+  const second = new Promise<void>((resolve) => { started = resolve })
+  let calls = 0
+  const api = await serve('main', {
+    waitMs: 50,
+    serialize: async (input) => {
+      if (++calls === 1) return topologyJson(input)
+      started?.()
+      await new Promise<void>((resolve) => { release = resolve })
+      return topologyJson(input)
+    }
+  })
+  const v7 = await get(api.url)
+  api.mesh.version = 8
+  const early = get(api.url)
+  await second
+  api.clock.advance(50)
+  assert.equal(await early, v7)
+  assert.equal(api.builds.length, 2)
+  release?.()
+  let next = v7
+  while (next === v7) next = await get(api.url)
+  assert.equal(JSON.parse(next).version, 8)
+  assert.equal(next, JSON.stringify(snapshotOf(api.mesh.graph, 8)))
+  assert.equal(api.builds.length, 2)
 })
