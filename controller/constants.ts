@@ -38,3 +38,9 @@ export const TOPOLOGY_OFFLOAD_MIN_RELAYS = 64
  * mesh's body is built well within it; a 1,000-relay one takes about a second.
  */
 export const TOPOLOGY_WAIT_MS = 50
+/**
+ * GET /api/topology: within one version, a body serves on for at least this many times as long as
+ * it took to build, so that refreshing it keeps the helper thread busy at most about 1/5 of the
+ * time (a 1,000-relay body takes about a second of a core: figures are then up to ~5 s old).
+ */
+export const TOPOLOGY_REFRESH_SHARE = 5

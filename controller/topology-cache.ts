@@ -3,7 +3,7 @@ import type { MeshGraph } from '../topology/mesh-graph.js'
 import { RouteThreads } from '../topology/route-threads.js'
 import { topologyInput, type TopologyInput } from '../topology/topology-input.js'
 import { topologyJson } from '../topology/topology-json.js'
-import { TOPOLOGY_MAX_AGE_MS, TOPOLOGY_OFFLOAD_MIN_RELAYS, TOPOLOGY_WAIT_MS } from './constants.js'
+import { TOPOLOGY_MAX_AGE_MS, TOPOLOGY_OFFLOAD_MIN_RELAYS, TOPOLOGY_REFRESH_SHARE, TOPOLOGY_WAIT_MS } from './constants.js'
 
 export interface TopologyCacheInit {
   clock: Clock
@@ -38,6 +38,8 @@ interface Build {
   body: Promise<Buffer>
   /** Set once the body is serialized. */
   ready?: Buffer
+  /** How long it took, copy and serialization, once ready (ms). */
+  tookMs?: number
 }
 
 /** For one value of ?routes: the last body built, and the build under way, if any. */
@@ -57,8 +59,9 @@ interface Slot {
  * instant. Once the version moves, a request waits for the new version's body, up to `waitMs`;
  * past that (a large mesh on a busy machine) it is answered with the last body, which says its
  * own, older version. Within one version, link figures keep moving with every report: a body then
- * serves on for up to `maxAgeMs`, after which the next request starts a fresh build and is
- * answered with the last body meanwhile. A graph that has not changed (MeshGraph.revision) is
+ * serves on for up to `maxAgeMs`, or TOPOLOGY_REFRESH_SHARE times as long as it took to build if
+ * that is longer, after which the next request starts a fresh build and is answered with the last
+ * body meanwhile. A graph that has not changed (MeshGraph.revision) is
  * never rebuilt.
  */
 export class TopologyCache {
@@ -83,7 +86,10 @@ export class TopologyCache {
     const { current, next } = slot
     const same = (b: Build | undefined): boolean => b !== undefined && b.graph === graph && b.version === version
     if (current !== undefined && same(current)) {
-      const stale = current.revision !== graph.revision && this.init.clock.monoMs() - current.takenAt >= this.maxAgeMs
+      // A body that took long to build serves on for longer, so that refreshes within a version
+      // keep the helper thread busy a bounded share of the time.
+      const maxAge = Math.max(this.maxAgeMs, TOPOLOGY_REFRESH_SHARE * (current.tookMs ?? 0))
+      const stale = current.revision !== graph.revision && this.init.clock.monoMs() - current.takenAt >= maxAge
       if (stale && current.ready !== undefined && next === undefined) this.start(slot, graph, version, opts.routes)
       return await current.body
     }
@@ -144,6 +150,7 @@ export class TopologyCache {
       : threads !== undefined ? threads.topologyJson(input) : Promise.resolve(input).then(topologyJson)
     b.body = bytes.then((u8) => {
       b.ready = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
+      b.tookMs = this.init.clock.monoMs() - takenAt
       return b.ready
     })
     return b

@@ -8,8 +8,9 @@
  * of 1,000 relays with neighbours chosen by the real selection (k-nearest plus random, about 17
  * links a relay). A control loop stands in for the relays: it feeds every relay's link report
  * into the graph once a second (MeshGraph.updateLink, as Controller.onReport does, with figures
- * that wander under the cost hysteresis, and a few link costs a second that move beyond it, so
- * routes are updated incrementally) and moves to a new table version
+ * that wander under the cost hysteresis; --move-rate F makes that share of reports move a cost
+ * beyond it, so routes are recomputed incrementally on the event loop, a cost of the controller
+ * that is the same with or without the API) and moves to a new table version
  * every --version-every-ms, as a rollout does. Route computations and rollouts themselves are left
  * out: they cost the same with or without the API.
  *
@@ -21,7 +22,7 @@
  * (the snapshot built as objects and JSON.stringify'd per request), polled one request at a time.
  *
  * Prints one JSON line. Flags: --relays N (1000), --seconds S (20), --hz N (10),
- * --version-every-ms MS (5000), --uncached-requests N (4; 0 skips the baseline).
+ * --version-every-ms MS (5000), --uncached-requests N (4; 0 skips the baseline), --move-rate F (0).
  */
 import { spawn } from 'node:child_process'
 import { request, Agent } from 'node:http'
@@ -50,7 +51,8 @@ const { values } = parseArgs({
     'uncached-requests': { type: 'string', default: '4' },
     client: { type: 'string' },
     'max-in-flight': { type: 'string', default: '4' },
-    count: { type: 'string' }
+    count: { type: 'string' },
+    'move-rate': { type: 'string', default: '0' }
   }
 })
 
@@ -156,16 +158,15 @@ async function main (): Promise<void> {
   let reports = 0
   const reportsFrom = performance.now()
   const SLICES = 100
-  /** Share of link reports whose cost moves: about 3 links a second at 1,000 relays. */
-  const MOVE_RATE = 0.0002
+  const moveRate = Number(values['move-rate'])
   const reportTimer = setInterval(() => {
     for (let k = 0; k < order.length / SLICES; k++) {
       const id = order[cursor++ % order.length]
       for (const [peer, ms] of byRelay.get(id) ?? []) {
         // Figures wander by a few percent, under the cost hysteresis; now and then a link's cost
         // moves for real and the routes it carries are recomputed.
-        const moved = r.next() < MOVE_RATE ? 1.3 : 1
-        graph.updateLink(id, peer, { rttMs: ms * moved * (0.98 + r.next() * 0.04), jitterMs: r.next(), loss: 0, up: true })
+        const moved = r.next() < moveRate ? 1.3 : 1
+        graph.updateLink(id, peer, { rttMs: ms * moved * (0.98 + r.next() * 0.04), jitterMs: 1, loss: 0, up: true })
       }
       reports++
     }
