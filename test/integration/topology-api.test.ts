@@ -54,7 +54,7 @@ async function get (url: string): Promise<string> {
 }
 
 for (const offload of ['main', 'thread'] as const) {
-  test(`GET /api/topology builds one body per table version and serves it to every request at that version (${offload})`, async () => {
+  test(`GET /api/topology builds one body per table version and serves it to every request at that version (${offload})`, { timeout: 60_000 }, async () => {
     const api = await serve(offload)
     // Concurrent requests while the body is being built share that build.
     const first = await Promise.all(Array.from({ length: 8 }, async () => await get(api.url)))
@@ -82,7 +82,7 @@ for (const offload of ['main', 'thread'] as const) {
   })
 }
 
-test('within one version, moved figures are served once the body is older than its age, and an unchanged graph is never rebuilt', async () => {
+test('within one version, moved figures are served once the body is older than its age, and an unchanged graph is never rebuilt', { timeout: 60_000 }, async () => {
   const api = await serve('main')
   const v7 = await get(api.url)
   api.mesh.graph.updateLink('a', 'b', { rttMs: 12, jitterMs: 0, loss: 0, up: true })
@@ -116,7 +116,7 @@ test('a body that fails to build answers 500, and the next request builds it aga
   assert.equal(api.builds.length, 1, 'the failed build threw before it started')
 })
 
-test('once the version moves, a request waits for the new body up to its wait, then gets the last body, labelled with its own version', async () => {
+test('once the version moves, a request waits for the new body up to its wait, then gets the last body, labelled with its own version', { timeout: 60_000 }, async () => {
   let release: (() => void) | undefined
   let started: (() => void) | undefined
   const second = new Promise<void>((resolve) => { started = resolve })
