@@ -174,7 +174,7 @@ async function main (): Promise<void> {
   const versionTimer = setInterval(() => { version++ }, versionEveryMs)
 
   let builds = 0
-  const cache = new TopologyCache({ clock: systemClock, graph: () => graph, version: () => version, onBuild: (b) => { builds++; if (process.env.BENCH_DEBUG !== undefined) process.stderr.write(`build ${Math.round(performance.now())} v${b.version} routes=${String(b.routes)}\n`) } })
+  const cache = new TopologyCache({ clock: systemClock, graph: () => graph, version: () => version, onBuild: () => { builds++ } })
   const log = pino({ level: 'silent' })
   const api = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
     topology: async (o) => await cache.body(o), role: () => 'leader', registry: new Registry(), log
