@@ -143,7 +143,9 @@ export class TopologyCache {
     }
     const mode = this.init.offload ?? 'auto'
     const wanted = mode === 'thread' || (mode === 'auto' && input.ids.length >= TOPOLOGY_OFFLOAD_MIN_RELAYS)
-    const threads = wanted && this.init.serialize === undefined ? RouteThreads.shared() : undefined
+    // A helper that died leaves bodies to the event loop, as it leaves rows to the caller.
+    const shared = wanted && this.init.serialize === undefined ? RouteThreads.shared() : undefined
+    const threads = shared?.usable === true ? shared : undefined
     this.init.onBuild?.({ version, routes, relays: input.ids.length, thread: threads !== undefined })
     const bytes = this.init.serialize !== undefined
       ? this.init.serialize(input)

@@ -102,6 +102,11 @@ export class RouteThreads implements RowRunner {
     this.port.unref()
   }
 
+  /** False once the helper has stopped or died: work then stays on the calling thread. */
+  get usable (): boolean {
+    return !this.broken
+  }
+
   /**
    * Serializes a topology body on the helper thread, between its phases, so that the caller's
    * event loop carries on meanwhile. Takes over the input's buffers. Rejects when the helper is

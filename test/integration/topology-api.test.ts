@@ -1,12 +1,15 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import type { Server } from 'node:http'
+import type { Worker } from 'node:worker_threads'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { startControllerHttp } from '../../controller/http-api.js'
 import { TopologyCache, type TopologyCacheInit } from '../../controller/topology-cache.js'
 import { closeHttp } from '../../src/http.js'
 import type { MeshGraph } from '../../topology/mesh-graph.js'
+import { PHASE_STOP, publishJob } from '../../topology/row-claims.js'
 import { RouteThreads } from '../../topology/route-threads.js'
 import { snapshotOf } from '../../topology/snapshot.js'
 import { topologyJson } from '../../topology/topology-json.js'
@@ -143,4 +146,19 @@ test('once the version moves, a request waits for the new body up to its wait, t
   assert.equal(JSON.parse(next).version, 8)
   assert.equal(next, JSON.stringify(snapshotOf(api.mesh.graph, 8)))
   assert.equal(api.builds.length, 2)
+})
+
+// Last in this file: it ends the process's helper thread.
+test('a route helper thread that died leaves bodies to the event loop, and they are served as before', { timeout: 60_000 }, async () => {
+  const threads = RouteThreads.shared()
+  assert.ok(threads !== undefined, 'worker threads start here')
+  // As a crash would: the thread leaves its loop and exits without stop().
+  const { worker, control } = threads as unknown as { worker: Worker, control: Int32Array }
+  const exited = once(worker, 'exit')
+  publishJob(control, 0, PHASE_STOP)
+  await exited
+  assert.equal(threads.usable, false)
+  const api = await serve('thread')
+  assert.equal(await get(api.url), JSON.stringify(snapshotOf(api.mesh.graph, 7)))
+  assert.deepEqual(api.builds.map((b) => b.thread), [false])
 })
