@@ -35,3 +35,26 @@ export const RELAY_EXPIRY_SWEEP_MS = 5_000
 export const STORE_MAX_PENDING_WRITES = 10_000
 /** Store writes sent and not yet answered, at most. */
 export const STORE_MAX_IN_FLIGHT = 64
+/**
+ * GET /api/topology: within one table version, a body serves on for this long (ms) while link
+ * figures move, before a request starts a fresh one (topology-cache.ts). Relays report about once
+ * a second, so figures older than that would be older than the data behind them anyway.
+ */
+export const TOPOLOGY_MAX_AGE_MS = 1_000
+/**
+ * From this many relays, topology bodies are serialized on the route helper thread: at 64 relays
+ * the routes alone are about 4,000 entries (~400 kB), a few ms of the event loop.
+ */
+export const TOPOLOGY_OFFLOAD_MIN_RELAYS = 64
+/**
+ * GET /api/topology: once the table version moves, a request waits this long (ms) for the new
+ * version's body before the last body, labelled with its own version, answers instead. A small
+ * mesh's body is built well within it; a 1,000-relay one takes about a second.
+ */
+export const TOPOLOGY_WAIT_MS = 50
+/**
+ * GET /api/topology: within one version, a body serves on for at least this many times as long as
+ * it took to build, so that refreshing it keeps the helper thread busy at most about 1/5 of the
+ * time (a 1,000-relay body takes about a second of a core: figures are then up to ~5 s old).
+ */
+export const TOPOLOGY_REFRESH_SHARE = 5

@@ -26,6 +26,7 @@ import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { applyPart, keepUnknown, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
 import { Sessions, type Session } from './sessions.js'
 import { StoreWriter } from './store-writer.js'
+import { TopologyCache } from './topology-cache.js'
 
 export interface ControllerComponents {
   clock: Clock
@@ -111,6 +112,7 @@ export class Controller {
   private computedAsLeader = false
   private settleTimer: Timer | undefined
   private readonly reportedWhileSettling = new Set<string>()
+  private readonly topologyCache: TopologyCache
   address: HostPort | undefined
 
   constructor (components: ControllerComponents, init: ControllerInit) {
@@ -128,6 +130,7 @@ export class Controller {
     this.leadership = new Leadership({ clock: this.clock, store: this.store, logger: this.baseLog }, {
       owner: this.instanceId, ttlMs: init.leaseTtlMs, renewMs: init.leaseRenewMs
     })
+    this.topologyCache = new TopologyCache({ clock: this.clock, graph: () => this.graph, version: () => this.version })
     this.metrics = createControllerMetrics({
       relays: () => this.sessions.size,
       live: () => this.sessions.live().length,
@@ -188,9 +191,14 @@ export class Controller {
     this.log.info({ version: this.version }, 'controller stopped')
   }
 
-  /** The topology as GET /api/topology serves it. */
+  /** The topology as GET /api/topology serves it, as objects (slow at scale: see topology()). */
   snapshot (opts: { routes: boolean } = { routes: true }): TopologySnapshot {
     return snapshotOf(this.graph, this.version, opts)
+  }
+
+  /** GET /api/topology's JSON body at the current table version, built once (topology-cache.ts). */
+  async topology (opts: { routes: boolean }): Promise<Buffer> {
+    return await this.topologyCache.body(opts)
   }
 
   /** Each relay's table as last sent, for inspection. */

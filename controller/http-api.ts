@@ -3,12 +3,14 @@ import type { Registry } from 'prom-client'
 import type { Logger } from '../src/logging.js'
 import { allowReadOnly, hostGuard, listenHttp, requestPath, sendJson, sendMetrics } from '../src/http.js'
 import type { HostPort } from '../src/transport/address.js'
-import type { TopologySnapshot } from '../topology/snapshot.js'
 
 /** What the HTTP API reads from the running controller. Every call happens per request. */
 export interface ControllerHttpDeps {
-  /** The current topology; with routes false, `routes` may be left {} (it is n² entries). */
-  snapshot: (opts: { routes: boolean }) => TopologySnapshot
+  /**
+   * The JSON body of GET /api/topology at the current table version (topology-cache.ts builds it
+   * once per version); with routes false, `routes` may be left {} (it is n² entries).
+   */
+  topology: (opts: { routes: boolean }) => Promise<Buffer>
   role: () => 'leader' | 'standby'
   /** /healthz `ready` (Controller.ready); absent means ready. */
   ready?: () => boolean
@@ -31,13 +33,16 @@ export async function startControllerHttp (addr: HostPort, deps: ControllerHttpD
     if (!hostOk(req, res)) return
     if (!allowReadOnly(req, res)) return
     const path = requestPath(req)
-    try {
-      route(path, req, res, deps, log)
-    } catch (err) {
-      // A throw here would escape into the server's 'request' emit and kill the process.
+    const fail = (err: unknown): void => {
       log.error({ path, err: (err as Error).message }, 'http request failed')
       if (!res.headersSent) sendJson(res, 500, { error: `${path} failed; the controller log has the reason` })
       else res.destroy()
+    }
+    try {
+      // A throw or rejection here would escape into the server's 'request' emit and kill the process.
+      route(path, req, res, deps, log)?.catch(fail)
+    } catch (err) {
+      fail(err)
     }
   })
   const hostOk = hostGuard(server)
@@ -45,9 +50,9 @@ export async function startControllerHttp (addr: HostPort, deps: ControllerHttpD
   return { server, bound }
 }
 
-function route (path: string, req: IncomingMessage, res: ServerResponse, deps: ControllerHttpDeps, log: Logger): void {
+function route (path: string, req: IncomingMessage, res: ServerResponse, deps: ControllerHttpDeps, log: Logger): Promise<void> | undefined {
   if (path === '/api/topology') {
-    serveTopology(req, res, deps)
+    return serveTopology(req, res, deps)
   } else if (path === '/healthz') {
     sendJson(res, 200, { role: deps.role(), ready: deps.ready?.() ?? true })
   } else if (path === '/metrics') {
@@ -57,17 +62,20 @@ function route (path: string, req: IncomingMessage, res: ServerResponse, deps: C
   } else {
     sendJson(res, 404, { error: 'not found', paths: deps.page === undefined ? PATHS : ['/', ...PATHS] })
   }
+  return undefined
 }
 
-function serveTopology (req: IncomingMessage, res: ServerResponse, deps: ControllerHttpDeps): void {
+async function serveTopology (req: IncomingMessage, res: ServerResponse, deps: ControllerHttpDeps): Promise<void> {
   const routes = routesParam(req)
   if (routes === undefined) {
     sendJson(res, 400, { error: 'routes must be true or false, as in /api/topology?routes=false' })
     return
   }
-  const body = JSON.stringify(deps.snapshot({ routes }))
+  const body = await deps.topology({ routes })
+  // The client went away while the body was being built.
+  if (res.destroyed) return
   // A topology is only true at the instant it was taken: no proxy or browser may reuse one.
-  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body)
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': body.length }).end(body)
 }
 
 /** ?routes=true|false|1|0; absent means true. Undefined for anything else. */

@@ -32,12 +32,18 @@ export class MeshGraph {
   private index = new Map<string, number>()
   /** True when relays or links were added or removed since the engine was built. */
   private structureChanged = true
+  /**
+   * Bumped by every change to relays, links or their figures: a view taken at one revision (such
+   * as the HTTP API's topology body) is current while it holds.
+   */
+  revision = 0
 
   constructor (policyKind = 'latency-loss') {
     this.policy = createCostPolicy(policyKind)
   }
 
   upsertRelay (id: string, address: string): void {
+    this.revision++
     if (this.graph.hasNode(id)) {
       this.graph.mergeNodeAttributes(id, { address, up: true })
       return
@@ -48,7 +54,9 @@ export class MeshGraph {
 
   /** Marks whether a relay is connected to the controller; routing ignores it (links decide). */
   setRelayUp (id: string, up: boolean): void {
-    if (this.graph.hasNode(id)) this.graph.setNodeAttribute(id, 'up', up)
+    if (!this.graph.hasNode(id)) return
+    this.graph.setNodeAttribute(id, 'up', up)
+    this.revision++
   }
 
   /** Forgets the measured link from→to, e.g. when the two stop being neighbours. */
@@ -57,6 +65,7 @@ export class MeshGraph {
     if (!this.graph.hasEdge(key)) return false
     this.graph.dropEdge(key)
     this.structureChanged = true
+    this.revision++
     return true
   }
 
@@ -104,6 +113,7 @@ export class MeshGraph {
     if (!this.graph.hasNode(id)) return
     this.graph.dropNode(id)
     this.structureChanged = true
+    this.revision++
   }
 
   /**
@@ -112,6 +122,7 @@ export class MeshGraph {
    */
   updateLink (from: string, to: string, m: LinkMetrics): boolean {
     if (!this.graph.hasNode(from) || !this.graph.hasNode(to)) return false
+    this.revision++
     const next = this.policy.cost(m)
     const key = `${from}>${to}`
     if (!this.graph.hasEdge(key)) {
@@ -173,4 +184,10 @@ export class MeshGraph {
   }
 
   relayIds (): string[] { return this.graph.nodes().sort() }
+
+  /** The relay ids in the route engine's index order (sorted), current after routes(). */
+  routeIds (): readonly string[] {
+    this.routes()
+    return this.ids
+  }
 }

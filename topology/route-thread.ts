@@ -1,7 +1,9 @@
 /**
  * Entry point of the route engine's helper thread (route-threads.ts): sleeps until a phase is
  * published, then claims rows from the top down, computing each privately and publishing it only
- * if the caller has not taken it back (row-claims.ts).
+ * if the caller has not taken it back (row-claims.ts). Between phases it also serializes the
+ * topology bodies it is sent (topology-json.ts), which are too big to build on the caller's
+ * event loop.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -9,7 +11,8 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { buildCsr, sharedAlloc, type EngineEdge } from './csr.js'
 import { FAILED, PHASE_STOP, PHASE_TREES, SEQ, beginPublish, claimRow, endPublish, readJob } from './row-claims.js'
 import { RowScratch, computeBackupRow, computeTreeRow, publishBackupRow, publishTreeRow, type RouteTables } from './route-rows.js'
-import type { TablesMessage } from './route-threads.js'
+import type { BodyReply, BodyRequest, TablesMessage } from './route-threads.js'
+import { topologyJson } from './topology-json.js'
 
 const { control, port } = workerData as { control: Int32Array, port: MessagePort }
 
@@ -67,30 +70,58 @@ for (;;) {
   seen = job.seq
   if (job.phase === PHASE_STOP) break
   let received = false
+  const bodies: BodyRequest[] = []
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    posted = m.message as TablesMessage
-    received = true
+    const msg = m.message as TablesMessage | BodyRequest
+    if ('kind' in msg) bodies.push(msg)
+    else { posted = msg; received = true }
   }
   // The tables replaced are now unreachable here.
   if (received) collect()
   // A phase on tables we were not sent (or that were replaced since) is left to the caller.
-  if (posted === undefined || posted.id !== job.tables) continue
-  const { tables: t, states } = posted
-  if (scratch === undefined || scratch.next.length !== t.n) scratch = new RowScratch(t.n)
-  const s = scratch
-  try {
-    for (let d = t.n - 1; d >= 0 && claimRow(states, job.seq, d); d--) {
-      if (job.phase === PHASE_TREES) computeTreeRow(t, s, d)
-      else computeBackupRow(t, s, d)
-      // Taken back by the caller, which has then reached this row: nothing is left for us.
-      if (!beginPublish(states, job.seq, d)) break
-      if (job.phase === PHASE_TREES) publishTreeRow(t, s, d)
-      else publishBackupRow(t, s, d)
-      endPublish(states, job.seq, d)
-    }
-  } catch {
+  if (posted !== undefined && posted.id === job.tables && !runPhase(job.seq, job.phase, posted)) {
     // Our claimed row stays unpublished; the caller takes it back and meets the same error.
     Atomics.store(control, FAILED, 1)
     break
+  }
+  // Bodies wait for the phase: the caller is blocked on its rows, and no one on a body.
+  if (bodies.length > 0) {
+    for (const b of bodies) serialize(b)
+    // Each body leaves ~its size in buffers behind, which this thread would otherwise keep.
+    collect()
+  }
+}
+
+/** Claims and publishes rows of one phase; false when the row code threw. */
+function runPhase (seq: number, phase: number, msg: TablesMessage): boolean {
+  const { tables: t, states } = msg
+  if (scratch === undefined || scratch.next.length !== t.n) scratch = new RowScratch(t.n)
+  const s = scratch
+  try {
+    for (let d = t.n - 1; d >= 0 && claimRow(states, seq, d); d--) {
+      if (phase === PHASE_TREES) computeTreeRow(t, s, d)
+      else computeBackupRow(t, s, d)
+      // Taken back by the caller, which has then reached this row: nothing is left for us.
+      if (!beginPublish(states, seq, d)) break
+      if (phase === PHASE_TREES) publishTreeRow(t, s, d)
+      else publishBackupRow(t, s, d)
+      endPublish(states, seq, d)
+    }
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Serializes one body and hands its buffer over; a failure goes back as its message. */
+function serialize (b: BodyRequest): void {
+  let reply: BodyReply
+  try {
+    const body = topologyJson(b.input)
+    reply = { kind: 'body', id: b.id, body }
+    port.postMessage(reply, [body.buffer as ArrayBuffer])
+  } catch (err) {
+    reply = { kind: 'body', id: b.id, error: (err as Error).message }
+    port.postMessage(reply)
   }
 }

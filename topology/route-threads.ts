@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
-import { CALLER, CONTROL_SLOTS, FAILED, PHASE_STOP, PUBLISHED, PUBLISHING, publishJob, tag } from './row-claims.js'
+import { CALLER, CONTROL_SLOTS, FAILED, PHASE_MESSAGES, PHASE_STOP, PUBLISHED, PUBLISHING, publishJob, tag } from './row-claims.js'
 import type { RouteTables } from './route-rows.js'
+import { transferables, type TopologyInput } from './topology-input.js'
 
 /** Runs `work(d)` (compute and publish row d) for every row of one phase, and returns when done. */
 export interface RowRunner {
@@ -31,6 +32,21 @@ export interface TablesMessage {
   states: Int32Array
 }
 
+/** A topology body for the helper to serialize between phases (topology-json.ts). */
+export interface BodyRequest {
+  kind: 'body'
+  id: number
+  input: TopologyInput
+}
+
+/** The helper's answer: the body's bytes (transferred), or why it could not build them. */
+export interface BodyReply {
+  kind: 'body'
+  id: number
+  body?: Uint8Array
+  error?: string
+}
+
 /**
  * The calling thread plus one helper worker thread, splitting each phase's rows (row-claims.ts).
  * The caller blocks until every row is in, so `computeAll` stays synchronous; it never waits for
@@ -55,6 +71,8 @@ export class RouteThreads implements RowRunner {
   private started = false
   private rows = 0
   private helperRows = 0
+  private readonly bodies = new Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>()
+  private nextBody = 1
 
   /** The process's helper, started on first call; undefined where worker threads cannot start. */
   static shared (): RouteThreads | undefined {
@@ -78,8 +96,46 @@ export class RouteThreads implements RowRunner {
     this.worker.unref()
     this.port.unref()
     // Seen only between computations: the caller's thread is blocked during one.
-    this.worker.on('error', () => { this.broken = true })
-    this.worker.on('exit', () => { this.broken = true })
+    this.worker.on('error', () => { this.broken = true; this.failBodies() })
+    this.worker.on('exit', () => { this.broken = true; this.failBodies() })
+    this.port.on('message', (m: BodyReply) => { this.onBody(m) })
+    this.port.unref()
+  }
+
+  /** False once the helper has stopped or died: work then stays on the calling thread. */
+  get usable (): boolean {
+    return !this.broken
+  }
+
+  /**
+   * Serializes a topology body on the helper thread, between its phases, so that the caller's
+   * event loop carries on meanwhile. Takes over the input's buffers. Rejects when the helper is
+   * gone or the serializer threw.
+   */
+  async topologyJson (input: TopologyInput): Promise<Uint8Array> {
+    if (this.broken) throw new Error('the route helper thread has stopped')
+    const id = this.nextBody++
+    const done = new Promise<Uint8Array>((resolve, reject) => { this.bodies.set(id, { resolve, reject }) })
+    // A body on its way keeps the process up, as any pending I/O would.
+    if (this.bodies.size === 1) this.port.ref()
+    this.port.postMessage({ kind: 'body', id, input } satisfies BodyRequest, transferables(input))
+    publishJob(this.control, 0, PHASE_MESSAGES)
+    return await done
+  }
+
+  private onBody (m: BodyReply): void {
+    const waiter = this.bodies.get(m.id)
+    if (waiter === undefined) return
+    this.bodies.delete(m.id)
+    if (this.bodies.size === 0) this.port.unref()
+    if (m.body !== undefined) waiter.resolve(m.body)
+    else waiter.reject(new Error(`serializing the topology failed on the route helper thread: ${m.error ?? 'no reason given'}`))
+  }
+
+  private failBodies (): void {
+    for (const w of this.bodies.values()) w.reject(new Error('the route helper thread stopped while serializing the topology'))
+    this.bodies.clear()
+    this.port.unref()
   }
 
   run (tables: RouteTables, phase: number, work: (row: number) => void): void {
@@ -152,6 +208,7 @@ export class RouteThreads implements RowRunner {
     this.broken = true
     publishJob(this.control, 0, PHASE_STOP)
     void this.worker.terminate()
+    this.failBodies()
     if (RouteThreads.instance === this) {
       RouteThreads.instance = undefined
       RouteThreads.unavailable = true

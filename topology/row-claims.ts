@@ -19,7 +19,7 @@
  *     [SEQ]    bumped by 2 per phase; odd while the caller writes the fields below (a seqlock).
  *              The helper sleeps on it.
  *     [TABLES] id of the tables the phase works on (posted once over the message port)
- *     [PHASE]  PHASE_TREES | PHASE_BACKUPS | PHASE_STOP
+ *     [PHASE]  PHASE_TREES | PHASE_BACKUPS | PHASE_STOP | PHASE_MESSAGES
  *     [FAILED] set when the helper threw; the caller then stops using it
  */
 export const SEQ = 0
@@ -31,6 +31,8 @@ export const CONTROL_SLOTS = 4
 export const PHASE_TREES = 0
 export const PHASE_BACKUPS = 1
 export const PHASE_STOP = 2
+/** No rows: wakes the helper to read its port, where a topology body waits to be serialized. */
+export const PHASE_MESSAGES = 3
 
 /** Row kinds within a phase. */
 export const HELPER = 0

@@ -15,7 +15,7 @@ after(() => { for (const p of procs) p.kill('SIGTERM') })
 
 test('the controller\'s HTTP API refuses a Host that is not its bound address, and serves 127.0.0.1 and localhost', async () => {
   const { server, bound } = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    snapshot: () => ({ version: 1, relays: [], links: [], routes: {} }),
+    topology: async () => Buffer.from(JSON.stringify({ version: 1, relays: [], links: [], routes: {} })),
     role: () => 'leader',
     registry: new Registry(),
     log: pino({ level: 'silent' }),

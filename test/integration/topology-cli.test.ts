@@ -27,10 +27,10 @@ before(async () => {
   new Gauge({ name: 'relaymesh_controller_relays', help: 'test', registers: [registry] }).set(5)
   const log = pino({ level: 'info' }, new Writable({ write (chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done() } }))
   const started = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    snapshot: (opts) => {
+    topology: async (opts) => {
       asked.push(opts.routes)
       if (failNext) { failNext = false; throw new Error('graph is being rebuilt') }
-      return snapshotOf(graph, 42, opts)
+      return Buffer.from(JSON.stringify(snapshotOf(graph, 42, opts)))
     },
     role: () => 'leader',
     registry,
@@ -129,7 +129,7 @@ test('a failing snapshot answers 500 with a JSON error, is logged, and the serve
 
 test('GET / serves the page when one is given', async () => {
   const { server: s, bound } = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    snapshot: (opts) => snapshotOf(graph, 1, opts),
+    topology: async (opts) => Buffer.from(JSON.stringify(snapshotOf(graph, 1, opts))),
     role: () => 'standby',
     registry: new Registry(),
     log: pino({ level: 'silent' }),

@@ -19,7 +19,7 @@ interface Mesh { graph: MeshGraph, version: number, role: 'leader' | 'standby' }
 
 async function serve (mesh: Mesh): Promise<{ server: Server, url: string }> {
   const { server, bound } = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    snapshot: (opts) => snapshotOf(mesh.graph, mesh.version, opts),
+    topology: async (opts) => Buffer.from(JSON.stringify(snapshotOf(mesh.graph, mesh.version, opts))),
     role: () => mesh.role,
     registry: new Registry(),
     log: pino({ level: 'silent' }),
@@ -178,7 +178,7 @@ test('web map lays out 1,000 relays without hanging and does not ask for their r
   const asked: boolean[] = []
   const mesh: Mesh = { graph, version: 1, role: 'leader' }
   const { server, bound } = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    snapshot: (opts) => { asked.push(opts.routes); return snapshotOf(mesh.graph, mesh.version, { routes: false }) },
+    topology: async (opts) => { asked.push(opts.routes); return Buffer.from(JSON.stringify(snapshotOf(mesh.graph, mesh.version, { routes: false }))) },
     role: () => mesh.role,
     registry: new Registry(),
     log: pino({ level: 'silent' }),

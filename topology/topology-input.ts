@@ -1,0 +1,89 @@
+import type { LinkAttrs, MeshGraph } from './mesh-graph.js'
+
+/**
+ * Everything GET /api/topology's body is made of, copied out of a MeshGraph at one instant into
+ * plain arrays: what topology-json.ts serializes, on the route helper thread for large meshes
+ * (route-threads.ts). Copies, never views of the live engine, since the graph keeps changing
+ * while a body is built. Relays are indexed in id order, the route engine's order.
+ */
+export interface TopologyInput {
+  version: number
+  ids: string[]
+  addresses: string[]
+  /** 1 when the relay's control channel is connected. */
+  relayUp: Uint8Array
+  /** Links sorted by (from, to), as relay indices, with their figures. */
+  links: {
+    from: Int32Array
+    to: Int32Array
+    rttMs: Float64Array
+    jitterMs: Float64Array
+    loss: Float64Array
+    cost: Float64Array
+    up: Uint8Array
+  }
+  /** The engine's tables, each indexed [d * n + u]; absent when routes were not asked for. */
+  routes?: { next: Int32Array, backup: Int32Array, dist: Float64Array }
+}
+
+/**
+ * Copies `graph` out for a body at `version`. O(n + links), plus an O(n²) copy of the route
+ * tables with routes (16 MB at 1,000 relays: a few milliseconds).
+ */
+export function topologyInput (graph: MeshGraph, version: number, opts: { routes: boolean }): TopologyInput {
+  let routes: TopologyInput['routes']
+  let ids: string[]
+  if (opts.routes) {
+    const e = graph.routes()
+    ids = [...graph.routeIds()]
+    routes = { next: e.next.slice(), backup: e.backup.slice(), dist: e.dist.slice() }
+  } else {
+    ids = graph.relayIds()
+  }
+  const n = ids.length
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const addresses = new Array<string>(n)
+  const relayUp = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const a = graph.graph.getNodeAttributes(ids[i])
+    addresses[i] = a.address
+    relayUp[i] = a.up ? 1 : 0
+  }
+  const m = graph.graph.size
+  const links: TopologyInput['links'] = {
+    from: new Int32Array(m),
+    to: new Int32Array(m),
+    rttMs: new Float64Array(m),
+    jitterMs: new Float64Array(m),
+    loss: new Float64Array(m),
+    cost: new Float64Array(m),
+    up: new Uint8Array(m)
+  }
+  // Relay by relay in id order, each one's out-links sorted by target: the (from, to) order of
+  // snapshot.ts, since index order is id order, without sorting all the links at once.
+  let k = 0
+  const out: Array<{ to: number, a: LinkAttrs }> = []
+  for (let i = 0; i < n; i++) {
+    out.length = 0
+    graph.graph.forEachOutEdge(ids[i], (_key, a, _source, target) => { out.push({ to: index.get(target) as number, a }) })
+    if (out.length > 1) out.sort((x, y) => x.to - y.to)
+    for (const { to, a } of out) {
+      links.from[k] = i
+      links.to[k] = to
+      links.rttMs[k] = a.rttMs
+      links.jitterMs[k] = a.jitterMs
+      links.loss[k] = a.loss
+      links.cost[k] = a.cost
+      links.up[k++] = a.up ? 1 : 0
+    }
+  }
+  return { version, ids, addresses, relayUp, links, routes }
+}
+
+/** The buffers a TopologyInput can hand over to another thread without a copy. */
+export function transferables (t: TopologyInput): ArrayBuffer[] {
+  const l = t.links
+  const views = [t.relayUp, l.from, l.to, l.rttMs, l.jitterMs, l.loss, l.cost, l.up]
+  if (t.routes !== undefined) views.push(t.routes.next, t.routes.backup, t.routes.dist)
+  return views.map((v) => v.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)
+}
