@@ -137,6 +137,8 @@ export async function udpSink (port = 0): Promise<{ socket: dgram.Socket, port: 
   const received: Buffer[] = []
   socket.on('message', (m) => { received.push(m) })
   await new Promise<void>((resolve) => { socket.bind(port, '127.0.0.1', resolve) })
+  // Room for bursts on a loaded machine (the kernel caps it at net.core.rmem_max).
+  socket.setRecvBufferSize(4 * 1024 * 1024)
   return { socket, port: socket.address().port, received }
 }
 

@@ -431,9 +431,15 @@ test('a relay under 100,000+ forged, mutated, replayed, looping and TTL-1 packet
     // traffic that reached c, c delivered exactly that, and no relay beside b dropped anything.
     assert.equal(seedSink.received.length, SEEDS, 'no mutated, replayed or looping seed reached its target')
     assert.equal(new Set(freshSink.received.map((m) => m.toString())).size, genuine, 'no genuine packet arrived twice')
-    assert.equal(bForwarded, SEEDS + genuine + sink.received.length)
+    // A sink's (or c's) socket buffer can still overflow on a loaded machine after b forwarded a
+    // packet; the kernel counts that in RcvbufErrors, so arrivals are held to b's count within it.
+    const arrived = SEEDS + genuine + sink.received.length
+    assert.ok(bForwarded <= SEEDS + expectedForwarded + validTotal, `b forwarded ${bForwarded}: more than the seeds, genuine and valid packets`)
+    assert.ok(bForwarded >= arrived && bForwarded - arrived <= rcvbufDelta, `b forwarded ${bForwarded}, ${arrived} arrived; kernel RcvbufErrors rose by ${rcvbufDelta}`)
+    assert.ok(cDelivered <= bForwarded && bForwarded - cDelivered <= rcvbufDelta, `c delivered ${cDelivered} of the ${bForwarded} b forwarded; kernel RcvbufErrors rose by ${rcvbufDelta}`)
+    if (rcvbufDelta === 0) assert.equal(bForwarded, arrived)
+    if (rcvbufDelta === 0) assert.equal(cDelivered, arrived)
     assert.equal([...mb].filter(([k]) => k.startsWith('relaymesh_packets_delivered_total')).reduce((n, [, v]) => n + v, 0), 0, 'b delivered nothing')
-    assert.equal(cDelivered, SEEDS + genuine + sink.received.length)
     assert.equal(totalDrops(ma), 0, 'a dropped nothing')
     assert.equal(totalDrops(mc), 0, 'c dropped nothing')
     assert.equal(validGot.size, sink.received.length, 'no valid datagram arrived twice')
