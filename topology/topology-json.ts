@@ -2,7 +2,8 @@ import type { TopologyInput } from './topology-input.js'
 
 /**
  * zlib level of the gzip'd body (route-thread.ts, topology-cache.ts): level 1 compresses the
- * body's repetitive JSON about tenfold, at a fraction of the cost of higher levels.
+ * body's repetitive JSON five- to sixfold (103 MB to 20 MB at 1,000 relays), at a fraction of
+ * the cost of higher levels.
  */
 export const TOPOLOGY_GZIP_LEVEL = 1
 
