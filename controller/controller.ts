@@ -26,7 +26,7 @@ import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { applyPart, keepUnknown, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
 import { Sessions, type Session } from './sessions.js'
 import { StoreWriter } from './store-writer.js'
-import { TopologyCache } from './topology-cache.js'
+import { TopologyCache, type TopologyBodies } from './topology-cache.js'
 
 export interface ControllerComponents {
   clock: Clock
@@ -199,6 +199,11 @@ export class Controller {
   /** GET /api/topology's JSON body at the current table version, built once (topology-cache.ts). */
   async topology (opts: { routes: boolean }): Promise<Buffer> {
     return await this.topologyCache.body(opts)
+  }
+
+  /** The same, with its gzip'd form, built with it (topology-cache.ts). */
+  async topologyBodies (opts: { routes: boolean }): Promise<TopologyBodies> {
+    return await this.topologyCache.bodies(opts)
   }
 
   /** Each relay's table as last sent, for inspection. */

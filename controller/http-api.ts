@@ -8,9 +8,10 @@ import type { HostPort } from '../src/transport/address.js'
 export interface ControllerHttpDeps {
   /**
    * The JSON body of GET /api/topology at the current table version (topology-cache.ts builds it
-   * once per version); with routes false, `routes` may be left {} (it is n² entries).
+   * once per version); with routes false, `routes` may be left {} (it is n² entries). With its
+   * gzip'd form too, clients that send Accept-Encoding: gzip are sent that.
    */
-  topology: (opts: { routes: boolean }) => Promise<Buffer>
+  topology: (opts: { routes: boolean }) => Promise<Buffer | { identity: Buffer, gzip: Buffer }>
   role: () => 'leader' | 'standby'
   /** /healthz `ready` (Controller.ready); absent means ready. */
   ready?: () => boolean
@@ -71,11 +72,34 @@ async function serveTopology (req: IncomingMessage, res: ServerResponse, deps: C
     sendJson(res, 400, { error: 'routes must be true or false, as in /api/topology?routes=false' })
     return
   }
-  const body = await deps.topology({ routes })
+  const got = await deps.topology({ routes })
   // The client went away while the body was being built.
   if (res.destroyed) return
   // A topology is only true at the instant it was taken: no proxy or browser may reuse one.
-  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': body.length }).end(body)
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'cache-control': 'no-store' }
+  let body: Buffer
+  if (Buffer.isBuffer(got)) {
+    body = got
+  } else {
+    headers.vary = 'Accept-Encoding'
+    if (acceptsGzip(req.headers['accept-encoding'])) { body = got.gzip; headers['content-encoding'] = 'gzip' } else body = got.identity
+  }
+  headers['content-length'] = body.length
+  res.writeHead(200, headers).end(body)
+}
+
+/** Whether an Accept-Encoding header takes gzip (or *) with a q-value above 0. */
+export function acceptsGzip (header: string | undefined): boolean {
+  if (header === undefined) return false
+  let star = false
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';')
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    const ok = q === undefined || Number(q.slice(2)) > 0
+    if (coding.trim() === 'gzip' || coding.trim() === 'x-gzip') return ok
+    if (coding.trim() === '*') star = ok
+  }
+  return star
 }
 
 /** ?routes=true|false|1|0; absent means true. Undefined for anything else. */

@@ -1,8 +1,10 @@
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import type { Clock, Timer } from '../src/clock.js'
 import type { MeshGraph } from '../topology/mesh-graph.js'
 import { RouteThreads } from '../topology/route-threads.js'
 import { topologyInput, type TopologyInput } from '../topology/topology-input.js'
-import { topologyJson } from '../topology/topology-json.js'
+import { TOPOLOGY_GZIP_LEVEL, topologyJson } from '../topology/topology-json.js'
 import { TOPOLOGY_MAX_AGE_MS, TOPOLOGY_OFFLOAD_MIN_RELAYS, TOPOLOGY_REFRESH_SHARE, TOPOLOGY_WAIT_MS } from './constants.js'
 
 export interface TopologyCacheInit {
@@ -29,15 +31,23 @@ export interface TopologyCacheInit {
   onBuild?: (b: { version: number, routes: boolean, relays: number, thread: boolean }) => void
 }
 
+/** One body in both encodings: JSON as is, and gzip'd (TOPOLOGY_GZIP_LEVEL) for clients that take it. */
+export interface TopologyBodies {
+  identity: Buffer
+  gzip: Buffer
+}
+
+const gzipAsync = promisify(gzip)
+
 /** One body build: what it was taken from, and the body once serialized. */
 interface Build {
   graph: MeshGraph
   version: number
   revision: number
   takenAt: number
-  body: Promise<Buffer>
+  body: Promise<TopologyBodies>
   /** Set once the body is serialized. */
-  ready?: Buffer
+  ready?: TopologyBodies
   /** How long it took, copy and serialization, once ready (ms). */
   tookMs?: number
 }
@@ -78,8 +88,16 @@ export class TopologyCache {
     this.waitMs = init.waitMs ?? TOPOLOGY_WAIT_MS
   }
 
-  /** The body for the current version (see the class comment); rejects when no body can be had. */
+  /** The JSON body for the current version (see bodies()). */
   async body (opts: { routes: boolean }): Promise<Buffer> {
+    return (await this.bodies(opts)).identity
+  }
+
+  /**
+   * The body for the current version (see the class comment), as JSON and gzip'd, both built
+   * once per build; rejects when no body can be had.
+   */
+  async bodies (opts: { routes: boolean }): Promise<TopologyBodies> {
     const slot = this.slots[opts.routes ? 1 : 0]
     const graph = this.init.graph()
     const version = this.init.version()
@@ -116,7 +134,7 @@ export class TopologyCache {
   }
 
   /** The build's body, or `fallback` once waitMs have passed or if the build fails. */
-  private async awaitBuild (b: Build, fallback: Buffer | undefined): Promise<Buffer> {
+  private async awaitBuild (b: Build, fallback: TopologyBodies | undefined): Promise<TopologyBodies> {
     if (fallback === undefined) return await b.body
     let timer: Timer | undefined
     const late = new Promise<undefined>((resolve) => { timer = this.init.clock.setTimeout(() => { resolve(undefined) }, this.waitMs) })
@@ -132,7 +150,7 @@ export class TopologyCache {
   private build (graph: MeshGraph, version: number, routes: boolean): Build {
     const takenAt = this.init.clock.monoMs()
     const revision = graph.revision
-    const b: Build = { graph, version, revision, takenAt, body: Promise.resolve(Buffer.alloc(0)) }
+    const b: Build = { graph, version, revision, takenAt, body: Promise.resolve({ identity: Buffer.alloc(0), gzip: Buffer.alloc(0) }) }
     this.builds++
     let input
     try {
@@ -147,11 +165,15 @@ export class TopologyCache {
     const shared = wanted && this.init.serialize === undefined ? RouteThreads.shared() : undefined
     const threads = shared?.usable === true ? shared : undefined
     this.init.onBuild?.({ version, routes, relays: input.ids.length, thread: threads !== undefined })
+    // On the helper thread, gzip is done there too; otherwise zlib's own threads do it.
+    const onLoop = async (u8: Uint8Array): Promise<{ body: Uint8Array, gzip: Uint8Array }> =>
+      ({ body: u8, gzip: await gzipAsync(u8, { level: TOPOLOGY_GZIP_LEVEL }) })
     const bytes = this.init.serialize !== undefined
-      ? this.init.serialize(input)
-      : threads !== undefined ? threads.topologyJson(input) : Promise.resolve(input).then(topologyJson)
-    b.body = bytes.then((u8) => {
-      b.ready = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
+      ? this.init.serialize(input).then(onLoop)
+      : threads !== undefined ? threads.topologyJson(input) : Promise.resolve(input).then(topologyJson).then(onLoop)
+    const buf = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
+    b.body = bytes.then((r) => {
+      b.ready = { identity: buf(r.body), gzip: buf(r.gzip) }
       b.tookMs = this.init.clock.monoMs() - takenAt
       return b.ready
     })

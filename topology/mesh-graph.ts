@@ -1,4 +1,5 @@
 import { DirectedGraph } from 'graphology'
+import { LinkColumns } from './link-columns.js'
 import { createCostPolicy, materialChange, type CostPolicy, type LinkMetrics } from './cost.js'
 import { RouteEngine, type EngineEdge } from './route-engine.js'
 
@@ -32,6 +33,8 @@ export class MeshGraph {
   private index = new Map<string, number>()
   /** True when relays or links were added or removed since the engine was built. */
   private structureChanged = true
+  /** The link figures by column (link-columns.ts), once asked for; dropped when relays or links come or go. */
+  private columns: LinkColumns | undefined
   /**
    * Bumped by every change to relays, links or their figures: a view taken at one revision (such
    * as the HTTP API's topology body) is current while it holds.
@@ -50,6 +53,7 @@ export class MeshGraph {
     }
     this.graph.addNode(id, { address, up: true })
     this.structureChanged = true
+    this.columns = undefined
   }
 
   /** Marks whether a relay is connected to the controller; routing ignores it (links decide). */
@@ -65,6 +69,7 @@ export class MeshGraph {
     if (!this.graph.hasEdge(key)) return false
     this.graph.dropEdge(key)
     this.structureChanged = true
+    this.columns = undefined
     this.revision++
     return true
   }
@@ -113,6 +118,7 @@ export class MeshGraph {
     if (!this.graph.hasNode(id)) return
     this.graph.dropNode(id)
     this.structureChanged = true
+    this.columns = undefined
     this.revision++
   }
 
@@ -128,11 +134,14 @@ export class MeshGraph {
     if (!this.graph.hasEdge(key)) {
       this.graph.addDirectedEdgeWithKey(key, from, to, { ...m, cost: next })
       this.structureChanged = true
+      this.columns = undefined
       return true
     }
     const cur = this.graph.getEdgeAttribute(key, 'cost')
     const changed = materialChange(cur, next)
-    this.graph.replaceEdgeAttributes(key, { ...m, cost: changed ? next : cur })
+    const attrs = { ...m, cost: changed ? next : cur }
+    this.graph.replaceEdgeAttributes(key, attrs)
+    this.columns?.update(key, attrs)
     if (changed && !this.structureChanged && this.engine !== undefined) {
       const a = this.index.get(from) as number
       const b = this.index.get(to) as number
@@ -184,6 +193,12 @@ export class MeshGraph {
   }
 
   relayIds (): string[] { return this.graph.nodes().sort() }
+
+  /** Every link's figures by column, in (from, to) order of sorted ids (link-columns.ts); read only. */
+  linkColumns (): LinkColumns {
+    this.columns ??= new LinkColumns(this.graph)
+    return this.columns
+  }
 
   /** The relay ids in the route engine's index order (sorted), current after routes(). */
   routeIds (): readonly string[] {

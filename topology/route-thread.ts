@@ -6,13 +6,14 @@
  * event loop.
  */
 import { setFlagsFromString } from 'node:v8'
+import { gzipSync } from 'node:zlib'
 import { runInNewContext } from 'node:vm'
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { buildCsr, sharedAlloc, type EngineEdge } from './csr.js'
 import { FAILED, PHASE_STOP, PHASE_TREES, SEQ, beginPublish, claimRow, endPublish, readJob } from './row-claims.js'
 import { RowScratch, computeBackupRow, computeTreeRow, publishBackupRow, publishTreeRow, type RouteTables } from './route-rows.js'
 import type { BodyReply, BodyRequest, TablesMessage } from './route-threads.js'
-import { topologyJson } from './topology-json.js'
+import { TOPOLOGY_GZIP_LEVEL, topologyJson } from './topology-json.js'
 
 const { control, port } = workerData as { control: Int32Array, port: MessagePort }
 
@@ -113,13 +114,19 @@ function runPhase (seq: number, phase: number, msg: TablesMessage): boolean {
   }
 }
 
-/** Serializes one body and hands its buffer over; a failure goes back as its message. */
+/**
+ * Serializes one body, and gzips it for clients that take gzip (a fifth of the bytes to
+ * send at 1,000 relays), and hands both buffers over; a failure goes back as its message.
+ */
 function serialize (b: BodyRequest): void {
   let reply: BodyReply
   try {
     const body = topologyJson(b.input)
-    reply = { kind: 'body', id: b.id, body }
-    port.postMessage(reply, [body.buffer as ArrayBuffer])
+    const gzip = gzipSync(body, { level: TOPOLOGY_GZIP_LEVEL })
+    reply = { kind: 'body', id: b.id, body, gzip }
+    // Only buffers of their own: a small gzip output may sit in Buffer's shared pool.
+    const own = [body, gzip].filter((u) => u.byteOffset === 0 && u.byteLength === u.buffer.byteLength).map((u) => u.buffer as ArrayBuffer)
+    port.postMessage(reply, own)
   } catch (err) {
     reply = { kind: 'body', id: b.id, error: (err as Error).message }
     port.postMessage(reply)

@@ -44,6 +44,8 @@ export interface BodyReply {
   kind: 'body'
   id: number
   body?: Uint8Array
+  /** The same body gzip'd (TOPOLOGY_GZIP_LEVEL). */
+  gzip?: Uint8Array
   error?: string
 }
 
@@ -71,7 +73,7 @@ export class RouteThreads implements RowRunner {
   private started = false
   private rows = 0
   private helperRows = 0
-  private readonly bodies = new Map<number, { resolve: (b: Uint8Array) => void, reject: (e: Error) => void }>()
+  private readonly bodies = new Map<number, { resolve: (b: { body: Uint8Array, gzip: Uint8Array }) => void, reject: (e: Error) => void }>()
   private nextBody = 1
 
   /** The process's helper, started on first call; undefined where worker threads cannot start. */
@@ -109,13 +111,13 @@ export class RouteThreads implements RowRunner {
 
   /**
    * Serializes a topology body on the helper thread, between its phases, so that the caller's
-   * event loop carries on meanwhile. Takes over the input's buffers. Rejects when the helper is
-   * gone or the serializer threw.
+   * event loop carries on meanwhile, and gzips it there too. Takes over the input's buffers.
+   * Rejects when the helper is gone or the serializer threw.
    */
-  async topologyJson (input: TopologyInput): Promise<Uint8Array> {
+  async topologyJson (input: TopologyInput): Promise<{ body: Uint8Array, gzip: Uint8Array }> {
     if (this.broken) throw new Error('the route helper thread has stopped')
     const id = this.nextBody++
-    const done = new Promise<Uint8Array>((resolve, reject) => { this.bodies.set(id, { resolve, reject }) })
+    const done = new Promise<{ body: Uint8Array, gzip: Uint8Array }>((resolve, reject) => { this.bodies.set(id, { resolve, reject }) })
     // A body on its way keeps the process up, as any pending I/O would.
     if (this.bodies.size === 1) this.port.ref()
     this.port.postMessage({ kind: 'body', id, input } satisfies BodyRequest, transferables(input))
@@ -128,7 +130,7 @@ export class RouteThreads implements RowRunner {
     if (waiter === undefined) return
     this.bodies.delete(m.id)
     if (this.bodies.size === 0) this.port.unref()
-    if (m.body !== undefined) waiter.resolve(m.body)
+    if (m.body !== undefined && m.gzip !== undefined) waiter.resolve({ body: m.body, gzip: m.gzip })
     else waiter.reject(new Error(`serializing the topology failed on the route helper thread: ${m.error ?? 'no reason given'}`))
   }
 

@@ -1,4 +1,4 @@
-import type { LinkAttrs, MeshGraph } from './mesh-graph.js'
+import type { MeshGraph } from './mesh-graph.js'
 
 /**
  * Everything GET /api/topology's body is made of, copied out of a MeshGraph at one instant into
@@ -27,8 +27,8 @@ export interface TopologyInput {
 }
 
 /**
- * Copies `graph` out for a body at `version`. O(n + links), plus an O(n²) copy of the route
- * tables with routes (16 MB at 1,000 relays: a few milliseconds).
+ * Copies `graph` out for a body at `version`. O(n + links) (the links as typed-array slices), plus
+ * an O(n²) copy of the route tables with routes (16 MB at 1,000 relays: a few milliseconds).
  */
 export function topologyInput (graph: MeshGraph, version: number, opts: { routes: boolean }): TopologyInput {
   let routes: TopologyInput['routes']
@@ -41,7 +41,6 @@ export function topologyInput (graph: MeshGraph, version: number, opts: { routes
     ids = graph.relayIds()
   }
   const n = ids.length
-  const index = new Map(ids.map((id, i) => [id, i]))
   const addresses = new Array<string>(n)
   const relayUp = new Uint8Array(n)
   for (let i = 0; i < n; i++) {
@@ -49,33 +48,18 @@ export function topologyInput (graph: MeshGraph, version: number, opts: { routes
     addresses[i] = a.address
     relayUp[i] = a.up ? 1 : 0
   }
-  const m = graph.graph.size
+  // The link figures are kept by column as reports come in (link-columns.ts): copying them is a
+  // few slices. Their ids are every relay sorted, as `ids` are.
+  const c = graph.linkColumns()
+  if (c.ids.length !== n) throw new Error(`topology copy: ${n} relays in the route engine but ${c.ids.length} in the graph`)
   const links: TopologyInput['links'] = {
-    from: new Int32Array(m),
-    to: new Int32Array(m),
-    rttMs: new Float64Array(m),
-    jitterMs: new Float64Array(m),
-    loss: new Float64Array(m),
-    cost: new Float64Array(m),
-    up: new Uint8Array(m)
-  }
-  // Relay by relay in id order, each one's out-links sorted by target: the (from, to) order of
-  // snapshot.ts, since index order is id order, without sorting all the links at once.
-  let k = 0
-  const out: Array<{ to: number, a: LinkAttrs }> = []
-  for (let i = 0; i < n; i++) {
-    out.length = 0
-    graph.graph.forEachOutEdge(ids[i], (_key, a, _source, target) => { out.push({ to: index.get(target) as number, a }) })
-    if (out.length > 1) out.sort((x, y) => x.to - y.to)
-    for (const { to, a } of out) {
-      links.from[k] = i
-      links.to[k] = to
-      links.rttMs[k] = a.rttMs
-      links.jitterMs[k] = a.jitterMs
-      links.loss[k] = a.loss
-      links.cost[k] = a.cost
-      links.up[k++] = a.up ? 1 : 0
-    }
+    from: c.from.slice(),
+    to: c.to.slice(),
+    rttMs: c.rttMs.slice(),
+    jitterMs: c.jitterMs.slice(),
+    loss: c.loss.slice(),
+    cost: c.cost.slice(),
+    up: c.up.slice()
   }
   return { version, ids, addresses, relayUp, links, routes }
 }

@@ -105,7 +105,7 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       })
       await controller.start().catch(async (err: unknown) => { await controller.stop(); await store.close(); throw err })
       const { server, bound } = await startControllerHttp(http, {
-        topology: async (o) => await controller.topology(o),
+        topology: async (o) => await controller.topologyBodies(o),
         role: () => controller.role,
         ready: () => controller.ready,
         registry: controller.metrics.registry,

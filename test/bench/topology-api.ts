@@ -15,7 +15,10 @@
  * out: they cost the same with or without the API.
  *
  * The client polls from a child process, so its own work is not on the measured event loop. It
- * sends a request every 1/--hz s (at most 4 in flight) and times each to its last byte.
+ * sends a request every 1/--hz s (at most 4 in flight) and times each to its last byte. It sends
+ * Accept-Encoding: gzip, as browsers and curl --compressed do, and times the gzip'd body to its
+ * last byte received (decompressing only the head, for the version); the *_identity runs send
+ * none and get the JSON as is.
  *
  * Figures, measured in the same run: the event-loop delay with the control loop alone (idle); with
  * polling of the cached API (cached); and, as the baseline, the uncached code path this replaced
@@ -23,6 +26,7 @@
  *
  * Prints one JSON line. Flags: --relays N (1000), --seconds S (20), --hz N (10),
  * --version-every-ms MS (5000), --uncached-requests N (4; 0 skips the baseline), --move-rate F (0).
+ * body_bytes is what the gzip client received per request; cached_identity.body_bytes the JSON.
  */
 import { spawn } from 'node:child_process'
 import { request, Agent } from 'node:http'
@@ -30,6 +34,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { createGunzip } from 'node:zlib'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { startControllerHttp } from '../../controller/http-api.js'
@@ -52,14 +57,16 @@ const { values } = parseArgs({
     client: { type: 'string' },
     'max-in-flight': { type: 'string', default: '4' },
     count: { type: 'string' },
-    'move-rate': { type: 'string', default: '0' }
+    'move-rate': { type: 'string', default: '0' },
+    encoding: { type: 'string', default: 'gzip' }
   }
 })
 
 interface Poll { ms: number[], versions: number[], bytes: number, skipped: number, errors: number }
 
 /** The child: polls `url` open-loop and prints its figures as JSON. */
-async function client (url: string, hz: number, seconds: number, maxInFlight: number, count: number | undefined): Promise<void> {
+async function client (url: string, hz: number, seconds: number, maxInFlight: number, count: number | undefined, encoding: string): Promise<void> {
+  const headers = encoding === 'gzip' ? { 'accept-encoding': 'gzip' } : {}
   const agent = new Agent({ keepAlive: true, maxSockets: maxInFlight })
   const out: Poll = { ms: [], versions: [], bytes: 0, skipped: 0, errors: 0 }
   let inFlight = 0
@@ -68,16 +75,24 @@ async function client (url: string, hz: number, seconds: number, maxInFlight: nu
     inFlight++
     sent++
     const t0 = performance.now()
+    const before = out.bytes
     try {
       await new Promise<void>((resolve, reject) => {
-        const req = request(url, { agent }, (res) => {
+        const req = request(url, { agent, headers }, (res) => {
           let head = ''
+          // Only the head is decompressed, for the version; the rest is counted as it comes.
+          const gz = res.headers['content-encoding'] === 'gzip' ? createGunzip() : undefined
+          gz?.on('data', (chunk: Buffer) => { if (head.length < 32) head += chunk.subarray(0, 32).toString('latin1') })
+          gz?.on('error', () => {})
           res.on('data', (chunk: Buffer) => {
-            if (head.length < 32) head += chunk.subarray(0, 32).toString('latin1')
+            if (gz !== undefined) {
+              if (head.length < 32 && out.bytes - before < 65536) gz.write(chunk)
+            } else if (head.length < 32) head += chunk.subarray(0, 32).toString('latin1')
             out.bytes += chunk.length
           })
           res.on('end', () => {
             out.ms.push(performance.now() - t0)
+            gz?.destroy()
             out.versions.push(Number(/^\{"version":(\d+)/.exec(head)?.[1] ?? -1))
             if (res.statusCode !== 200) out.errors++
             resolve()
@@ -177,7 +192,7 @@ async function main (): Promise<void> {
   const cache = new TopologyCache({ clock: systemClock, graph: () => graph, version: () => version, onBuild: () => { builds++ } })
   const log = pino({ level: 'silent' })
   const api = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    topology: async (o) => await cache.body(o), role: () => 'leader', registry: new Registry(), log
+    topology: async (o) => await cache.bodies(o), role: () => 'leader', registry: new Registry(), log
   })
   const old = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
     // The code path this replaced (http-api.ts before the cache), for the baseline.
@@ -201,7 +216,10 @@ async function main (): Promise<void> {
   const cached = await measure(async () => await poll(`http://127.0.0.1:${api.bound.port}/api/topology`, pollArgs))
   const versionsSeen = new Set(cached.result.versions).size
   const cachedBuilds = builds - buildsBefore
+  const identityArgs = [...pollArgs, '--encoding', 'identity']
+  const cachedIdentity = await measure(async () => await poll(`http://127.0.0.1:${api.bound.port}/api/topology`, identityArgs))
   const bare = await measure(async () => await poll(`http://127.0.0.1:${api.bound.port}/api/topology?routes=false`, pollArgs))
+  const bareIdentity = await measure(async () => await poll(`http://127.0.0.1:${api.bound.port}/api/topology?routes=false`, identityArgs))
   const uncached = uncachedRequests > 0
     ? await measure(async () => await poll(`http://127.0.0.1:${old.bound.port}/api/topology`, ['--count', String(uncachedRequests)]))
     : undefined
@@ -226,9 +244,21 @@ async function main (): Promise<void> {
       p50_ms: r1(pct(c.ms, 50)), p99_ms: r1(pct(c.ms, 99)), max_ms: r1(Math.max(...c.ms)),
       eld_p99_ms: cached.eldP99, eld_max_ms: cached.eldMax
     },
+    cached_identity: {
+      requests: cachedIdentity.result.ms.length, skipped: cachedIdentity.result.skipped, errors: cachedIdentity.result.errors,
+      body_bytes: Math.round(cachedIdentity.result.bytes / Math.max(1, cachedIdentity.result.ms.length)),
+      p50_ms: r1(pct(cachedIdentity.result.ms, 50)), p99_ms: r1(pct(cachedIdentity.result.ms, 99)), max_ms: r1(Math.max(...cachedIdentity.result.ms)),
+      eld_p99_ms: cachedIdentity.eldP99, eld_max_ms: cachedIdentity.eldMax
+    },
     cached_without_routes: {
-      requests: bare.result.ms.length, skipped: bare.result.skipped, p50_ms: r1(pct(bare.result.ms, 50)), p99_ms: r1(pct(bare.result.ms, 99)),
+      requests: bare.result.ms.length, skipped: bare.result.skipped, body_bytes: Math.round(bare.result.bytes / Math.max(1, bare.result.ms.length)),
+      p50_ms: r1(pct(bare.result.ms, 50)), p99_ms: r1(pct(bare.result.ms, 99)),
       eld_p99_ms: bare.eldP99, eld_max_ms: bare.eldMax
+    },
+    cached_without_routes_identity: {
+      requests: bareIdentity.result.ms.length, skipped: bareIdentity.result.skipped, body_bytes: Math.round(bareIdentity.result.bytes / Math.max(1, bareIdentity.result.ms.length)),
+      p50_ms: r1(pct(bareIdentity.result.ms, 50)), p99_ms: r1(pct(bareIdentity.result.ms, 99)),
+      eld_p99_ms: bareIdentity.eldP99, eld_max_ms: bareIdentity.eldMax
     },
     uncached: uncached === undefined
       ? null
@@ -241,7 +271,7 @@ async function main (): Promise<void> {
 }
 
 if (values.client !== undefined) {
-  await client(values.client, Number(values.hz), Number(values.seconds), Number(values['max-in-flight']), values.count === undefined ? undefined : Number(values.count))
+  await client(values.client, Number(values.hz), Number(values.seconds), Number(values['max-in-flight']), values.count === undefined ? undefined : Number(values.count), values.encoding)
 } else {
   await main()
 }

@@ -1,8 +1,9 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import type { Server } from 'node:http'
+import { request, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { Worker } from 'node:worker_threads'
+import { gunzipSync } from 'node:zlib'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { startControllerHttp } from '../../controller/http-api.js'
@@ -40,7 +41,7 @@ async function serve (offload: TopologyCacheInit['offload'], more: Partial<Topol
     ...more
   })
   const { server, bound } = await startControllerHttp({ host: '127.0.0.1', port: 0, family: 4 }, {
-    topology: async (opts) => await cache.body(opts),
+    topology: async (opts) => await cache.bodies(opts),
     role: () => 'leader',
     registry: new Registry(),
     log: pino({ level: 'silent' })
@@ -148,6 +149,47 @@ test('once the version moves, a request waits for the new body up to its wait, t
   assert.equal(api.builds.length, 2)
 })
 
+/** A GET by node:http, which sends no Accept-Encoding unless asked: the raw bytes and headers. */
+async function raw (url: string, headers: Record<string, string> = {}): Promise<{ body: Buffer, headers: IncomingHttpHeaders }> {
+  return await new Promise((resolve, reject) => {
+    request(url, { headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => { chunks.push(c) })
+      res.on('end', () => {
+        assert.equal(res.statusCode, 200)
+        resolve({ body: Buffer.concat(chunks), headers: res.headers })
+      })
+      res.on('error', reject)
+    }).on('error', reject).end()
+  })
+}
+
+for (const offload of ['main', 'thread'] as const) {
+  test(`a client that takes gzip is sent the body gzip'd, built once with it, and it decompresses to exactly the JSON body (${offload})`, { timeout: 60_000 }, async () => {
+    const api = await serve(offload)
+    const plain = await raw(api.url)
+    assert.equal(plain.headers['content-encoding'], undefined)
+    assert.equal(plain.headers.vary, 'Accept-Encoding')
+    assert.equal(plain.body.toString(), JSON.stringify(snapshotOf(api.mesh.graph, 7)))
+    for (const ae of ['gzip', 'gzip, deflate, br', 'br;q=1.0, GZIP;q=0.5', '*']) {
+      const gz = await raw(api.url, { 'accept-encoding': ae })
+      assert.equal(gz.headers['content-encoding'], 'gzip', ae)
+      assert.equal(gz.headers.vary, 'Accept-Encoding')
+      assert.equal(Number(gz.headers['content-length']), gz.body.length)
+      assert.ok(gz.body.length < plain.body.length)
+      assert.deepEqual(gunzipSync(gz.body), plain.body)
+    }
+    for (const ae of ['gzip;q=0', 'deflate', 'identity']) {
+      assert.equal((await raw(api.url, { 'accept-encoding': ae })).headers['content-encoding'], undefined, ae)
+    }
+    assert.equal(api.builds.length, 1, 'both encodings come from one build')
+    assert.equal(api.builds[0].thread, offload === 'thread' && RouteThreads.shared() !== undefined)
+    const bare = await raw(`${api.url}?routes=false`, { 'accept-encoding': 'gzip' })
+    assert.equal(gunzipSync(bare.body).toString(), JSON.stringify(snapshotOf(api.mesh.graph, 7, { routes: false })))
+    assert.equal(api.builds.length, 2)
+  })
+}
+
 // Last in this file: it ends the process's helper thread.
 test('a route helper thread that died leaves bodies to the event loop, and they are served as before', { timeout: 60_000 }, async () => {
   const threads = RouteThreads.shared()
@@ -160,5 +202,6 @@ test('a route helper thread that died leaves bodies to the event loop, and they 
   assert.equal(threads.usable, false)
   const api = await serve('thread')
   assert.equal(await get(api.url), JSON.stringify(snapshotOf(api.mesh.graph, 7)))
+  assert.deepEqual(gunzipSync((await raw(api.url, { 'accept-encoding': 'gzip' })).body), (await raw(api.url)).body)
   assert.deepEqual(api.builds.map((b) => b.thread), [false])
 })

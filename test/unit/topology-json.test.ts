@@ -53,3 +53,34 @@ test('a topology input is a copy: changing the graph after taking it leaves the 
   assert.notEqual(JSON.stringify(snapshotOf(g, 3)), before)
   assert.equal(text(topologyJson(input)), before)
 })
+
+test('inputs taken one after another follow every change of figures, links and relays between them', () => {
+  const g = ringMesh(12)
+  const same = (what: string): void => {
+    for (const routes of [true, false]) {
+      assert.equal(text(topologyJson(topologyInput(g, 5, { routes }))), JSON.stringify(snapshotOf(g, 5, { routes })), `${what}, routes ${String(routes)}`)
+    }
+  }
+  same('first')
+  // Figures that move under the cost hysteresis, and ones that move the cost.
+  g.updateLink('r0', 'r1', { rttMs: 5.01, jitterMs: 2.5, loss: 0.5, up: true })
+  g.updateLink('r3', 'r6', { rttMs: 300, jitterMs: 0, loss: 0, up: true })
+  g.updateLink('r4', 'r5', { rttMs: NaN, jitterMs: NaN, loss: 1, up: false })
+  same('figures moved')
+  g.updateLink('r0', 'r6', { rttMs: 9, jitterMs: 0, loss: 0, up: true })
+  same('a link added')
+  g.updateLink('r0', 'r6', { rttMs: 11, jitterMs: 1, loss: 0, up: true })
+  same('the new link moved')
+  g.removeLink('r1', 'r2')
+  g.retainLinks(new Map([...g.adjacency()].map(([id, peers]) => [id, id === 'r5' ? new Set([...peers].filter((p) => p !== 'r6')) : peers])))
+  same('links removed')
+  g.upsertRelay('r50', '10.0.0.50:7000')
+  same('a relay with no links yet')
+  g.upsertRelay('r99', '10.0.0.99:7000')
+  g.updateLink('r99', 'r0', { rttMs: 4, jitterMs: 0, loss: 0, up: true })
+  g.removeRelay('r7')
+  g.setRelayUp('r3', false)
+  same('relays added and removed')
+  g.updateLink('r99', 'r0', { rttMs: 6, jitterMs: 0.5, loss: 0.01, up: true })
+  same('after all that, figures moved again')
+})
