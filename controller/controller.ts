@@ -1,30 +1,29 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Clock, Timer } from '../src/clock.js'
-import {
-  parseRelayMessage, type ControlLinkReport, type ControllerMessage, type RegisterMessage
-} from '../src/control/messages.js'
+import type { ControlLinkReport, ControllerMessage, RegisterMessage } from '../src/control/messages.js'
 import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
 import { InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { Keys, type Store } from '../src/store/index.js'
-import { loadStoredState } from '../src/store/records.js'
 import type { HostPort } from '../src/transport/address.js'
 import { createQuicServer } from '../src/transport/quic/server.js'
 import type { Channel, QuicServer } from '../src/transport/quic/types.js'
-import { LossMemory, reportedMetrics } from '../topology/loss-memory.js'
+import { LossMemory } from '../topology/loss-memory.js'
 import { MeshGraph } from '../topology/mesh-graph.js'
 import { snapshotOf, type TopologySnapshot } from '../topology/snapshot.js'
 import { DEFAULT_NEIGHBOUR_POLICY, planNeighbours, selectNeighbours, type NeighbourPolicy } from '../topology/neighbours.js'
 import {
-  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, REGISTER_TIMEOUT_MS, RELAY_EXPIRY_MS, RELAY_EXPIRY_SWEEP_MS,
+  COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS, RELAY_EXPIRY_MS, RELAY_EXPIRY_SWEEP_MS,
   ROUND_ACK_TIMEOUT_MS, SETTLE_MAX_MS
 } from './constants.js'
 import { AdvertisePolicy } from './advertise-policy.js'
+import { ControlIntake, sendQuietly } from './control-intake.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { applyPart, keepUnknown, planRollout, type DesiredEntry, type RolloutPlan } from './rollout-plan.js'
 import { Sessions, type Session } from './sessions.js'
+import { restoreFromStore } from './store-restore.js'
 import { StoreWriter } from './store-writer.js'
 import { TopologyCache, type TopologyBodies } from './topology-cache.js'
 
@@ -78,6 +77,7 @@ export class Controller {
   private readonly writer: StoreWriter
   private readonly init: ControllerInit
   private readonly sessions = new Sessions()
+  private readonly intake: ControlIntake
   private readonly leadership: Leadership
   private readonly neighbourPolicy: NeighbourPolicy
   private readonly advertisePolicy: AdvertisePolicy
@@ -137,6 +137,15 @@ export class Controller {
       version: () => this.version,
       leader: () => this.leadership.isLeader
     })
+    this.intake = new ControlIntake({ clock: this.clock, logger: this.log, metrics: this.metrics, sessions: this.sessions }, {
+      register: (ch, m) => { this.onRegister(ch, m) },
+      report: (s, r) => { this.onReport(s, r) },
+      ack: (s, version, round) => { this.ackWaiters.get(`${s.id}/${version}/${round}`)?.() },
+      closed: (s, info) => {
+        if (s.channel === undefined) this.graph.setRelayUp(s.id, false)
+        this.log.info({ relayId: s.id, reason: info.reason, initiator: info.initiator }, 'relay disconnected')
+      }
+    })
     this.writer = new StoreWriter({ store: this.store, clock: this.clock, logger: this.baseLog }, {
       onCount: (result) => { this.metrics.storeWrites.inc({ result }) }
     })
@@ -168,7 +177,7 @@ export class Controller {
       clock: this.clock,
       keepAliveIntervalMs: CONTROL_KEEPALIVE_MS,
       maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS,
-      onChannel: (ch) => { this.accept(ch) }
+      onChannel: (ch) => { this.intake.accept(ch) }
     })
     this.address = await this.server.start()
     await this.leadership.start()
@@ -213,53 +222,11 @@ export class Controller {
 
   // Channels and messages.
 
-  private accept (ch: Channel): void {
-    const deadline = this.clock.setTimeout(() => {
-      if (this.sessions.ofChannel(ch) === undefined) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
-    }, REGISTER_TIMEOUT_MS)
-    ch.on('message', (raw) => { this.onMessage(ch, raw) })
-    ch.on('close', (info) => {
-      this.clock.clearTimer(deadline)
-      const s = this.sessions.disconnect(ch, this.clock.monoMs())
-      if (s === undefined) return
-      if (s.channel === undefined) this.graph.setRelayUp(s.id, false)
-      this.log.info({ relayId: s.id, reason: info.reason, initiator: info.initiator }, 'relay disconnected')
-    })
-  }
-
-  private refuse (ch: Channel, metric: string, reason: string): void {
-    if (ch.isClosed) return
-    this.metrics.refused.inc({ reason: metric })
-    this.log.warn({ remote: ch.remote, reason }, 'control channel refused')
-    sendQuietly(ch, { type: 'refuse', reason: reason.slice(0, 256) } satisfies ControllerMessage)
-    void ch.close(reason.slice(0, 120))
-  }
-
-  private onMessage (ch: Channel, raw: unknown): void {
-    if (ch.isClosed) return
-    const p = parseRelayMessage(raw)
-    if (!p.ok) { this.refuse(ch, 'invalid_message', `invalid control message: ${p.reason}`); return }
-    const m = p.msg
-    if (p.skipped.count > 0) {
-      this.metrics.skipped.inc({ message: m.type }, p.skipped.count)
-      this.log.warn({ remote: ch.remote, relayId: this.sessions.ofChannel(ch)?.id, skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a control message')
-    }
-    if (m.type === 'register') { this.onRegister(ch, m); return }
-    const s = this.sessions.ofChannel(ch)
-    if (s === undefined || s.channel !== ch) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
-    if (m.type === 'report') {
-      if (m.report.relay !== s.id) { this.refuse(ch, 'wrong_relay', `report names relay '${m.report.relay}' but this connection is '${s.id}'`); return }
-      this.onReport(s, m.report)
-      return
-    }
-    this.ackWaiters.get(`${s.id}/${m.version}/${m.round}`)?.()
-  }
-
   private onRegister (ch: Channel, m: RegisterMessage): void {
     const badAddress = this.advertisePolicy.check(m.address, ch.remote.host)
-    if (badAddress !== undefined) { this.refuse(ch, 'bad_advertise', badAddress); return }
+    if (badAddress !== undefined) { this.intake.refuse(ch, 'bad_advertise', badAddress); return }
     const verdict = this.sessions.check(ch, m)
-    if (!verdict.ok) { this.refuse(ch, 'duplicate', verdict.reason); return }
+    if (!verdict.ok) { this.intake.refuse(ch, 'duplicate', verdict.reason); return }
     if (verdict.replaced !== undefined) {
       this.sessions.disconnect(verdict.replaced, this.clock.monoMs())
       void verdict.replaced.close('replaced by a newer connection from the same relay')
@@ -365,27 +332,12 @@ export class Controller {
 
   /** Recovers the registry, link state and version a previous leader left in the store. */
   private async loadFromStore (): Promise<void> {
-    // Whatever is corrupt is skipped: relays re-register and report within a second anyway.
-    const { relays, links, version, skipped } = await loadStoredState(this.store)
-    for (const { key, field, reason } of skipped) {
+    const loaded = await restoreFromStore(this.store, { sessions: this.sessions, graph: this.graph, nowMono: this.clock.monoMs() }, ({ key, field, reason }) => {
       this.metrics.storeCorrupt.inc({ key })
       this.log.warn({ key, field, reason }, 'skipping a corrupt value in the store')
-    }
-    this.version = Math.max(this.version, version)
-    for (const r of relays.values()) {
-      this.sessions.restore(r.id, r.address, r.caps ?? [], this.clock.monoMs())
-      if (!this.graph.graph.hasNode(r.id)) {
-        this.graph.upsertRelay(r.id, r.address)
-        this.graph.setRelayUp(r.id, this.sessions.get(r.id)?.channel !== undefined)
-      }
-    }
-    for (const [relay, list] of links) {
-      for (const l of list) {
-        if (this.graph.graph.hasEdge(`${relay}>${l.peer}`)) continue
-        this.graph.updateLink(relay, l.peer, reportedMetrics(l))
-      }
-    }
-    this.log.info({ relays: relays.size, links: links.size, version: this.version }, 'state loaded from the store')
+    })
+    this.version = Math.max(this.version, loaded.version)
+    this.log.info({ relays: loaded.relays, links: loaded.links, version: this.version }, 'state loaded from the store')
   }
 
   /**
@@ -539,17 +491,3 @@ export class Controller {
 
 /** Bounds the set of expired ids kept for withdrawing routes; past it, the oldest knowledge goes. */
 const MAX_EXPIRED_IDS = 100_000
-
-/**
- * Sends without throwing: a channel that is closing rejects (or throws) on send, and a peer that
- * went away must never take the controller down with it. Returns false when the send was refused.
- */
-function sendQuietly (ch: Channel, msg: ControllerMessage, onError: (err: Error) => void = () => {}): boolean {
-  try {
-    ch.send(msg).catch(onError)
-    return true
-  } catch (err) {
-    onError(err as Error)
-    return false
-  }
-}

@@ -1,0 +1,96 @@
+import type { Clock } from '../src/clock.js'
+import {
+  parseRelayMessage, type ControlLinkReport, type ControllerMessage, type RegisterMessage
+} from '../src/control/messages.js'
+import type { Logger } from '../src/logging.js'
+import type { Channel } from '../src/transport/quic/types.js'
+import { REGISTER_TIMEOUT_MS } from './constants.js'
+import type { ControllerMetrics } from './metrics.js'
+import type { Session, Sessions } from './sessions.js'
+
+/** What the controller does with messages that passed the intake. */
+export interface IntakeHandlers {
+  register: (ch: Channel, m: RegisterMessage) => void
+  report: (s: Session, r: ControlLinkReport) => void
+  /** A relay acknowledged table round `round` of `version`. */
+  ack: (s: Session, version: number, round: number) => void
+  /** A registered relay's channel closed. */
+  closed: (s: Session, info: { reason: string, initiator: string }) => void
+}
+
+/**
+ * The controller's side of each control channel before its own logic: the register deadline,
+ * parsing and validation (bad entries skipped and counted, a bad message refused), the check that
+ * a message comes from the relay registered on that channel, and refusals. It never throws into the
+ * channel's event handlers.
+ */
+export class ControlIntake {
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly metrics: ControllerMetrics
+  private readonly sessions: Sessions
+  private readonly handlers: IntakeHandlers
+
+  constructor (components: { clock: Clock, logger: Logger, metrics: ControllerMetrics, sessions: Sessions }, handlers: IntakeHandlers) {
+    this.clock = components.clock
+    this.log = components.logger
+    this.metrics = components.metrics
+    this.sessions = components.sessions
+    this.handlers = handlers
+  }
+
+  accept (ch: Channel): void {
+    const deadline = this.clock.setTimeout(() => {
+      if (this.sessions.ofChannel(ch) === undefined) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
+    }, REGISTER_TIMEOUT_MS)
+    ch.on('message', (raw) => { this.onMessage(ch, raw) })
+    ch.on('close', (info) => {
+      this.clock.clearTimer(deadline)
+      const s = this.sessions.disconnect(ch, this.clock.monoMs())
+      if (s !== undefined) this.handlers.closed(s, info)
+    })
+  }
+
+  /** Counts the refusal under `metric`, tells the relay why, and closes the channel. */
+  refuse (ch: Channel, metric: string, reason: string): void {
+    if (ch.isClosed) return
+    this.metrics.refused.inc({ reason: metric })
+    this.log.warn({ remote: ch.remote, reason }, 'control channel refused')
+    sendQuietly(ch, { type: 'refuse', reason: reason.slice(0, 256) } satisfies ControllerMessage)
+    void ch.close(reason.slice(0, 120))
+  }
+
+  private onMessage (ch: Channel, raw: unknown): void {
+    if (ch.isClosed) return
+    const p = parseRelayMessage(raw)
+    if (!p.ok) { this.refuse(ch, 'invalid_message', `invalid control message: ${p.reason}`); return }
+    const m = p.msg
+    if (p.skipped.count > 0) {
+      this.metrics.skipped.inc({ message: m.type }, p.skipped.count)
+      this.log.warn({ remote: ch.remote, relayId: this.sessions.ofChannel(ch)?.id, skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a control message')
+    }
+    if (m.type === 'register') { this.handlers.register(ch, m); return }
+    const s = this.sessions.ofChannel(ch)
+    if (s === undefined || s.channel !== ch) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
+    if (m.type === 'report') {
+      if (m.report.relay !== s.id) { this.refuse(ch, 'wrong_relay', `report names relay '${m.report.relay}' but this connection is '${s.id}'`); return }
+      this.handlers.report(s, m.report)
+      return
+    }
+    this.handlers.ack(s, m.version, m.round)
+  }
+}
+
+/**
+ * Sends without throwing: a channel that is closing rejects (or throws) on send, and a peer that
+ * went away must never take the controller down with it. Returns false when the send was refused.
+ */
+export function sendQuietly (ch: Channel, msg: ControllerMessage, onError: (err: Error) => void = () => {}): boolean {
+  try {
+    ch.send(msg).catch(onError)
+    return true
+  } catch (err) {
+    onError(err as Error)
+    return false
+  }
+}
