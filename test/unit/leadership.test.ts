@@ -18,6 +18,15 @@ function make (store: Store, clock: ManualClock, owner: string): { l: Leadership
   return { l, events }
 }
 
+/** A memory store whose lease attempts go through `acquire`, which may hang or fail on cue. */
+function storeWith (clock: ManualClock, acquire: (inner: MemoryStore, name: string, owner: string, ttl: number) => Promise<number>): { inner: MemoryStore, store: Store } {
+  const inner = new MemoryStore(clock)
+  const store: Store = Object.assign(Object.create(inner) as Store, {
+    acquireFencedLease: async (name: string, owner: string, ttl: number) => await acquire(inner, name, owner, ttl)
+  })
+  return { inner, store }
+}
+
 /** Lets the promise chains of attempts started by timers settle. */
 async function settle (): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
@@ -65,11 +74,8 @@ test('leadership: a standby takes over after the leader stops, with a higher fen
 
 test('leadership: a leader whose store stops answering steps down within half the lease', async () => {
   const clock = new ManualClock()
-  const inner = new MemoryStore(clock)
   let hang = false
-  const store: Store = Object.assign(Object.create(inner) as Store, {
-    acquireFencedLease: async (name: string, owner: string, ttl: number) => hang ? await new Promise<number>(() => {}) : await inner.acquireFencedLease(name, owner, ttl)
-  })
+  const { store } = storeWith(clock, async (inner, name, owner, ttl) => hang ? await new Promise<number>(() => {}) : await inner.acquireFencedLease(name, owner, ttl))
   const a = make(store, clock, 'a')
   await a.l.start()
   assert.equal(a.l.isLeader, true)
@@ -85,13 +91,10 @@ test('leadership: a leader whose store stops answering steps down within half th
 
 test('leadership: a leader whose lease lapsed and was taken afresh is re-elected under the new fence', async () => {
   const clock = new ManualClock()
-  const inner = new MemoryStore(clock)
   let fail = false
-  const store: Store = Object.assign(Object.create(inner) as Store, {
-    acquireFencedLease: async (name: string, owner: string, ttl: number) => {
-      if (fail) throw new Error('store down')
-      return await inner.acquireFencedLease(name, owner, ttl)
-    }
+  const { inner, store } = storeWith(clock, async (inner, name, owner, ttl) => {
+    if (fail) throw new Error('store down')
+    return await inner.acquireFencedLease(name, owner, ttl)
   })
   const a = make(store, clock, 'a')
   await a.l.start()
