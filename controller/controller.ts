@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Clock, Timer } from '../src/clock.js'
 import type { ControlLinkReport, ControllerMessage, RegisterMessage } from '../src/control/messages.js'
-import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
 import { InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { Keys, type Store } from '../src/store/index.js'
 import type { HostPort } from '../src/transport/address.js'
 import { createQuicServer } from '../src/transport/quic/server.js'
+import { controlServerChannel } from '../src/control/control-channel.js'
 import type { Channel, QuicServer } from '../src/transport/quic/types.js'
 import { LossMemory } from '../topology/loss-memory.js'
 import { MeshGraph } from '../topology/mesh-graph.js'
@@ -172,11 +172,9 @@ export class Controller {
     this.server = createQuicServer({
       host: this.init.control.host,
       port: this.init.control.port,
-      meshKey: this.init.meshKey,
+      ...controlServerChannel(this.init.meshKey),
       logger: this.baseLog,
       clock: this.clock,
-      keepAliveIntervalMs: CONTROL_KEEPALIVE_MS,
-      maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS,
       onChannel: (ch) => { this.intake.accept(ch) }
     })
     this.address = await this.server.start()

@@ -4,7 +4,7 @@ import {
   CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type NeighbourEntry, type RelayMessage,
   type TableMessage
 } from '../src/control/messages.js'
-import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
+import { controlClientChannel } from '../src/control/control-channel.js'
 import { ErrorCode, RelaymeshError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
@@ -148,17 +148,16 @@ export class ControlClient {
       ch = await connectQuic({
         host: l.addr.host,
         port: l.addr.port,
-        meshKey: this.init.meshKey,
+        ...controlClientChannel(this.init.meshKey),
         logger: this.baseLog,
         clock: this.clock,
-        timeoutMs: CONNECT_TIMEOUT_MS,
-        keepAliveIntervalMs: CONTROL_KEEPALIVE_MS,
-        maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS
+        timeoutMs: CONNECT_TIMEOUT_MS
       })
     } catch (err) {
-      const keyProblem = err instanceof RelaymeshError && err.code === ErrorCode.MESH_KEY
-      const level = keyProblem ? 'error' : 'debug'
-      this.log[level]({ controller: l.name, err: (err as Error).message }, keyProblem ? 'controller refused our mesh key; check --mesh-key-file' : 'controller unreachable')
+      // RM_ERR_MESH_KEY: the keys differ; RM_ERR_AUTH: another kind of QUIC server listens there.
+      const refused = err instanceof RelaymeshError && (err.code === ErrorCode.MESH_KEY || err.code === ErrorCode.AUTH)
+      const level = refused ? 'error' : 'debug'
+      this.log[level]({ controller: l.name, err: (err as Error).message }, refused ? 'controller refused the control channel' : 'controller unreachable')
       this.retry(l)
       return
     }

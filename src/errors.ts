@@ -9,6 +9,11 @@ export const ErrorCode = {
   STATIC_MESH: 'RM_ERR_STATIC_MESH',
   /** The mesh key file is missing, unreadable or malformed. */
   MESH_KEY: 'RM_ERR_MESH_KEY',
+  /**
+   * A QUIC channel was refused: the server serves another channel type (ALPN), or one end failed
+   * the channel's authentication hook. The mesh-key hook of the control channel uses MESH_KEY.
+   */
+  AUTH: 'RM_ERR_AUTH',
   /** A datagram failed to decode (wire format). */
   WIRE: 'RM_ERR_WIRE',
   /** A socket could not be bound or used. */

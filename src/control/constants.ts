@@ -4,3 +4,9 @@
 export const CONTROL_KEEPALIVE_MS = 500
 /** A control channel with no traffic (keepalives included) for this long is closed. */
 export const CONTROL_IDLE_TIMEOUT_MS = 3_000
+
+/**
+ * ALPN protocol id of the control channel. A client asking a control server for another channel
+ * type (or a control client reaching another channel's server) fails the TLS handshake.
+ */
+export const CONTROL_ALPN = 'relaymesh-control/1'

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../../src/clock.js'
 import type { ControllerMessage, TableMessage } from '../../src/control/messages.js'
+import { controlServerChannel } from '../../src/control/control-channel.js'
 import { silentLogger } from '../../src/logging.js'
 import { createQuicServer } from '../../src/transport/quic/server.js'
 import type { Channel, QuicServer } from '../../src/transport/quic/types.js'
@@ -18,7 +19,7 @@ async function fakeController (): Promise<{ server: QuicServer, port: number, ch
   const server = createQuicServer({
     host: '127.0.0.1',
     port: 0,
-    meshKey: KEY,
+    ...controlServerChannel(KEY),
     logger: silentLogger(),
     onChannel: (ch) => { channel = ch; ch.on('message', (m) => { got.push(m as Record<string, unknown>) }) }
   })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { controlClientChannel } from '../../src/control/control-channel.js'
 import { connectQuic } from '../../src/transport/quic/client.js'
 import type { Channel } from '../../src/transport/quic/types.js'
 import { randomBytes } from 'node:crypto'
@@ -74,25 +75,25 @@ test('bad control input is refused with a reason, and the controller keeps servi
     flow.start(ingress)
     await settled(h)
     // No mesh key: the handshake fails on both sides.
-    await assert.rejects(connectQuic({ ...addr, meshKey: randomBytes(32), logger: h.log, timeoutMs: 3000 }), (err: Error & { code?: string }) => err.code === 'RM_ERR_MESH_KEY')
+    await assert.rejects(connectQuic({ ...addr, ...controlClientChannel(randomBytes(32)), logger: h.log, timeoutMs: 3000 }), (err: Error & { code?: string }) => err.code === 'RM_ERR_MESH_KEY')
     // An unknown message type.
-    const ch1 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log })
+    const ch1 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log })
     const reply1 = nextMessage(ch1)
     await ch1.send({ type: 'launch-missiles' })
     assert.equal((await reply1 as { type: string }).type, 'refuse')
     await ch1.closed
     // A report before register.
-    const ch2 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log })
+    const ch2 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log })
     const reply2 = nextMessage(ch2)
     await ch2.send({ type: 'report', report: { relay: 'a', seq: 1, trigger: 'schedule', links: [] } })
     assert.match((await reply2 as { reason: string }).reason, /before register/)
     // A second process claiming a registered id.
-    const ch3 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log })
+    const ch3 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log })
     const reply3 = nextMessage(ch3)
     await ch3.send({ type: 'register', protocol: 1, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: {} })
     assert.match((await reply3 as { reason: string }).reason, /already registered/)
     // An oversized message: the channel is closed, nothing else happens.
-    const ch4 = await connectQuic({ ...addr, meshKey: h.meshKey, logger: h.log, maxFrameBytes: 8 * 1024 * 1024 })
+    const ch4 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log, maxFrameBytes: 8 * 1024 * 1024 })
     ch4.send({ type: 'report', pad: 'x'.repeat(2 * 1024 * 1024) }).catch(() => {})
     const info = await ch4.closed
     assert.notEqual(info.initiator, 'local')

@@ -3,6 +3,7 @@ import { after, test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Controller, type ControllerInit } from '../../controller/controller.js'
 import { RELAY_EXPIRY_SWEEP_MS } from '../../controller/constants.js'
+import { controlClientChannel } from '../../src/control/control-channel.js'
 import { silentLogger } from '../../src/logging.js'
 import { Keys } from '../../src/store/keys.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
@@ -36,7 +37,7 @@ interface FakeRelay { ch: Channel, got: Array<Record<string, unknown>> }
 
 async function fakeRelay (c: Controller, id: string, address: string): Promise<FakeRelay> {
   const port = c.address?.port ?? 0
-  const ch = await connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: silentLogger() })
+  const ch = await connectQuic({ host: '127.0.0.1', port, ...controlClientChannel(KEY), logger: silentLogger() })
   cleanup.push(async () => { await ch.close() })
   const got: Array<Record<string, unknown>> = []
   ch.on('message', (m) => { got.push(m as Record<string, unknown>) })

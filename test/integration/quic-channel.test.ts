@@ -5,13 +5,16 @@ import { spawn } from 'node:child_process'
 import { Writable } from 'node:stream'
 import { events as quicEvents, QUICClient } from '@matrixai/quic'
 import { pino } from 'pino'
-import { clientHandshake, HandshakeError } from '../../src/control/handshake.js'
+import { CONTROL_ALPN } from '../../src/control/constants.js'
+import { meshKeyClientAuth, meshKeyServerAuth } from '../../src/control/mesh-key-auth.js'
 import { ErrorCode, InvalidStateError, RelaymeshError } from '../../src/errors.js'
 import type { Logger } from '../../src/logging.js'
 import { certFingerprint } from '../../src/transport/quic/certs.js'
-import { connectQuic, createQuicServer, CloseCode, DEFAULT_MAX_FRAME_BYTES, type Channel, type ChannelCloseInfo, type QuicServer, type QuicServerOptions } from '../../src/transport/quic/channel.js'
+import { connectQuic, createQuicServer, CloseCode, DEFAULT_MAX_FRAME_BYTES, HandshakeError, type Channel, type ChannelCloseInfo, type QuicServer, type QuicServerOptions } from '../../src/transport/quic/channel.js'
 import { encodeFrame, FrameDecoder, parseFrameBody } from '../../src/transport/quic/frame.js'
 import { clientCrypto } from '../../src/transport/quic/quic-crypto.js'
+import { runClientAuth, type HandshakeIo } from '../../src/transport/quic/auth.js'
+import { systemClock } from '../../src/clock.js'
 import { quicConfig, resolveTuning } from '../../src/transport/quic/quic-config.js'
 import { SERVER_NAME } from '../../src/transport/quic/constants.js'
 import { quicLibraryLogger } from '../../src/transport/quic/quic-logger.js'
@@ -47,7 +50,8 @@ async function echoServer (opts: Partial<QuicServerOptions> = {}): Promise<{ ser
   const server = createQuicServer({
     host: '127.0.0.1',
     port: 0,
-    meshKey: KEY,
+    alpn: CONTROL_ALPN,
+    auth: meshKeyServerAuth(KEY),
     logger,
     onChannel: (ch) => {
       accepted.push(ch)
@@ -61,7 +65,7 @@ async function echoServer (opts: Partial<QuicServerOptions> = {}): Promise<{ ser
 }
 
 async function connect (port: number, host = '127.0.0.1', meshKey = KEY): Promise<Channel> {
-  const ch = await connectQuic({ host, port, meshKey, logger: recordingLogger().logger })
+  const ch = await connectQuic({ host, port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(meshKey), logger: recordingLogger().logger })
   channels.push(ch)
   return ch
 }
@@ -161,7 +165,7 @@ test('a client with the wrong mesh key is refused with a clear error, and the se
     assert.match(err.message, /refused the mesh-key handshake.*same --mesh-key-file/)
     return true
   })
-  assert.ok(records.some((r) => r.msg === 'refused QUIC client' && r.failure === 'key_mismatch'), 'server logs the refusal and why')
+  assert.ok(records.some((r) => r.msg === 'refused QUIC client' && r.failure === 'rejected' && r.auth === 'mesh-key'), 'server logs the refusal and why')
   const ch = await connect(port)
   const reply = nextMessages(ch, 1)
   await ch.send('after refusal')
@@ -169,7 +173,7 @@ test('a client with the wrong mesh key is refused with a clear error, and the se
 })
 
 test('a server without the mesh key is refused by the client', LIMIT, async () => {
-  const { port } = await echoServer({ meshKey: randomBytes(32) })
+  const { port } = await echoServer({ auth: meshKeyServerAuth(randomBytes(32)) })
   await assert.rejects(connect(port), (err: unknown) => err instanceof HandshakeError && err.code === ErrorCode.MESH_KEY)
 })
 
@@ -177,7 +181,7 @@ test('a server without the mesh key is refused by the client', LIMIT, async () =
 async function rawClient (port: number): Promise<{ write: (b: Uint8Array) => Promise<void>, closed: Promise<{ code?: number, reason: string }>, destroy: () => Promise<void> }> {
   const log = recordingLogger().logger
   const client = await QUICClient.createQUICClient({
-    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost: '127.0.0.1', crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client'), logger: quicLibraryLogger(log, 'raw')
+    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost: '127.0.0.1', crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client', CONTROL_ALPN), logger: quicLibraryLogger(log, 'raw')
   })
   const closed = new Promise<{ code?: number, reason: string }>((resolve) => {
     client.connection.addEventListener(quicEvents.EventQUICConnectionClose.name, (evt: Event) => {
@@ -190,7 +194,7 @@ async function rawClient (port: number): Promise<{ write: (b: Uint8Array) => Pro
   const reader = stream.readable.getReader()
   const decoder = new FrameDecoder(4096)
   const pending: unknown[] = []
-  await clientHandshake({
+  const io: HandshakeIo = {
     send: async (m) => { await writer.write(encodeFrame(m, 4096)) },
     read: async () => {
       while (pending.length === 0) {
@@ -201,7 +205,8 @@ async function rawClient (port: number): Promise<{ write: (b: Uint8Array) => Pro
       }
       return pending.shift()
     }
-  }, { meshKey: KEY, fingerprint: certFingerprint(client.connection.getRemoteCertsChain()[0]), timeoutMs: 5000 })
+  }
+  await runClientAuth(meshKeyClientAuth(KEY), { io, fingerprint: certFingerprint(client.connection.getRemoteCertsChain()[0]), peer: 'server' }, { timeoutMs: 5000, clock: systemClock })
   reader.releaseLock()
   void stream.readable.pipeTo(new WritableStream()).catch(() => {})
   return {
@@ -237,10 +242,10 @@ test('a connection that never starts the handshake is closed after the handshake
   const { port, records } = await echoServer({ handshakeTimeoutMs: 300 })
   const log = recordingLogger().logger
   const client = await QUICClient.createQUICClient({
-    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost: '127.0.0.1', crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client'), logger: quicLibraryLogger(log, 'silent')
+    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost: '127.0.0.1', crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client', CONTROL_ALPN), logger: quicLibraryLogger(log, 'silent')
   })
   await within(client.closedP, 30_000, 'server closing the idle stranger')
-  assert.ok(records.some((r) => r.msg === 'closing connection: mesh-key handshake not completed in time'))
+  assert.ok(records.some((r) => r.msg === 'closing connection: authentication not completed in time'))
   await client.destroy({ force: true })
 })
 
@@ -290,7 +295,7 @@ test('connecting where no server listens fails with a retryable error within the
   const { server, port } = await echoServer()
   await server.stop()
   // The message names the 300 ms timeout: the client's own timer ended the attempt.
-  await assert.rejects(within(connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: recordingLogger().logger, timeoutMs: 300 }), 30_000, 'connect failing'), (err: unknown) => {
+  await assert.rejects(within(connectQuic({ host: '127.0.0.1', port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(KEY), logger: recordingLogger().logger, timeoutMs: 300 }), 30_000, 'connect failing'), (err: unknown) => {
     assert.ok(err instanceof RelaymeshError)
     assert.equal(err.retryable, true)
     assert.match(err.message, /no answer within 300 ms/)
@@ -301,10 +306,12 @@ test('connecting where no server listens fails with a retryable error within the
 test('a client that vanishes without closing is dropped by the server after the idle timeout', LIMIT, async () => {
   const { port, accepted } = await echoServer({ maxIdleTimeoutMs: 600, keepAliveIntervalMs: 200 })
   const channelModule = new URL('../../src/transport/quic/channel.js', import.meta.url).href
+  const authModule = new URL('../../src/control/mesh-key-auth.js', import.meta.url).href
   const script = `
     import { connectQuic } from '${channelModule}'
+    import { meshKeyClientAuth } from '${authModule}'
     import { pino } from 'pino'
-    const ch = await connectQuic({ host: '127.0.0.1', port: ${port}, meshKey: Buffer.from('${KEY.toString('hex')}', 'hex'), logger: pino({ level: 'silent' }) })
+    const ch = await connectQuic({ host: '127.0.0.1', port: ${port}, alpn: '${CONTROL_ALPN}', auth: meshKeyClientAuth(Buffer.from('${KEY.toString('hex')}', 'hex')), logger: pino({ level: 'silent' }) })
     await ch.send('here')
     setInterval(() => {}, 1000)`
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', cwd: new URL('../../..', import.meta.url).pathname })

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
 import { QUICClient } from '@matrixai/quic'
+import { CONTROL_ALPN } from '../../src/control/constants.js'
+import { meshKeyClientAuth, meshKeyServerAuth } from '../../src/control/mesh-key-auth.js'
 import { createLogger, type Logger } from '../../src/logging.js'
 import { connectQuic, createQuicServer, type Channel, type QuicServer, type QuicServerOptions } from '../../src/transport/quic/channel.js'
 import { DEFAULT_MAX_PENDING_PER_SOURCE, SERVER_NAME } from '../../src/transport/quic/constants.js'
@@ -23,7 +25,7 @@ after(async () => {
 })
 
 async function server (opts: Partial<QuicServerOptions> = {}): Promise<{ server: QuicServer, port: number }> {
-  const s = createQuicServer({ host: '127.0.0.1', port: 0, meshKey: KEY, logger: log, onChannel: () => {}, ...opts })
+  const s = createQuicServer({ host: '127.0.0.1', port: 0, alpn: CONTROL_ALPN, auth: meshKeyServerAuth(KEY), logger: log, onChannel: () => {}, ...opts })
   servers.push(s)
   const { port } = await s.start()
   return { server: s, port }
@@ -35,7 +37,7 @@ async function server (opts: Partial<QuicServerOptions> = {}): Promise<{ server:
  */
 async function stranger (port: number, localHost: string, timerMs: number): Promise<QUICClient> {
   const c = await QUICClient.createQUICClient({
-    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost, crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client'), logger: quicLibraryLogger(log, 'stranger')
+    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost, crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client', CONTROL_ALPN), logger: quicLibraryLogger(log, 'stranger')
   }, { timer: timerMs })
   strangers.push(c)
   return c
@@ -63,7 +65,7 @@ test('pending handshakes are capped per source address and in total; refused one
   // A stranger leaving frees its slot, and a real client gets in; once authenticated it holds none.
   await first.destroy({ force: true })
   await waitFor(() => s.handshakes.pending === 2, 10_000, 'the slot to free')
-  const ch = await connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: log, timeoutMs: 20_000 })
+  const ch = await connectQuic({ host: '127.0.0.1', port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(KEY), logger: log, timeoutMs: 20_000 })
   channels.push(ch)
   assert.equal(s.channels.size, 1)
   await waitFor(() => s.handshakes.pending === 2, 10_000, 'the authenticated client to release its slot')
@@ -73,7 +75,7 @@ test('a client refused while the cap is full gets in by resending once a slot fr
   const { server: s, port } = await server({ maxPendingHandshakes: 1, maxPendingPerSource: 1, handshakeTimeoutMs: 60_000 })
   const holder = await stranger(port, '127.0.0.1', 10_000)
   await waitFor(() => s.handshakes.pending === 1, 10_000, 'one pending handshake')
-  const connecting = connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: log, timeoutMs: 30_000 })
+  const connecting = connectQuic({ host: '127.0.0.1', port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(KEY), logger: log, timeoutMs: 30_000 })
   await waitFor(() => s.handshakes.refusedSource + s.handshakes.refusedTotal >= 1, 20_000, 'the client to be refused')
   await holder.destroy({ force: true })
   const ch = await connecting
@@ -87,7 +89,7 @@ test('with the default caps, many clients from one loopback address connecting a
   // where a burst of QUIC handshakes takes seconds of CPU, cannot fail a client for being slow.
   const { server: s, port } = await server({ handshakeTimeoutMs: 150_000 })
   const started = Date.now()
-  const got = await Promise.allSettled(Array.from({ length: n }, async () => await connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: log, timeoutMs: 150_000, handshakeTimeoutMs: 150_000 })))
+  const got = await Promise.allSettled(Array.from({ length: n }, async () => await connectQuic({ host: '127.0.0.1', port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(KEY), logger: log, timeoutMs: 150_000, handshakeTimeoutMs: 150_000 })))
   const ok = got.filter((r): r is PromiseFulfilledResult<Channel> => r.status === 'fulfilled').map((r) => r.value)
   channels.push(...ok)
   console.log(`quic clients ${JSON.stringify({ n, connected: ok.length, ms: Date.now() - started, ...s.handshakes })}`)
@@ -119,7 +121,7 @@ test('a 0-RTT or Handshake packet for no known connection is dropped, not passed
     }
     sock.close()
     // A full connection after them: the server still answers, and by then the packets were handled.
-    const ch = await connectQuic({ host: '127.0.0.1', port, meshKey: KEY, logger: log, timeoutMs: 30_000, handshakeTimeoutMs: 30_000 })
+    const ch = await connectQuic({ host: '127.0.0.1', port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(KEY), logger: log, timeoutMs: 30_000, handshakeTimeoutMs: 30_000 })
     channels.push(ch)
     assert.equal(s.channels.size, 1)
     assert.deepEqual(rejections.map((e) => (e as Error).message), [])

@@ -5,6 +5,7 @@ import { ControlClient } from '../../relay/control-client.js'
 import { ForwardingTable, type IdRoute } from '../../relay/forwarding-table.js'
 import type { Route } from '../../relay/types.js'
 import { systemClock } from '../../src/clock.js'
+import { controlServerChannel } from '../../src/control/control-channel.js'
 import type { NeighbourEntry, TableMessage } from '../../src/control/messages.js'
 import { silentLogger } from '../../src/logging.js'
 import { createQuicServer, type Channel, type QuicServer } from '../../src/transport/quic/channel.js'
@@ -49,7 +50,7 @@ class FakeController {
     this.server = createQuicServer({
       host: '127.0.0.1',
       port: 0,
-      meshKey: KEY,
+      ...controlServerChannel(KEY),
       logger: silentLogger(),
       onChannel: (ch) => {
         this.channels.push(ch)

@@ -1,7 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { clientHandshake, deriveAuthKey, HandshakeError, proofMac, serverHandshake, type HandshakeIo } from '../../src/control/handshake.js'
+import { deriveAuthKey, meshKeyClientAuth, meshKeyServerAuth, proofMac } from '../../src/control/mesh-key-auth.js'
+import { HandshakeError, runClientAuth, runServerAuth, type HandshakeIo } from '../../src/transport/quic/auth.js'
+import { systemClock, type Clock } from '../../src/clock.js'
 import { ErrorCode } from '../../src/errors.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 
@@ -30,6 +32,15 @@ function pipePair (): [HandshakeIo, HandshakeIo, Array<Record<string, unknown>>]
 
 const FP = randomBytes(32)
 
+/** The mesh-key hook's halves, run as the QUIC transport runs them. */
+interface Run { meshKey: Buffer, fingerprint: Buffer, timeoutMs: number, clock?: Clock, peer?: string }
+async function clientHandshake (io: HandshakeIo, r: Run): Promise<void> {
+  await runClientAuth(meshKeyClientAuth(r.meshKey), { io, fingerprint: r.fingerprint, peer: r.peer ?? 'server' }, { timeoutMs: r.timeoutMs, clock: r.clock ?? systemClock })
+}
+async function serverHandshake (io: HandshakeIo, r: Run): Promise<void> {
+  await runServerAuth(meshKeyServerAuth(r.meshKey), { io, fingerprint: r.fingerprint, peer: r.peer ?? 'client' }, { timeoutMs: r.timeoutMs, clock: r.clock ?? systemClock })
+}
+
 test('client and server holding the same mesh key prove it to each other', async () => {
   const key = randomBytes(32)
   const [c, s, seen] = pipePair()
@@ -41,19 +52,19 @@ test('client and server holding the same mesh key prove it to each other', async
   assert.ok(!JSON.stringify(seen).includes(key.toString('base64')), 'the key never travels')
 })
 
-test('a client with another mesh key is refused: the server says key_mismatch, the client says refused', async () => {
+test('a client with another mesh key is refused: the server says rejected, the client says refused', async () => {
   const [c, s] = pipePair()
   const [cr, sr] = await Promise.allSettled([
     clientHandshake(c, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000, peer: 'server X' }),
     serverHandshake(s, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 })
   ])
   assert.equal(sr.status, 'rejected')
-  assert.equal(((sr as PromiseRejectedResult).reason as HandshakeError).failure, 'key_mismatch')
+  assert.equal(((sr as PromiseRejectedResult).reason as HandshakeError).failure, 'rejected')
   assert.equal(cr.status, 'rejected')
   const err = (cr as PromiseRejectedResult).reason as HandshakeError
   assert.equal(err.failure, 'refused')
   assert.equal(err.code, ErrorCode.MESH_KEY)
-  assert.match(err.message, /^server X refused the mesh-key handshake \(mesh key proof failed\)/)
+  assert.equal(err.message, 'server X refused the mesh-key handshake (mesh key proof failed); both ends must read the same --mesh-key-file')
 })
 
 test('an impostor server that accepts any proof is caught by the client', async () => {
@@ -65,7 +76,7 @@ test('an impostor server that accepts any proof is caught by the client', async 
     await s.send({ type: 'accept', mac: randomBytes(32).toString('base64') })
   })()
   await assert.rejects(clientHandshake(c, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 }), (err: unknown) => {
-    return err instanceof HandshakeError && err.failure === 'key_mismatch' && /failed to prove it holds the mesh key/.test(err.message)
+    return err instanceof HandshakeError && err.failure === 'rejected' && err.code === ErrorCode.MESH_KEY && /failed to prove it holds the mesh key/.test(err.message)
   })
   await impostor
 })
@@ -79,7 +90,7 @@ test('a relayed handshake fails when the two TLS sessions used different certifi
     clientHandshake(c, { meshKey: key, fingerprint: randomBytes(32), timeoutMs: 1000 }),
     serverHandshake(s, { meshKey: key, fingerprint: FP, timeoutMs: 1000 })
   ])
-  assert.equal(((sr as PromiseRejectedResult).reason as HandshakeError).failure, 'key_mismatch')
+  assert.equal(((sr as PromiseRejectedResult).reason as HandshakeError).failure, 'rejected')
   assert.equal(((cr as PromiseRejectedResult).reason as HandshakeError).failure, 'refused')
 })
 
@@ -88,7 +99,7 @@ test('the server refuses an unknown handshake version and a malformed proof', as
     const [c, s] = pipePair()
     const server = serverHandshake(s, { meshKey: randomBytes(32), fingerprint: FP, timeoutMs: 1000 })
     await c.send({ type: 'hello', version: 99 })
-    assert.deepEqual(((await c.read()) as { type: string }).type, 'refuse')
+    assert.deepEqual(await c.read(), { type: 'refuse', reason: 'unsupported handshake version 99; this server speaks 1' })
     await assert.rejects(server, (err: unknown) => err instanceof HandshakeError && err.failure === 'protocol' && err.retryable === false)
   }
   {

@@ -21,7 +21,7 @@ export interface TlsIdentity {
   certPem: string
   /** The certificate in DER form, as QUIC hands peer certificates over. */
   certDer: Buffer
-  /** SHA-256 of certDer; the mesh-key handshake binds itself to it. */
+  /** SHA-256 of certDer; auth hooks bind their proofs to it (AuthContext.fingerprint). */
   fingerprint: Buffer
 }
 
@@ -39,8 +39,8 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
  * Generates an ECDSA P-256 key and a self-signed certificate for it, in-process.
  *
  * Nobody manages these by hand: a daemon makes a fresh one at start. The certificate is not what
- * authenticates a peer; the mesh key is. The control-channel handshake binds its HMAC proofs to
- * the fingerprint of the certificate the TLS session used, so a man in the middle presenting its
+ * authenticates a peer; the channel type's auth hook is (the mesh key, for the control channel).
+ * The control channel's hook binds its HMAC proofs to the fingerprint of the certificate the TLS session used, so a man in the middle presenting its
  * own certificate cannot relay the proofs.
  */
 export async function generateTlsIdentity (opts: TlsIdentityOptions = {}): Promise<TlsIdentity> {

@@ -1,31 +1,37 @@
 import { isIP } from 'node:net'
 import { errors as quicErrors, QUICClient } from '@matrixai/quic'
 import { systemClock } from '../../clock.js'
-import { clientHandshake, HandshakeError } from '../../control/handshake.js'
 import { ErrorCode, ioError, RelaymeshError } from '../../errors.js'
 import { formatHostPort } from '../address.js'
+import { HandshakeError, refusedError, runClientAuth } from './auth.js'
 import { certFingerprint } from './certs.js'
-import { CloseCode, DEFAULT_CONNECT_TIMEOUT_MS, SERVER_NAME } from './constants.js'
+import { CloseCode, DEFAULT_CONNECT_TIMEOUT_MS, QUIC_NO_APPLICATION_PROTOCOL, SERVER_NAME } from './constants.js'
 import { QuicChannel } from './quic-channel.js'
-import { quicConfig, resolveTuning } from './quic-config.js'
+import { checkAlpn, quicConfig, resolveTuning } from './quic-config.js'
 import { clientCrypto } from './quic-crypto.js'
 import { quicLibraryLogger } from './quic-logger.js'
 import type { Channel, ConnectQuicOptions } from './types.js'
 
 /**
- * Connects to a QUIC channel server and proves the mesh key both ways; see handshake.ts. Rejects
- * with a RelaymeshError: code RM_ERR_MESH_KEY when the keys differ (from either side's check),
- * RM_ERR_SOCKET, retryable, when the server cannot be reached or the deadline passes.
+ * Connects to a QUIC channel server of the channel type `alpn` and runs the client half of its
+ * auth hook. Rejects with a RelaymeshError:
+ * - RM_ERR_AUTH when the server serves another channel type (no common ALPN);
+ * - the hook's code (RM_ERR_AUTH unless it names one; RM_ERR_MESH_KEY for the control channel)
+ *   when either end fails the other's check, with the server's reason;
+ * - RM_ERR_SOCKET, retryable, when the server cannot be reached or the deadline passes.
  */
 export async function connectQuic (opts: ConnectQuicOptions): Promise<Channel> {
   const family = isIP(opts.host)
   if (family === 0) throw new TypeError(`QUIC server host '${opts.host}' is not an IP literal`)
+  const alpn = checkAlpn(opts.alpn)
+  const auth = opts.auth
+  if (typeof auth?.prove !== 'function') throw new TypeError(`QUIC client for '${alpn}' needs an auth hook with a prove function`)
   const tuning = resolveTuning(opts)
   const clock = opts.clock ?? systemClock
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
   const startedMs = clock.monoMs()
   const addr = formatHostPort(opts)
-  const log = opts.logger.child({ component: 'quic-client', server: addr })
+  const log = opts.logger.child({ component: 'quic-client', server: addr, alpn })
 
   let client: QUICClient
   try {
@@ -36,12 +42,15 @@ export async function connectQuic (opts: ConnectQuicOptions): Promise<Channel> {
       serverName: SERVER_NAME,
       localHost: family === 6 ? '::' : '0.0.0.0',
       crypto: clientCrypto(),
-      config: quicConfig(tuning, 'client'),
+      config: quicConfig(tuning, 'client', alpn),
       logger: quicLibraryLogger(log, 'QUICClient')
     }, { timer: timeoutMs })
   } catch (err) {
     if (err instanceof quicErrors.ErrorQUICClientCreateTimeout) {
       throw new RelaymeshError(ErrorCode.SOCKET, `connect QUIC ${addr}: no answer within ${timeoutMs} ms; is the server running there?`, { cause: err, retryable: true })
+    }
+    if (isNoApplicationProtocol(err)) {
+      throw new HandshakeError('refused', `QUIC server ${addr} does not serve '${alpn}' channels (TLS: no application protocol); another kind of channel listens there, check the address`, { reason: 'no application protocol', cause: err })
     }
     throw ioError(`connect QUIC ${addr}`, err, true)
   }
@@ -61,26 +70,30 @@ export async function connectQuic (opts: ConnectQuicOptions): Promise<Channel> {
     closeGraceMs: tuning.closeGraceMs,
     stopConnection: stop
   })
+  const peer = `QUIC server ${addr}`
   try {
-    await clientHandshake(channel.handshakeIo(), {
-      meshKey: opts.meshKey,
-      fingerprint: certFingerprint(leaf),
+    await runClientAuth(auth, { io: channel.handshakeIo(), fingerprint: certFingerprint(leaf), peer }, {
       timeoutMs: Math.max(1, Math.min(tuning.handshakeTimeoutMs, timeoutMs - (clock.monoMs() - startedMs))),
-      clock,
-      peer: `QUIC server ${addr}`
+      clock
     })
   } catch (err) {
-    let e = err instanceof HandshakeError ? err : new HandshakeError('protocol', (err as Error).message, err)
+    let e = err as HandshakeError
     // The server may close before its 'refuse' message is read; its close code says the same.
     const closedBy = channel.connectionCloseInfo()
     if (e.failure === 'closed' && closedBy?.initiator === 'peer' && closedBy.code === CloseCode.AUTH_FAILED) {
-      e = new HandshakeError('refused', `QUIC server ${addr} refused the mesh-key handshake (${closedBy.reason}); both ends must read the same --mesh-key-file`, err)
+      e = refusedError(auth, peer, closedBy.reason, err)
     }
-    log.warn({ failure: e.failure, err: e.message }, 'QUIC handshake failed')
-    await channel.abort(e.failure === 'timeout' ? CloseCode.HANDSHAKE_TIMEOUT : CloseCode.AUTH_FAILED, e.failure === 'key_mismatch' ? 'server mesh key proof failed' : `handshake failed: ${e.failure}`)
+    log.warn({ auth: auth.name, failure: e.failure, err: e.message }, 'QUIC handshake failed')
+    await channel.abort(e.failure === 'timeout' ? CloseCode.HANDSHAKE_TIMEOUT : CloseCode.AUTH_FAILED, e.failure === 'rejected' ? e.reason : `handshake failed: ${e.failure}`)
     throw e
   }
   channel.open()
   log.debug({ channelId: channel.id.slice(0, 16) }, 'QUIC channel authenticated')
   return channel
+}
+
+/** The server's TLS stack found no ALPN in common: it serves another channel type. */
+function isNoApplicationProtocol (err: unknown): boolean {
+  const data = (err as { data?: { isApp?: boolean, errorCode?: number } } | undefined)?.data
+  return err instanceof quicErrors.ErrorQUICConnectionPeerTLS && data?.isApp === false && data.errorCode === QUIC_NO_APPLICATION_PROTOCOL
 }

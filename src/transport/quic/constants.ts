@@ -1,5 +1,6 @@
 /**
- * Defaults for the QUIC message channel. Each was chosen for the relay↔controller control channel:
+ * Defaults for the QUIC message channel. Each was chosen for the relay↔controller control channel
+ * (the first channel type; its ALPN is in src/control/constants.ts):
  * small messages, a few per second, and a peer that must notice a dead link within seconds.
  */
 
@@ -24,12 +25,12 @@ export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000
 /** Time a client waits for the QUIC handshake to complete. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 
-/** Time both ends allow the mesh-key handshake, counted from the stream's first byte. */
+/** Time both ends allow the authentication hook, counted from the stream's first byte. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000
 
 /**
  * Connections a server lets wait between the QUIC handshake's start (past address validation by
- * stateless retry) and the mesh-key verdict, in total and per source IP address. Each holds TLS
+ * stateless retry) and the authentication hook's verdict, in total and per source IP address. Each holds TLS
  * and connection state until it is authenticated or its handshake timeout ends it. The per-source
  * default admits 1,000 clients starting at once from one loopback address (the controller's
  * 1,000-relay runs and the signaling load driver do that); one address still holds at most a
@@ -42,8 +43,14 @@ export const DEFAULT_MAX_PENDING_PER_SOURCE = 1024
 /** Time close() waits for queued frames to flush and the peer to end its side, before forcing. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000
 
-/** ALPN protocol id: a peer speaking anything else fails the TLS handshake. */
-export const CONTROL_ALPN = 'relaymesh-control/1'
+/**
+ * TLS alert no_application_protocol (120) as a QUIC transport error code (0x100 + alert): what a
+ * client sees when the server serves no channel type of the ALPN it asked for.
+ */
+export const QUIC_NO_APPLICATION_PROTOCOL = 0x100 + 120
+
+/** Longest ALPN protocol id TLS carries, in bytes. */
+export const MAX_ALPN_BYTES = 255
 
 /**
  * DNS name the client asks for (SNI) and the certificate carries. Server names must not be IP
@@ -58,7 +65,7 @@ export const SERVER_NAME = 'relaymesh.local'
 export const CloseCode = {
   /** An orderly close by either side; the reason says why. */
   NORMAL: 0,
-  /** The peer failed the mesh-key handshake, or sent something outside the handshake protocol. */
+  /** The peer failed the channel's authentication hook, or sent something outside its protocol. */
   AUTH_FAILED: 1,
   /** A frame was oversized, not UTF-8, or not JSON. */
   PROTOCOL_ERROR: 2,

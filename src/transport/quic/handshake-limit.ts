@@ -5,7 +5,7 @@ export type HandshakeRefusal = 'total' | 'source'
 
 /** Counts a QUIC server keeps on handshakes; see QuicServer.handshakes. */
 export interface HandshakeStats {
-  /** Connections between their first Initial (past address validation) and the mesh-key verdict. */
+  /** Connections between their first Initial (past address validation) and the auth hook's verdict. */
   pending: number
   /** Initial packets dropped because the server-wide cap was reached. */
   refusedTotal: number

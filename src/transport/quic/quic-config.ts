@@ -1,5 +1,5 @@
 import type { QUICConfig } from '@matrixai/quic'
-import { CONTROL_ALPN, DEFAULT_CLOSE_GRACE_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IDLE_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IDLE_TIMEOUT_MS, MAX_ALPN_BYTES } from './constants.js'
 import type { ChannelTuning } from './types.js'
 
 export type ResolvedTuning = Required<ChannelTuning>
@@ -23,16 +23,26 @@ export function resolveTuning (t: ChannelTuning): ResolvedTuning {
   return r
 }
 
+/** Checks an ALPN protocol id: 1–255 bytes of printable ASCII. A bad one is a TypeError naming it. */
+export function checkAlpn (alpn: unknown): string {
+  if (typeof alpn !== 'string' || alpn.length === 0 || alpn.length > MAX_ALPN_BYTES || !/^[\x21-\x7e]+$/.test(alpn)) {
+    throw new TypeError(`QUIC option alpn must be 1-${MAX_ALPN_BYTES} printable ASCII characters naming the channel type, e.g. 'relaymesh-control/1'; got ${JSON.stringify(alpn)}`)
+  }
+  return alpn
+}
+
 /**
- * The QUIC settings both ends use. Neither end checks the other's certificate against a CA: the
- * mesh-key handshake, bound to the server certificate's fingerprint, authenticates both. Each
+ * The QUIC settings both ends use. `alpn` names the channel type: a client and a server with
+ * different ones fail the TLS handshake. Neither end checks the other's certificate against a CA:
+ * the channel's authentication hook, bound to the server certificate's fingerprint, authenticates
+ * both. Each
  * connection carries exactly one client-opened bidirectional stream, so the stream limits say so
  * and a peer cannot make us keep more.
  */
-export function quicConfig (t: ResolvedTuning, role: 'client' | 'server'): Partial<QUICConfig> {
+export function quicConfig (t: ResolvedTuning, role: 'client' | 'server', alpn: string): Partial<QUICConfig> {
   return {
     verifyPeer: false,
-    applicationProtos: [CONTROL_ALPN],
+    applicationProtos: [alpn],
     maxIdleTimeout: t.maxIdleTimeoutMs,
     keepAliveIntervalTime: t.keepAliveIntervalMs,
     // Limits the streams the *peer* may open: a client may open one, a server none.

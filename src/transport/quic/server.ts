@@ -2,20 +2,20 @@ import { isIP } from 'node:net'
 import { events as quicEvents, QUICServer, type QUICConnection, type QUICStream } from '@matrixai/quic'
 import { Type as QuicPacketType } from '@matrixai/quic/native/types.js'
 import { systemClock, type Clock, type Timer } from '../../clock.js'
-import { HandshakeError, serverHandshake } from '../../control/handshake.js'
 import { InvalidStateError, ioError } from '../../errors.js'
 import type { Logger } from '../../logging.js'
 import { formatHostPort, type HostPort } from '../address.js'
+import { runServerAuth, type HandshakeError } from './auth.js'
 import { generateTlsIdentity, type TlsIdentity } from './certs.js'
 import { CloseCode } from './constants.js'
 import { HandshakeLimit, type HandshakeRefusal, type HandshakeStats } from './handshake-limit.js'
 import { QuicChannel } from './quic-channel.js'
-import { quicConfig, resolveTuning, type ResolvedTuning } from './quic-config.js'
+import { checkAlpn, quicConfig, resolveTuning, type ResolvedTuning } from './quic-config.js'
 import { serverCrypto } from './quic-crypto.js'
 import { quicLibraryLogger } from './quic-logger.js'
 import type { Channel, QuicServer, QuicServerOptions } from './types.js'
 
-/** A connection that has not yet proven it holds the mesh key. */
+/** A connection that has not yet passed the authentication hook. */
 interface Pending {
   conn: QUICConnection
   remote: string
@@ -32,13 +32,14 @@ type AcceptConnection = (remoteInfo: { host: string, port: number }, header: { t
 const REFUSAL_WARN_INTERVAL_MS = 10_000
 
 /**
- * Accepts QUIC connections and turns each into a Channel once the client has passed the mesh-key
- * handshake. A connection that does not pass within the handshake timeout is closed, whether or
+ * Accepts QUIC connections for one ALPN and turns each into a Channel once the client has passed
+ * the authentication hook. A connection that does not pass within the handshake timeout is closed, whether or
  * not it opened a stream, so strangers cannot hold connections open on keepalives alone.
  */
-class QuicChannelServer implements QuicServer {
+class QuicChannelServer<P> implements QuicServer {
   readonly channels = new Set<Channel>()
-  private readonly opts: QuicServerOptions
+  private readonly opts: QuicServerOptions<P>
+  private readonly alpn: string
   private readonly tuning: ResolvedTuning
   private readonly log: Logger
   private readonly clock: Clock
@@ -54,13 +55,15 @@ class QuicChannelServer implements QuicServer {
   private bound: HostPort | undefined
   private stopping: Promise<void> | undefined
 
-  constructor (opts: QuicServerOptions) {
+  constructor (opts: QuicServerOptions<P>) {
     const family = isIP(opts.host)
     if (family === 0) throw new TypeError(`QUIC server host '${opts.host}' is not an IP literal`)
+    this.alpn = checkAlpn(opts.alpn)
+    if (typeof opts.auth?.verify !== 'function') throw new TypeError(`QUIC server for '${this.alpn}' needs an auth hook with a verify function`)
     this.opts = opts
     this.tuning = resolveTuning(opts)
     this.clock = opts.clock ?? systemClock
-    this.log = opts.logger.child({ component: 'quic-server' })
+    this.log = opts.logger.child({ component: 'quic-server', alpn: this.alpn })
     this.limit = new HandshakeLimit({ maxPending: opts.maxPendingHandshakes, maxPendingPerSource: opts.maxPendingPerSource })
   }
 
@@ -72,7 +75,7 @@ class QuicChannelServer implements QuicServer {
     this.identity = this.opts.identity ?? await generateTlsIdentity()
     const server = new QUICServer({
       crypto: serverCrypto(),
-      config: { ...quicConfig(this.tuning, 'server'), key: this.identity.keyPem, cert: this.identity.certPem },
+      config: { ...quicConfig(this.tuning, 'server', this.alpn), key: this.identity.keyPem, cert: this.identity.certPem },
       // Time an accepted connection gets to finish the QUIC handshake itself.
       minIdleTimeout: this.tuning.handshakeTimeoutMs,
       logger: quicLibraryLogger(this.log, 'QUICServer')
@@ -163,7 +166,7 @@ class QuicChannelServer implements QuicServer {
       conn,
       remote,
       deadline: this.clock.setTimeout(() => {
-        this.log.warn({ remote }, 'closing connection: mesh-key handshake not completed in time')
+        this.log.warn({ remote, auth: this.opts.auth.name }, 'closing connection: authentication not completed in time')
         void this.dropPending(p, CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout')
       }, this.tuning.handshakeTimeoutMs)
     }
@@ -201,7 +204,7 @@ class QuicChannelServer implements QuicServer {
   private onStream (p: Pending, stream: QUICStream): void {
     if (p.channel !== undefined) {
       // The stream limit allows one; this only runs if a peer ignores it.
-      stream.cancel(new Error('one stream per control connection'))
+      stream.cancel(new Error('one stream per channel'))
       return
     }
     const conn = p.conn
@@ -218,27 +221,27 @@ class QuicChannelServer implements QuicServer {
   }
 
   private async authenticate (p: Pending, channel: QuicChannel): Promise<void> {
+    const auth = this.opts.auth
+    let peer: P
     try {
-      await serverHandshake(channel.handshakeIo(), {
-        meshKey: this.opts.meshKey,
+      peer = await runServerAuth(auth, {
+        io: channel.handshakeIo(),
         fingerprint: (this.identity as TlsIdentity).fingerprint,
-        timeoutMs: this.tuning.handshakeTimeoutMs,
-        clock: this.clock,
-        peer: `control client ${p.remote}`
-      })
+        peer: `QUIC client ${p.remote}`
+      }, { timeoutMs: this.tuning.handshakeTimeoutMs, clock: this.clock })
     } catch (err) {
       this.forget(p)
       if (channel.isClosed) return
-      const e = err instanceof HandshakeError ? err : new HandshakeError('protocol', (err as Error).message, err)
+      const e = err as HandshakeError
       if (e.failure === 'closed') {
-        this.log.info({ remote: p.remote, err: e.message }, 'QUIC client left during the handshake')
-        await channel.abort(CloseCode.NORMAL, 'handshake abandoned')
+        this.log.info({ remote: p.remote, auth: auth.name, err: e.message }, 'QUIC client left during the handshake')
+        await channel.abort(CloseCode.NORMAL, e.reason)
         return
       }
-      this.log.warn({ remote: p.remote, failure: e.failure, err: e.message }, 'refused QUIC client')
-      if (e.failure === 'timeout') await channel.abort(CloseCode.HANDSHAKE_TIMEOUT, 'handshake timeout')
+      this.log.warn({ remote: p.remote, auth: auth.name, failure: e.failure, err: e.message }, 'refused QUIC client')
+      if (e.failure === 'timeout') await channel.abort(CloseCode.HANDSHAKE_TIMEOUT, e.reason)
       // A graceful close lets the 'refuse' message reach the client before the connection ends.
-      else await channel.closeWith(CloseCode.AUTH_FAILED, e.failure === 'key_mismatch' ? 'mesh key proof failed' : 'handshake protocol error')
+      else await channel.closeWith(CloseCode.AUTH_FAILED, e.reason)
       return
     }
     this.forget(p)
@@ -248,11 +251,11 @@ class QuicChannelServer implements QuicServer {
     }
     this.channels.add(channel)
     channel.on('close', () => { this.channels.delete(channel) })
-    this.log.info({ remote: p.remote, channelId: channel.id.slice(0, 16) }, 'QUIC client authenticated')
+    this.log.info({ remote: p.remote, channelId: channel.id.slice(0, 16), auth: auth.name }, 'QUIC client authenticated')
     // Open first so onChannel may send at once; received messages wait for its listeners.
     channel.open()
     try {
-      this.opts.onChannel(channel)
+      this.opts.onChannel(channel, peer)
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'onChannel threw')
     }
@@ -275,7 +278,7 @@ async function stopConnection (conn: QUICConnection, code: number, reason: strin
   await conn.stop({ isApp: true, errorCode: code, reason: Buffer.from(reason), force: true })
 }
 
-/** A QUIC server whose clients must prove they hold the mesh key; see QuicServerOptions. */
-export function createQuicServer (opts: QuicServerOptions): QuicServer {
-  return new QuicChannelServer(opts)
+/** A QUIC server for one channel type, whose clients must pass its auth hook; see QuicServerOptions. */
+export function createQuicServer<P> (opts: QuicServerOptions<P>): QuicServer {
+  return new QuicChannelServer<P>(opts)
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logging.js'
 import type { HostPort } from '../address.js'
+import type { ClientAuth, ServerAuth } from './auth.js'
 import type { TlsIdentity } from './certs.js'
 import type { HandshakeStats } from './handshake-limit.js'
 
@@ -58,20 +59,31 @@ export interface ChannelTuning {
   closeGraceMs?: number
 }
 
-export interface QuicServerOptions extends ChannelTuning {
+/**
+ * A server for one channel type, named by its ALPN and guarded by its authentication hook. The
+ * control channel is one (src/control/control-channel.ts); another channel type brings its own
+ * ALPN and hook and runs beside it on another port.
+ */
+export interface QuicServerOptions<P = unknown> extends ChannelTuning {
   /** IPv4 or IPv6 literal. */
   host: string
   /** 0 picks a free port; read it back from address(). */
   port: number
-  meshKey: Buffer
+  /** ALPN protocol id of the channel type served; a client asking for another fails TLS. */
+  alpn: string
+  /** The server half of the channel type's authentication, run on every new connection's stream. */
+  auth: ServerAuth<P>
   logger: Logger
-  /** Called once per client that proved it holds the mesh key. A throw is logged and ignored. */
-  onChannel: (channel: Channel) => void
+  /**
+   * Called once per client that passed `auth`, with what `auth` learned of it. A throw is logged
+   * and ignored.
+   */
+  onChannel: (channel: Channel, peer: P) => void
   /** A TLS identity to serve; by default a fresh self-signed one is made at start. */
   identity?: TlsIdentity
   clock?: Clock
   /**
-   * Connections that may wait for the QUIC and mesh-key handshakes at once, in total and per
+   * Connections that may wait for the QUIC handshake and `auth` at once, in total and per
    * source IP address (defaults in constants.ts). Beyond either, Initial packets are dropped and
    * counted in `handshakes`; the client's QUIC stack resends them.
    */
@@ -95,9 +107,12 @@ export interface QuicServer {
 export interface ConnectQuicOptions extends ChannelTuning {
   host: string
   port: number
-  meshKey: Buffer
+  /** ALPN protocol id of the channel type wanted; the server must serve the same. */
+  alpn: string
+  /** The client half of the channel type's authentication. */
+  auth: ClientAuth
   logger: Logger
-  /** Deadline for the QUIC and mesh-key handshakes together. */
+  /** Deadline for the QUIC handshake and `auth` together. */
   timeoutMs?: number
   clock?: Clock
 }
