@@ -1,21 +1,15 @@
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { Writable } from 'node:stream'
-import { QUICClient } from '@matrixai/quic'
-import { pino } from 'pino'
 import { controlClientChannel, controlServerChannel } from '../../src/control/control-channel.js'
 import { CONTROL_ALPN } from '../../src/control/constants.js'
 import { ErrorCode } from '../../src/errors.js'
-import type { Logger } from '../../src/logging.js'
 import {
   connectQuic, createQuicServer, HandshakeError, type Channel, type ClientAuth, type ConnectQuicOptions, type QuicServer,
   type QuicServerOptions, type ServerAuth
 } from '../../src/transport/quic/channel.js'
-import { SERVER_NAME } from '../../src/transport/quic/constants.js'
-import { clientCrypto } from '../../src/transport/quic/quic-crypto.js'
-import { quicConfig, resolveTuning } from '../../src/transport/quic/quic-config.js'
-import { quicLibraryLogger } from '../../src/transport/quic/quic-logger.js'
+import { captureLogger, type CapturedLine } from '../helpers/capture-logger.js'
+import { closeAfterTests, stranger } from '../helpers/quic-fixtures.js'
 import { waitFor } from '../helpers/relay-process.js'
 
 /**
@@ -57,32 +51,13 @@ function roomClientAuth (token: string): ClientAuth {
   }
 }
 
-/** A logger that keeps its records, so a test can assert what was logged. */
-function recordingLogger (): { logger: Logger, records: Array<Record<string, unknown>> } {
-  const records: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write (chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') records.push(JSON.parse(line) as Record<string, unknown>)
-      cb()
-    }
-  })
-  return { logger: pino({ level: 'info' }, sink), records }
-}
+const left = closeAfterTests()
 
-const servers: QuicServer[] = []
-const channels: Channel[] = []
-const strangers: QUICClient[] = []
-after(async () => {
-  await Promise.all(channels.map(async (c) => { await c.close() }))
-  await Promise.all(strangers.map(async (c) => { await c.destroy({ force: true }) }))
-  await Promise.all(servers.map(async (s) => { await s.stop() }))
-})
-
-interface Running { server: QuicServer, port: number, members: Member[], records: Array<Record<string, unknown>> }
+interface Running { server: QuicServer, port: number, members: Member[], records: CapturedLine[] }
 
 /** A room server: answers each message with who sent it, as its hook identified them. */
 async function roomServer (opts: Partial<QuicServerOptions<Member>> = {}): Promise<Running> {
-  const { logger, records } = recordingLogger()
+  const { logger, lines: records } = captureLogger()
   const members: Member[] = []
   const server = createQuicServer<Member>({
     host: '127.0.0.1',
@@ -96,14 +71,14 @@ async function roomServer (opts: Partial<QuicServerOptions<Member>> = {}): Promi
     },
     ...opts
   })
-  servers.push(server)
+  left.servers.push(server)
   const { port } = await server.start()
   return { server, port, members, records }
 }
 
 /** A control-channel server as the controller runs it: echoes what it gets. */
 async function controlServer (): Promise<Running> {
-  const { logger, records } = recordingLogger()
+  const { logger, lines: records } = captureLogger()
   const server = createQuicServer({
     host: '127.0.0.1',
     port: 0,
@@ -111,14 +86,14 @@ async function controlServer (): Promise<Running> {
     logger,
     onChannel: (ch) => { ch.on('message', (m) => { void ch.send({ echo: m }).catch(() => {}) }) }
   })
-  servers.push(server)
+  left.servers.push(server)
   const { port } = await server.start()
   return { server, port, members: [], records }
 }
 
 async function connect (port: number, channel: Pick<ConnectQuicOptions, 'alpn' | 'auth'>, timeoutMs = 30_000): Promise<Channel> {
-  const ch = await connectQuic({ host: '127.0.0.1', port, ...channel, logger: recordingLogger().logger, timeoutMs, handshakeTimeoutMs: timeoutMs })
-  channels.push(ch)
+  const ch = await connectQuic({ host: '127.0.0.1', port, ...channel, logger: captureLogger().logger, timeoutMs, handshakeTimeoutMs: timeoutMs })
+  left.channels.push(ch)
   return ch
 }
 
@@ -176,10 +151,7 @@ test('a second channel type with its own ALPN and hook runs beside the control c
 test('the handshake limits cap a room-token server as they cap the control channel', LIMIT, async () => {
   const room = await roomServer({ maxPendingHandshakes: 1, maxPendingPerSource: 1, handshakeTimeoutMs: 60_000 })
   // A stranger that completes QUIC with the room ALPN and says nothing holds the only slot.
-  const holder = await QUICClient.createQUICClient({
-    host: '127.0.0.1', port: room.port, serverName: SERVER_NAME, localHost: '127.0.0.1', crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client', ROOM_ALPN), logger: quicLibraryLogger(recordingLogger().logger, 'stranger')
-  }, { timer: 10_000 })
-  strangers.push(holder)
+  const holder = await stranger(left, room.port, { alpn: ROOM_ALPN, timerMs: 10_000 })
   await waitFor(() => room.server.handshakes.pending === 1, 10_000, 'the stranger to hold a slot')
   const connecting = connect(room.port, { alpn: ROOM_ALPN, auth: roomClientAuth('token-alice') }, 60_000)
   await waitFor(() => room.server.handshakes.refusedSource + room.server.handshakes.refusedTotal >= 1, 20_000, 'the member to be held off by the cap')

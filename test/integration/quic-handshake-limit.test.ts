@@ -1,28 +1,20 @@
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
-import { QUICClient } from '@matrixai/quic'
+import type { QUICClient } from '@matrixai/quic'
 import { CONTROL_ALPN } from '../../src/control/constants.js'
 import { meshKeyClientAuth, meshKeyServerAuth } from '../../src/control/mesh-key-auth.js'
 import { createLogger, type Logger } from '../../src/logging.js'
 import { connectQuic, createQuicServer, type Channel, type QuicServer, type QuicServerOptions } from '../../src/transport/quic/channel.js'
-import { DEFAULT_MAX_PENDING_PER_SOURCE, SERVER_NAME } from '../../src/transport/quic/constants.js'
-import { clientCrypto } from '../../src/transport/quic/quic-crypto.js'
-import { quicConfig, resolveTuning } from '../../src/transport/quic/quic-config.js'
-import { quicLibraryLogger } from '../../src/transport/quic/quic-logger.js'
+import { DEFAULT_MAX_PENDING_PER_SOURCE } from '../../src/transport/quic/constants.js'
+import { closeAfterTests, stranger as silentClient } from '../helpers/quic-fixtures.js'
 import { waitFor } from '../helpers/relay-process.js'
 
 const KEY = randomBytes(32)
 const log: Logger = createLogger({ level: 'silent', pretty: false })
-const servers: QuicServer[] = []
-const channels: Channel[] = []
-const strangers: QUICClient[] = []
-after(async () => {
-  await Promise.all(channels.map(async (c) => { await c.close() }))
-  await Promise.all(strangers.map(async (c) => { await c.destroy({ force: true }) }))
-  await Promise.all(servers.map(async (s) => { await s.stop() }))
-})
+const left = closeAfterTests()
+const { servers, channels } = left
 
 async function server (opts: Partial<QuicServerOptions> = {}): Promise<{ server: QuicServer, port: number }> {
   const s = createQuicServer({ host: '127.0.0.1', port: 0, alpn: CONTROL_ALPN, auth: meshKeyServerAuth(KEY), logger: log, onChannel: () => {}, ...opts })
@@ -31,16 +23,9 @@ async function server (opts: Partial<QuicServerOptions> = {}): Promise<{ server:
   return { server: s, port }
 }
 
-/**
- * A client that completes the QUIC handshake from `localHost` and then says nothing, so it holds
- * a pending handshake until the server's handshake timeout. Rejects if no answer within timerMs.
- */
+/** A control-channel client that completes QUIC from `localHost` and then says nothing. */
 async function stranger (port: number, localHost: string, timerMs: number): Promise<QUICClient> {
-  const c = await QUICClient.createQUICClient({
-    host: '127.0.0.1', port, serverName: SERVER_NAME, localHost, crypto: clientCrypto(), config: quicConfig(resolveTuning({}), 'client', CONTROL_ALPN), logger: quicLibraryLogger(log, 'stranger')
-  }, { timer: timerMs })
-  strangers.push(c)
-  return c
+  return await silentClient(left, port, { alpn: CONTROL_ALPN, localHost, timerMs })
 }
 
 test('pending handshakes are capped per source address and in total; refused ones are counted and admitted once a slot frees', { timeout: 120_000 }, async () => {
