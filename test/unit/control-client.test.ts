@@ -8,6 +8,7 @@ import { systemClock } from '../../src/clock.js'
 import { controlServerChannel } from '../../src/control/control-channel.js'
 import type { NeighbourEntry, TableMessage } from '../../src/control/messages.js'
 import { silentLogger } from '../../src/logging.js'
+import { captureLogger } from '../helpers/capture-logger.js'
 import { createQuicServer, type Channel, type QuicServer } from '../../src/transport/quic/channel.js'
 
 /**
@@ -223,4 +224,30 @@ test('stop() closes every channel and the client does not come back', LIMIT, asy
   await c.channel.closed
   assert.equal(h.client.connected, 0)
   assert.equal(c.channels.length, 1)
+})
+
+test('a controller address where another kind of QUIC server listens, or one holding another mesh key, is logged as an error saying why', { timeout: 90_000 }, async () => {
+  const servers = [
+    createQuicServer({ host: '127.0.0.1', port: 0, alpn: 'relaymesh-other/1', auth: { name: 'none', verify: async () => {} }, logger: silentLogger(), onChannel: () => {} }),
+    createQuicServer({ host: '127.0.0.1', port: 0, ...controlServerChannel(Buffer.alloc(32, 4)), logger: silentLogger(), onChannel: () => {} })
+  ]
+  const ports: number[] = []
+  for (const s of servers) {
+    ports.push((await s.start()).port)
+    cleanup.push(async () => { await s.stop() })
+  }
+  const { logger, lines } = captureLogger()
+  const client = new ControlClient({ clock: systemClock, logger }, {
+    id: 'a',
+    advertise: { host: '127.0.0.1', port: 7001, family: 4 },
+    controllers: ports.map((port) => ({ host: '127.0.0.1', port, family: 4 as const })),
+    meshKey: KEY
+  }, { current: () => ({ version: 0, table: new Map() }), onNeighbours: () => {}, onTable: () => {} })
+  client.start()
+  cleanup.push(async () => { await client.stop() })
+  const refusals = (): string[] => lines.filter((l) => l.level === 50 && l.msg === 'controller refused the control channel').map((l) => String(l.err))
+  const wrongAlpn = new RegExp(`^QUIC server 127\\.0\\.0\\.1:${ports[0]} does not serve 'relaymesh-control/1' channels`)
+  const wrongKey = new RegExp(`^QUIC server 127\\.0\\.0\\.1:${ports[1]} refused the mesh-key handshake \\(mesh key proof failed\\); both ends must read the same --mesh-key-file$`)
+  await until('both refusals are logged', () => refusals().some((e) => wrongAlpn.test(e)) && refusals().some((e) => wrongKey.test(e)), 60_000)
+  assert.equal(client.connected, 0)
 })
