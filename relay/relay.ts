@@ -272,8 +272,7 @@ export class Relay {
         this.saver?.changed()
       },
       onTable: (m) => {
-        if (m.full) this.forwarding.replace(new Map(Object.entries(m.upserts).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])), m.version)
-        else this.forwarding.update(m.upserts, m.removals, m.version)
+        this.forwarding.update(m.upserts, m.removals, m.version)
         this.hasTables = true
         this.saver?.changed()
       }

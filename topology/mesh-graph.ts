@@ -1,4 +1,5 @@
 import { DirectedGraph } from 'graphology'
+import type { TableRoute } from '../src/control/table-codec.js'
 import { LinkColumns } from './link-columns.js'
 import { createCostPolicy, materialChange, type CostPolicy, type LinkMetrics } from './cost.js'
 import { RouteEngine, type EngineEdge } from './route-engine.js'
@@ -17,9 +18,7 @@ export interface LinkAttrs extends LinkMetrics {
 const linkKey = (from: string, to: string): string => `${from}>${to}`
 
 /** One relay's route to one destination. */
-export interface RouteEntry {
-  nextHop: string
-  backup: string | null
+export interface RouteEntry extends TableRoute {
   cost: number
 }
 

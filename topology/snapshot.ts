@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { routeToWire } from '../src/control/table-codec.js'
 import type { MeshGraph, RelayAttrs } from './mesh-graph.js'
 
 /**
@@ -88,7 +89,7 @@ function routesOf (graph: MeshGraph, ids: string[]): TopologySnapshot['routes'] 
     for (const [dst, e] of table) {
       const cost = msOrNull(e.cost)
       if (cost === null) continue // a next hop with no finite cost is no route
-      bySrc[dst] = { next_hop: e.nextHop, backup: e.backup, path: graph.path(src, dst), cost }
+      bySrc[dst] = { ...routeToWire(e), path: graph.path(src, dst), cost }
     }
     routes[src] = bySrc
   }
