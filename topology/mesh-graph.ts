@@ -1,8 +1,8 @@
 import { DirectedGraph } from 'graphology'
-import type { TableRoute } from '../src/control/table-codec.js'
 import { LinkColumns } from './link-columns.js'
 import { createCostPolicy, materialChange, type CostPolicy, type LinkMetrics } from './cost.js'
 import { RouteEngine, type EngineEdge } from './route-engine.js'
+import { tableOf, type RouteEntry } from './route-table.js'
 
 export interface RelayAttrs {
   address: string
@@ -17,10 +17,7 @@ export interface LinkAttrs extends LinkMetrics {
 /** The graph's key of link from→to; private to this file (and link-columns.ts, which gets keys from the graph). */
 const linkKey = (from: string, to: string): string => `${from}>${to}`
 
-/** One relay's route to one destination. */
-export interface RouteEntry extends TableRoute {
-  cost: number
-}
+export type { RouteEntry } from './route-table.js'
 
 /**
  * The topology model: a graphology directed graph of relays and measured links, and the route
@@ -204,18 +201,8 @@ export class MeshGraph {
   /** The routing table of relay `id`: destination id → entry. Unreachable destinations are absent. */
   tableFor (id: string): Map<string, RouteEntry> {
     const e = this.routes()
-    const out = new Map<string, RouteEntry>()
     const u = this.index.get(id)
-    if (u === undefined) return out
-    const n = this.ids.length
-    for (let d = 0; d < n; d++) {
-      if (d === u) continue
-      const nh = e.next[d * n + u]
-      if (nh < 0) continue
-      const b = e.backup[d * n + u]
-      out.set(this.ids[d], { nextHop: this.ids[nh], backup: b < 0 ? null : this.ids[b], cost: e.dist[d * n + u] })
-    }
-    return out
+    return u === undefined ? new Map() : tableOf(e, this.ids, u)
   }
 
   /** Relay ids on the current path from src to dst, or [] when unreachable. */
