@@ -292,9 +292,9 @@ export class Relay {
     this.init.linkEmulator?.close()
     closeUdp(this.socket)
     if (this.http !== undefined) {
-      const server = this.http
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      // Loaded with the server in start(): a relay without --http never loads src/http.ts.
+      const { closeHttp } = await import('../src/http.js')
+      await closeHttp(this.http)
     }
     if (wasRunning) this.log.info({ counters: this.summary() }, 'relay stopped')
   }

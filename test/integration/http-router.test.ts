@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { pino } from 'pino'
 import { closeHttp, startHttpServer } from '../../src/http.js'
 import { RelaymeshError } from '../../src/errors.js'
-import { CLI } from '../helpers/relay-process.js'
+import { CLI, makeMeshDir } from '../helpers/relay-process.js'
 
 /** The one router every relaymesh daemon's HTTP server runs (src/http.ts). */
 
@@ -78,12 +78,20 @@ test('a failed HTTP listen rejects with RM_ERR_SOCKET naming the address and the
   })
 })
 
-test('relaymesh impair answers an --http address in use with one line naming it and the fix, and exits', { timeout: 60_000 }, async () => {
+test('every daemon answers an --http address in use with one line naming it and the fix, and exits', { timeout: 120_000 }, async () => {
+  const mesh = await makeMeshDir(['a'], [])
+  const daemons: Record<string, string[]> = {
+    impair: ['impair', '--listen', '127.0.0.1:0', '--to', '127.0.0.1:9'],
+    controller: ['controller', '--control', '127.0.0.1:0', '--mesh-key-file', mesh.keyFile],
+    relay: ['relay', '--id', 'a', '--listen', `127.0.0.1:${mesh.ports.get('a') as number}`, '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile]
+  }
   await withTakenPort(async (port) => {
-    const run = promisify(execFile)(process.execPath, [CLI, 'impair', '--listen', '127.0.0.1:0', '--to', '127.0.0.1:9', '--http', `127.0.0.1:${port}`, '--log-level', 'error'], { timeout: 30_000 })
-    const err = await run.then(() => assert.fail('impair started on a port in use'), (e: unknown) => e as { code: number | null, killed: boolean, stderr: string })
-    assert.equal(err.killed, false, 'impair exits on its own')
-    assert.equal(err.code, 1)
-    assert.equal(err.stderr, `relaymesh: error: cannot listen for HTTP on 127.0.0.1:${port}: EADDRINUSE, another process holds it: stop that one, or pass --http another HOST:PORT (port 0 picks a free one) [RM_ERR_SOCKET]\n`)
+    for (const [name, args] of Object.entries(daemons)) {
+      const run = promisify(execFile)(process.execPath, [CLI, ...args, '--http', `127.0.0.1:${port}`, '--log-level', 'error'], { timeout: 30_000 })
+      const err = await run.then(() => assert.fail(`${name} started on a port in use`), (e: unknown) => e as { code: number | null, killed: boolean, stderr: string })
+      assert.equal(err.killed, false, `${name} exits on its own`)
+      assert.equal(err.code, 1, name)
+      assert.equal(err.stderr, `relaymesh: error: cannot listen for HTTP on 127.0.0.1:${port}: EADDRINUSE, another process holds it: stop that one, or pass --http another HOST:PORT (port 0 picks a free one) [RM_ERR_SOCKET]\n`, name)
+    }
   })
 })
