@@ -32,7 +32,7 @@ export interface HttpServerInit {
  * Returns the request handler for `routes` (docs/http-api.md): a path no route has gets 404 with
  * the paths there are; a path with no route for the method gets 405 with `Allow`.
  */
-export function httpRouter (init: HttpServerInit): (req: IncomingMessage, res: ServerResponse) => void {
+function httpRouter (init: HttpServerInit): (req: IncomingMessage, res: ServerResponse) => void {
   const byPath = new Map<string, Map<string, HttpRoute['handle']>>()
   for (const r of init.routes) {
     const methods = byPath.get(r.path) ?? new Map<string, HttpRoute['handle']>()
@@ -97,7 +97,7 @@ const LISTEN_FIX: Record<string, string> = {
  * error naming the address and the fix; later server errors are logged, never thrown, since
  * nothing could catch them.
  */
-export async function listenHttp (server: Server, addr: HostPort, log: Logger): Promise<HostPort> {
+async function listenHttp (server: Server, addr: HostPort, log: Logger): Promise<HostPort> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const fix = LISTEN_FIX[err.code ?? '']
@@ -118,7 +118,7 @@ export async function closeHttp (server: Server): Promise<void> {
 }
 
 /** The request's path without its query string. */
-export function requestPath (req: IncomingMessage): string {
+function requestPath (req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]
 }
 
@@ -222,7 +222,7 @@ function canonicalIp (ip: string): string {
  * request may go on; otherwise it has answered 421 with a JSON error naming the Host and the
  * address to use instead. The bound address is read once, at the first request.
  */
-export function hostGuard (server: Server): (req: IncomingMessage, res: ServerResponse) => boolean {
+function hostGuard (server: Server): (req: IncomingMessage, res: ServerResponse) => boolean {
   let bound: { address: string, port: number } | undefined
   return (req, res) => {
     if (bound === undefined) {
