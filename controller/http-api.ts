@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import type { IncomingMessage, ServerResponse, Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../src/logging.js'
-import { allowReadOnly, hostGuard, listenHttp, requestPath, sendJson, sendMetrics } from '../src/http.js'
+import { sendJson, sendMetrics, startHttpServer, type HttpRoute } from '../src/http.js'
 import type { HostPort } from '../src/transport/address.js'
 
 /** What the HTTP API reads from the running controller. Every call happens per request. */
@@ -21,8 +21,6 @@ export interface ControllerHttpDeps {
   page?: () => string
 }
 
-const PATHS = ['/api/topology', '/healthz', '/metrics']
-
 /**
  * The controller's HTTP API (docs/http-api.md): GET /api/topology, /healthz, /metrics and the
  * web map at /. Read-only: anything but GET and HEAD is 405. A failing snapshot or page answers
@@ -30,40 +28,15 @@ const PATHS = ['/api/topology', '/healthz', '/metrics']
  */
 export async function startControllerHttp (addr: HostPort, deps: ControllerHttpDeps): Promise<{ server: Server, bound: HostPort }> {
   const log = deps.log.child({ component: 'http-api' })
-  const server = createServer((req, res) => {
-    if (!hostOk(req, res)) return
-    if (!allowReadOnly(req, res)) return
-    const path = requestPath(req)
-    const fail = (err: unknown): void => {
-      log.error({ path, err: (err as Error).message }, 'http request failed')
-      if (!res.headersSent) sendJson(res, 500, { error: `${path} failed; the controller log has the reason` })
-      else res.destroy()
-    }
-    try {
-      // A throw or rejection here would escape into the server's 'request' emit and kill the process.
-      route(path, req, res, deps, log)?.catch(fail)
-    } catch (err) {
-      fail(err)
-    }
-  })
-  const hostOk = hostGuard(server)
-  const bound = await listenHttp(server, addr, log)
-  return { server, bound }
-}
-
-function route (path: string, req: IncomingMessage, res: ServerResponse, deps: ControllerHttpDeps, log: Logger): Promise<void> | undefined {
-  if (path === '/api/topology') {
-    return serveTopology(req, res, deps)
-  } else if (path === '/healthz') {
-    sendJson(res, 200, { role: deps.role(), ready: deps.ready?.() ?? true })
-  } else if (path === '/metrics') {
-    sendMetrics(res, deps.registry, log)
-  } else if (path === '/' && deps.page !== undefined) {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(deps.page())
-  } else {
-    sendJson(res, 404, { error: 'not found', paths: deps.page === undefined ? PATHS : ['/', ...PATHS] })
-  }
-  return undefined
+  const routes: HttpRoute[] = []
+  const page = deps.page
+  if (page !== undefined) routes.push({ method: 'GET', path: '/', handle: (_req, res) => { res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page()) } })
+  routes.push(
+    { method: 'GET', path: '/api/topology', handle: async (req, res) => { await serveTopology(req, res, deps) } },
+    { method: 'GET', path: '/healthz', handle: (_req, res) => { sendJson(res, 200, { role: deps.role(), ready: deps.ready?.() ?? true }) } },
+    { method: 'GET', path: '/metrics', handle: (_req, res) => { sendMetrics(res, deps.registry, log) } }
+  )
+  return await startHttpServer(addr, { name: 'controller', routes, log })
 }
 
 async function serveTopology (req: IncomingMessage, res: ServerResponse, deps: ControllerHttpDeps): Promise<void> {

@@ -21,14 +21,14 @@ export async function restoreFromStore (
   for (const v of skipped) onCorrupt(v)
   for (const r of relays.values()) {
     sessions.restore(r.id, r.address, r.caps ?? [], into.nowMono)
-    if (!graph.graph.hasNode(r.id)) {
+    if (!graph.hasRelay(r.id)) {
       graph.upsertRelay(r.id, r.address)
       graph.setRelayUp(r.id, sessions.get(r.id)?.channel !== undefined)
     }
   }
   for (const [relay, list] of links) {
     for (const l of list) {
-      if (graph.graph.hasEdge(`${relay}>${l.peer}`)) continue
+      if (graph.hasLink(relay, l.peer)) continue
       graph.updateLink(relay, l.peer, reportedMetrics(l))
     }
   }

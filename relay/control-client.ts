@@ -5,6 +5,7 @@ import {
   type TableMessage
 } from '../src/control/messages.js'
 import { controlClientChannel } from '../src/control/control-channel.js'
+import { tableToWire } from '../src/control/table-codec.js'
 import { ErrorCode, RelaymeshError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
@@ -136,7 +137,7 @@ export class ControlClient {
       boot: this.boot,
       caps: this.init.caps ?? ['forward', 'tunnel'],
       table_version: cur.version,
-      table: Object.fromEntries([...cur.table].map(([d, e]) => [d, { next_hop: e.nextHop, backup: e.backup }]))
+      table: tableToWire(cur.table)
     })
   }
 

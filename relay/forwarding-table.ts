@@ -1,10 +1,12 @@
+import { routeFromWire, type TableRoute } from '../src/control/table-codec.js'
+import type { TableEntry } from '../src/control/messages.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, parseHostPort } from '../src/transport/address.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import type { NextHop, Route } from './types.js'
 
 /** A route by relay id, as the controller (or the static mesh) gives it. */
-export interface IdRoute { nextHop: string, backup: string | null }
+export type IdRoute = TableRoute
 
 /**
  * The relay's forwarding state by relay id, and the data plane's routes derived from it.
@@ -63,9 +65,9 @@ export class ForwardingTable {
   }
 
   /** Applies one round of a controller update. */
-  update (upserts: Record<string, { next_hop: string, backup: string | null }>, removals: string[], version: number): void {
+  update (upserts: Record<string, TableEntry>, removals: string[], version: number): void {
     for (const d of removals) this.table.delete(d)
-    for (const [d, e] of Object.entries(upserts)) this.table.set(d, { nextHop: e.next_hop, backup: e.backup })
+    for (const [d, e] of Object.entries(upserts)) this.table.set(d, routeFromWire(e))
     this._version = Math.max(this._version, version)
     this.rebuild()
   }

@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 import { ConfigError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
-import { allowReadOnly, hostGuard, HttpError, isLoopback, listenHttp, requestPath, sendJson, sendMetrics, withJsonBody } from '../src/http.js'
+import { HttpError, isLoopback, sendJson, sendMetrics, startHttpServer, withJsonBody, type HttpRoute } from '../src/http.js'
 import { formatHostPort, parseHostPort, type HostPort } from '../src/transport/address.js'
 import { parseImpairUpdate } from '../src/transport/impair/params-schema.js'
 import { checkEmulationHttp, type EmulationAuth } from './emulation-auth.js'
@@ -25,27 +25,12 @@ export interface LinkEmulation {
  */
 export async function startRelayHttp (addr: HostPort, registry: Registry, log: Logger, emulation?: LinkEmulation, ready: () => boolean = () => true): Promise<{ server: Server, bound: HostPort }> {
   if (emulation !== undefined) checkEmulationHttp(addr)
-  const server = createServer((req, res) => {
-    if (!hostOk(req, res)) return
-    const path = requestPath(req)
-    if (emulation !== undefined && path === '/emulation/links' && req.method === 'POST') {
-      emulate(req, res, emulation, log)
-      return
-    }
-    if (!allowReadOnly(req, res)) return
-    if (path === '/healthz') {
-      sendJson(res, 200, { role: 'relay', ready: ready() })
-      return
-    }
-    if (path === '/metrics') {
-      sendMetrics(res, registry, log)
-      return
-    }
-    sendJson(res, 404, { error: 'not found', paths: ['/metrics', '/healthz'] })
-  })
-  const hostOk = hostGuard(server)
-  const bound = await listenHttp(server, addr, log)
-  return { server, bound }
+  const routes: HttpRoute[] = [
+    { method: 'GET', path: '/metrics', handle: (_req, res) => { sendMetrics(res, registry, log) } },
+    { method: 'GET', path: '/healthz', handle: (_req, res) => { sendJson(res, 200, { role: 'relay', ready: ready() }) } }
+  ]
+  if (emulation !== undefined) routes.push({ method: 'POST', path: '/emulation/links', handle: (req, res) => { emulate(req, res, emulation, log) } })
+  return await startHttpServer(addr, { name: 'relay', routes, log })
 }
 
 /**

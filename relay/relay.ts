@@ -272,8 +272,7 @@ export class Relay {
         this.saver?.changed()
       },
       onTable: (m) => {
-        if (m.full) this.forwarding.replace(new Map(Object.entries(m.upserts).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])), m.version)
-        else this.forwarding.update(m.upserts, m.removals, m.version)
+        this.forwarding.update(m.upserts, m.removals, m.version)
         this.hasTables = true
         this.saver?.changed()
       }
@@ -293,9 +292,9 @@ export class Relay {
     this.init.linkEmulator?.close()
     closeUdp(this.socket)
     if (this.http !== undefined) {
-      const server = this.http
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      // Loaded with the server in start(): a relay without --http never loads src/http.ts.
+      const { closeHttp } = await import('../src/http.js')
+      await closeHttp(this.http)
     }
     if (wasRunning) this.log.info({ counters: this.summary() }, 'relay stopped')
   }

@@ -4,6 +4,8 @@ import { z } from 'zod'
 import type { Clock, Timer } from '../src/clock.js'
 import { ConfigError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
+import { tableEntrySchema } from '../src/control/messages.js'
+import { tableFromWire, tableToWire } from '../src/control/table-codec.js'
 import type { IdRoute } from './forwarding-table.js'
 
 /**
@@ -27,7 +29,7 @@ const fileSchema = z.object({
   format: z.literal(1),
   relay: z.string(),
   table_version: z.number().int().min(0),
-  table: z.record(z.string(), z.object({ next_hop: z.string(), backup: z.string().nullable() })),
+  table: z.record(z.string(), tableEntrySchema),
   neighbours: z.array(z.object({ id: z.string(), address: z.string() })),
   saved_at: z.string()
 })
@@ -55,7 +57,7 @@ export async function loadState (path: string, relay: string, logger: Logger, no
   return {
     relay,
     tableVersion: r.data.table_version,
-    table: new Map(Object.entries(r.data.table).map(([d, e]) => [d, { nextHop: e.next_hop, backup: e.backup }])),
+    table: tableFromWire(r.data.table),
     neighbours: r.data.neighbours
   }
 }
@@ -130,7 +132,7 @@ export class StateSaver {
       format: 1,
       relay: s.relay,
       table_version: s.tableVersion,
-      table: Object.fromEntries([...s.table].map(([d, e]) => [d, { next_hop: e.nextHop, backup: e.backup }])),
+      table: tableToWire(s.table),
       neighbours: s.neighbours,
       saved_at: new Date(this.clock.nowMs()).toISOString()
     }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { ConfigError, ErrorCode } from '../src/errors.js'
 import { parseHostPort, type HostPort } from '../src/transport/address.js'
 import { numberRelays } from '../src/wire/relay-id.js'
+import { hopRoutes } from '../topology/route-table.js'
 import type { NextHop, Route } from './types.js'
 
 /**
@@ -109,45 +110,25 @@ export async function loadStaticMesh (path: string): Promise<StaticMesh> {
   return validateStaticMesh(doc, `static mesh file '${path}'`)
 }
 
-/** Hop counts from every relay to `dst`, by breadth-first search over the links. */
-function hopsTo (mesh: StaticMesh, dst: string): Map<string, number> {
-  const dist = new Map<string, number>([[dst, 0]])
-  const queue = [dst]
-  for (let i = 0; i < queue.length; i++) {
-    const u = queue[i]
-    const d = dist.get(u) as number
-    for (const v of mesh.neighbours.get(u) ?? []) {
-      if (!dist.has(v)) { dist.set(v, d + 1); queue.push(v) }
-    }
-  }
-  return dist
-}
-
 /**
  * The routes of relay `self`: for each reachable destination, the neighbour on a fewest-hop path,
- * ties broken by the smallest neighbour id. Every relay applies the same rule to the same file, and
- * each hop strictly lowers the distance, so the routes are loop-free. The backup is the best other
- * neighbour that is strictly closer to the destination than `self` (a loop-free alternate).
+ * ties broken by the smallest neighbour id, and a loop-free alternate as backup. They come from
+ * topology/route-table.ts (hopRoutes), the route engine the controller uses, so every relay applying
+ * it to the same file gets loop-free routes.
  */
 export function staticRoutes (mesh: StaticMesh, self: string): Route[] {
-  const me = mesh.relays.get(self)
-  if (me === undefined) throw new ConfigError(`relay id '${self}' is not in the static mesh file; add it to "relays" or fix --id`, ErrorCode.STATIC_MESH)
+  const links: Array<[string, string]> = []
+  for (const [id, nbrs] of mesh.neighbours) for (const n of nbrs) links.push([id, n])
+  const table = hopRoutes(mesh.relays.keys(), links, self)
+  if (table === undefined) throw new ConfigError(`relay id '${self}' is not in the static mesh file; add it to "relays" or fix --id`, ErrorCode.STATIC_MESH)
+  const hop = (id: string): NextHop => {
+    const r = mesh.relays.get(id) as StaticRelay
+    return { id, number: r.number, host: r.host, port: r.port }
+  }
   const routes: Route[] = []
-  const nbrs = mesh.neighbours.get(self) ?? []
-  for (const dst of [...mesh.relays.keys()].sort()) {
-    if (dst === self) continue
-    const dist = hopsTo(mesh, dst)
-    const mine = dist.get(self)
-    if (mine === undefined) continue
-    const closer = nbrs.filter((n) => (dist.get(n) ?? Infinity) < mine)
-      .sort((x, y) => (dist.get(x) as number) - (dist.get(y) as number) || (x < y ? -1 : 1))
-    if (closer.length === 0) continue
-    const hop = (id: string): NextHop => {
-      const r = mesh.relays.get(id) as StaticRelay
-      return { id, number: r.number, host: r.host, port: r.port }
-    }
-    const route: Route = { dst: (mesh.relays.get(dst) as StaticRelay).number, nextHop: hop(closer[0]) }
-    if (closer.length > 1) route.backup = hop(closer[1])
+  for (const [dst, e] of table) {
+    const route: Route = { dst: (mesh.relays.get(dst) as StaticRelay).number, nextHop: hop(e.nextHop) }
+    if (e.backup !== null) route.backup = hop(e.backup)
     routes.push(route)
   }
   return routes

@@ -1,24 +1,109 @@
-import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 import type { Registry } from 'prom-client'
-import { ioError } from './errors.js'
+import { ErrorCode, RelaymeshError } from './errors.js'
 import type { Logger } from './logging.js'
 import { formatHostPort, type HostPort } from './transport/address.js'
 
 /**
- * The small pieces every relaymesh HTTP endpoint (relay, controller, impair) shares. Each daemon
- * keeps its own routing; these only cover listening, the Host check, the JSON and metrics answers,
- * and closing.
+ * The one HTTP server every relaymesh daemon (relay, controller, impair) runs: the Host check,
+ * routing by path and method, the 404/405/500 answers, listening and closing. A daemon brings
+ * only its routes.
  */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT'
+
+/** One path and method a daemon serves. A GET route answers HEAD too (Node drops the body). */
+export interface HttpRoute {
+  method: HttpMethod
+  path: string
+  /** May answer later; a throw or a rejection is answered 500 and logged, never taken to the process. */
+  handle: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+}
+
+export interface HttpServerInit {
+  /** The daemon, as a 500 answer names its log: 'controller', 'relay', 'impair'. */
+  name: string
+  routes: readonly HttpRoute[]
+  log: Logger
+}
+
+/**
+ * Returns the request handler for `routes` (docs/http-api.md): a path no route has gets 404 with
+ * the paths there are; a path with no route for the method gets 405 with `Allow`.
+ */
+function httpRouter (init: HttpServerInit): (req: IncomingMessage, res: ServerResponse) => void {
+  const byPath = new Map<string, Map<string, HttpRoute['handle']>>()
+  for (const r of init.routes) {
+    const methods = byPath.get(r.path) ?? new Map<string, HttpRoute['handle']>()
+    if (methods.has(r.method)) throw new TypeError(`two HTTP routes for ${r.method} ${r.path}`)
+    methods.set(r.method, r.handle)
+    byPath.set(r.path, methods)
+  }
+  const paths = [...byPath.keys()]
+  const allow = new Map([...byPath].map(([path, m]) => [path, [...m.keys()].flatMap((x) => (x === 'GET' ? ['GET', 'HEAD'] : [x])).join(', ')]))
+  return (req, res) => {
+    const path = requestPath(req)
+    const methods = byPath.get(path)
+    if (methods === undefined) {
+      req.resume()
+      sendJson(res, 404, { error: 'not found', paths })
+      return
+    }
+    const handle = methods.get(req.method === 'HEAD' ? 'GET' : req.method ?? '')
+    if (handle === undefined) {
+      req.resume()
+      res.writeHead(405, { allow: allow.get(path) }).end()
+      return
+    }
+    const fail = (err: unknown): void => {
+      init.log.error({ path, err: (err as Error).message }, 'http request failed')
+      if (!res.headersSent) sendJson(res, 500, { error: `${path} failed; the ${init.name} log has the reason` })
+      else res.destroy()
+    }
+    try {
+      // A throw or rejection here would escape into the server's 'request' emit and kill the process.
+      handle(req, res)?.catch(fail)
+    } catch (err) {
+      fail(err)
+    }
+  }
+}
+
+/**
+ * Starts a daemon's HTTP server on `addr` (the Host check first, then `httpRouter`) and resolves
+ * with the server and the address it bound.
+ */
+export async function startHttpServer (addr: HostPort, init: HttpServerInit): Promise<{ server: Server, bound: HostPort }> {
+  const route = httpRouter(init)
+  const server = createServer((req, res) => {
+    if (hostOk(req, res)) route(req, res)
+  })
+  const hostOk = hostGuard(server)
+  const bound = await listenHttp(server, addr, init.log)
+  return { server, bound }
+}
+
+/** What to do about a failed listen, by errno; every daemon takes its HTTP address as --http. */
+const LISTEN_FIX: Record<string, string> = {
+  EADDRINUSE: 'another process holds it: stop that one, or pass --http another HOST:PORT (port 0 picks a free one)',
+  EADDRNOTAVAIL: 'no interface of this host has that address: pass --http one that it has, or 0.0.0.0',
+  EACCES: 'ports below 1024 need privileges: pass --http a port from 1024 up'
+}
 
 /**
  * Starts `server` listening on `addr` and resolves with the address actually bound, so that port 0
- * (tests) reports the port the kernel chose. A failure to bind rejects with an RM_ERR_SOCKET error
- * naming the address; later server errors are logged, never thrown, since nothing could catch them.
+ * (tests) reports the port the kernel chose. A failure to bind rejects with a one-line RM_ERR_SOCKET
+ * error naming the address and the fix; later server errors are logged, never thrown, since
+ * nothing could catch them.
  */
-export async function listenHttp (server: Server, addr: HostPort, log: Logger): Promise<HostPort> {
+async function listenHttp (server: Server, addr: HostPort, log: Logger): Promise<HostPort> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => { reject(ioError(`listen HTTP ${addr.host}:${addr.port}`, err)) })
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const fix = LISTEN_FIX[err.code ?? '']
+      const why = fix === undefined ? err.message : `${err.code ?? ''}, ${fix}`
+      reject(new RelaymeshError(ErrorCode.SOCKET, `cannot listen for HTTP on ${formatHostPort(addr)}: ${why}`, { cause: err }))
+    })
     server.listen(addr.port, addr.host, () => { resolve() })
   })
   server.on('error', (err) => { log.warn({ err: err.message }, 'http server error') })
@@ -33,15 +118,8 @@ export async function closeHttp (server: Server): Promise<void> {
 }
 
 /** The request's path without its query string. */
-export function requestPath (req: IncomingMessage): string {
+function requestPath (req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0]
-}
-
-/** True for GET and HEAD; otherwise answers 405 and returns false. Node drops bodies on HEAD itself. */
-export function allowReadOnly (req: IncomingMessage, res: ServerResponse): boolean {
-  if (req.method === 'GET' || req.method === 'HEAD') return true
-  res.writeHead(405, { allow: 'GET, HEAD' }).end()
-  return false
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
@@ -144,7 +222,7 @@ function canonicalIp (ip: string): string {
  * request may go on; otherwise it has answered 421 with a JSON error naming the Host and the
  * address to use instead. The bound address is read once, at the first request.
  */
-export function hostGuard (server: Server): (req: IncomingMessage, res: ServerResponse) => boolean {
+function hostGuard (server: Server): (req: IncomingMessage, res: ServerResponse) => boolean {
   let bound: { address: string, port: number } | undefined
   return (req, res) => {
     if (bound === undefined) {

@@ -2,6 +2,7 @@ import { DirectedGraph } from 'graphology'
 import { LinkColumns } from './link-columns.js'
 import { createCostPolicy, materialChange, type CostPolicy, type LinkMetrics } from './cost.js'
 import { RouteEngine, type EngineEdge } from './route-engine.js'
+import { tableOf, type RouteEntry } from './route-table.js'
 
 export interface RelayAttrs {
   address: string
@@ -13,12 +14,10 @@ export interface LinkAttrs extends LinkMetrics {
   cost: number
 }
 
-/** One relay's route to one destination. */
-export interface RouteEntry {
-  nextHop: string
-  backup: string | null
-  cost: number
-}
+/** The graph's key of link from→to; private to this file (and link-columns.ts, which gets keys from the graph). */
+const linkKey = (from: string, to: string): string => `${from}>${to}`
+
+export type { RouteEntry } from './route-table.js'
 
 /**
  * The topology model: a graphology directed graph of relays and measured links, and the route
@@ -26,7 +25,8 @@ export interface RouteEntry {
  * engine so that index order is id order for tie-breaks.
  */
 export class MeshGraph {
-  readonly graph = new DirectedGraph<RelayAttrs, LinkAttrs>()
+  /** graphology is this class's own business: callers use the methods below, never the graph or its edge keys. */
+  private readonly g = new DirectedGraph<RelayAttrs, LinkAttrs>()
   readonly policy: CostPolicy
   private engine: RouteEngine | undefined
   private ids: string[] = []
@@ -45,29 +45,60 @@ export class MeshGraph {
     this.policy = createCostPolicy(policyKind)
   }
 
+  /**
+   * @deprecated The graphology graph, kept reachable only for controller/controller.ts until its
+   * rewrite lands (M6): use hasRelay, relayCount, linkCount. Delete at merge.
+   */
+  get graph (): DirectedGraph<RelayAttrs, LinkAttrs> { return this.g }
+
+  get relayCount (): number { return this.g.order }
+
+  /** Measured links held (each direction counts once). */
+  get linkCount (): number { return this.g.size }
+
+  hasRelay (id: string): boolean { return this.g.hasNode(id) }
+
+  hasLink (from: string, to: string): boolean { return this.g.hasEdge(linkKey(from, to)) }
+
+  /** A relay's address and whether its control channel is up, or undefined when unknown. */
+  relay (id: string): Readonly<RelayAttrs> | undefined {
+    return this.g.hasNode(id) ? this.g.getNodeAttributes(id) : undefined
+  }
+
+  /** The figures of link from→to (cost is the one in force), or undefined when unknown; read only. */
+  link (from: string, to: string): Readonly<LinkAttrs> | undefined {
+    const key = linkKey(from, to)
+    return this.g.hasEdge(key) ? this.g.getEdgeAttributes(key) : undefined
+  }
+
+  /** Calls `fn` for every link, in no particular order; the figures are read only. */
+  forEachLink (fn: (from: string, to: string, attrs: Readonly<LinkAttrs>) => void): void {
+    this.g.forEachEdge((_key, attrs, from, to) => { fn(from, to, attrs) })
+  }
+
   upsertRelay (id: string, address: string): void {
     this.revision++
-    if (this.graph.hasNode(id)) {
-      this.graph.mergeNodeAttributes(id, { address, up: true })
+    if (this.g.hasNode(id)) {
+      this.g.mergeNodeAttributes(id, { address, up: true })
       return
     }
-    this.graph.addNode(id, { address, up: true })
+    this.g.addNode(id, { address, up: true })
     this.structureChanged = true
     this.columns = undefined
   }
 
   /** Marks whether a relay is connected to the controller; routing ignores it (links decide). */
   setRelayUp (id: string, up: boolean): void {
-    if (!this.graph.hasNode(id)) return
-    this.graph.setNodeAttribute(id, 'up', up)
+    if (!this.g.hasNode(id)) return
+    this.g.setNodeAttribute(id, 'up', up)
     this.revision++
   }
 
   /** Forgets the measured link from→to, e.g. when the two stop being neighbours. */
   removeLink (from: string, to: string): boolean {
-    const key = `${from}>${to}`
-    if (!this.graph.hasEdge(key)) return false
-    this.graph.dropEdge(key)
+    const key = linkKey(from, to)
+    if (!this.g.hasEdge(key)) return false
+    this.g.dropEdge(key)
     this.structureChanged = true
     this.columns = undefined
     this.revision++
@@ -77,8 +108,8 @@ export class MeshGraph {
   /** Drops every link whose ends are not neighbours in `sets`; true when any went. */
   retainLinks (sets: ReadonlyMap<string, ReadonlySet<string>>): boolean {
     let dropped = false
-    for (const key of this.graph.edges()) {
-      const [a, b] = key.split('>')
+    for (const key of this.g.edges()) {
+      const a = this.g.source(key); const b = this.g.target(key)
       if (sets.get(a)?.has(b) !== true) dropped = this.removeLink(a, b) || dropped
     }
     return dropped
@@ -86,16 +117,16 @@ export class MeshGraph {
 
   /** Each relay's peers over links the graph holds, either way round. */
   adjacency (): Map<string, Set<string>> {
-    const out = new Map<string, Set<string>>(this.graph.nodes().map((id) => [id, new Set<string>()]))
-    this.graph.forEachEdge((_e, _a, from, to) => { out.get(from)?.add(to); out.get(to)?.add(from) })
+    const out = new Map<string, Set<string>>(this.g.nodes().map((id) => [id, new Set<string>()]))
+    this.g.forEachEdge((_e, _a, from, to) => { out.get(from)?.add(to); out.get(to)?.add(from) })
     return out
   }
 
   /** RTT last measured from→to, or undefined. */
   rtt (from: string, to: string): number | undefined {
-    const key = `${from}>${to}`
-    if (!this.graph.hasEdge(key)) return undefined
-    const r = this.graph.getEdgeAttribute(key, 'rttMs')
+    const key = linkKey(from, to)
+    if (!this.g.hasEdge(key)) return undefined
+    const r = this.g.getEdgeAttribute(key, 'rttMs')
     return Number.isFinite(r) ? r : undefined
   }
 
@@ -115,8 +146,8 @@ export class MeshGraph {
 
   /** Forgets a relay and every link to or from it (the controller's relay expiry). */
   removeRelay (id: string): void {
-    if (!this.graph.hasNode(id)) return
-    this.graph.dropNode(id)
+    if (!this.g.hasNode(id)) return
+    this.g.dropNode(id)
     this.structureChanged = true
     this.columns = undefined
     this.revision++
@@ -127,20 +158,20 @@ export class MeshGraph {
    * (a material change, see cost.ts), so routes may need recomputing.
    */
   updateLink (from: string, to: string, m: LinkMetrics): boolean {
-    if (!this.graph.hasNode(from) || !this.graph.hasNode(to)) return false
+    if (!this.g.hasNode(from) || !this.g.hasNode(to)) return false
     this.revision++
     const next = this.policy.cost(m)
-    const key = `${from}>${to}`
-    if (!this.graph.hasEdge(key)) {
-      this.graph.addDirectedEdgeWithKey(key, from, to, { ...m, cost: next })
+    const key = linkKey(from, to)
+    if (!this.g.hasEdge(key)) {
+      this.g.addDirectedEdgeWithKey(key, from, to, { ...m, cost: next })
       this.structureChanged = true
       this.columns = undefined
       return true
     }
-    const cur = this.graph.getEdgeAttribute(key, 'cost')
+    const cur = this.g.getEdgeAttribute(key, 'cost')
     const changed = materialChange(cur, next)
     const attrs = { ...m, cost: changed ? next : cur }
-    this.graph.replaceEdgeAttributes(key, attrs)
+    this.g.replaceEdgeAttributes(key, attrs)
     this.columns?.update(key, attrs)
     if (changed && !this.structureChanged && this.engine !== undefined) {
       const a = this.index.get(from) as number
@@ -153,10 +184,10 @@ export class MeshGraph {
   /** Recomputes whatever is stale; cheap when nothing changed. */
   routes (): RouteEngine {
     if (this.structureChanged || this.engine === undefined) {
-      this.ids = this.graph.nodes().sort()
+      this.ids = this.g.nodes().sort()
       this.index = new Map(this.ids.map((id, i) => [id, i]))
       const edges: EngineEdge[] = []
-      this.graph.forEachEdge((_key, attrs, source, target) => {
+      this.g.forEachEdge((_key, attrs, source, target) => {
         edges.push({ from: this.index.get(source) as number, to: this.index.get(target) as number, cost: attrs.cost })
       })
       // A new relay or link starts a fresh engine; route hysteresis restarts with it.
@@ -170,18 +201,8 @@ export class MeshGraph {
   /** The routing table of relay `id`: destination id → entry. Unreachable destinations are absent. */
   tableFor (id: string): Map<string, RouteEntry> {
     const e = this.routes()
-    const out = new Map<string, RouteEntry>()
     const u = this.index.get(id)
-    if (u === undefined) return out
-    const n = this.ids.length
-    for (let d = 0; d < n; d++) {
-      if (d === u) continue
-      const nh = e.next[d * n + u]
-      if (nh < 0) continue
-      const b = e.backup[d * n + u]
-      out.set(this.ids[d], { nextHop: this.ids[nh], backup: b < 0 ? null : this.ids[b], cost: e.dist[d * n + u] })
-    }
-    return out
+    return u === undefined ? new Map() : tableOf(e, this.ids, u)
   }
 
   /** Relay ids on the current path from src to dst, or [] when unreachable. */
@@ -192,11 +213,11 @@ export class MeshGraph {
     return e.path(u, d).map((i) => this.ids[i])
   }
 
-  relayIds (): string[] { return this.graph.nodes().sort() }
+  relayIds (): string[] { return this.g.nodes().sort() }
 
   /** Every link's figures by column, in (from, to) order of sorted ids (link-columns.ts); read only. */
   linkColumns (): LinkColumns {
-    this.columns ??= new LinkColumns(this.graph)
+    this.columns ??= new LinkColumns(this.g)
     return this.columns
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import type { MeshGraph } from './mesh-graph.js'
+import { routeToWire } from '../src/control/table-codec.js'
+import type { MeshGraph, RelayAttrs } from './mesh-graph.js'
 
 /**
  * The controller's view of the mesh at one table version, in the shape GET /api/topology serves
@@ -61,11 +62,11 @@ const lossOrNull = (x: number): number | null => (Number.isFinite(x) ? Math.roun
 export function snapshotOf (graph: MeshGraph, version: number, opts: SnapshotOptions = {}): TopologySnapshot {
   const ids = graph.relayIds()
   const relays = ids.map((id): RelayView => {
-    const a = graph.graph.getNodeAttributes(id)
+    const a = graph.relay(id) as RelayAttrs
     return { id, address: a.address, up: a.up }
   })
   const links: LinkView[] = []
-  graph.graph.forEachEdge((_key, a, from, to) => {
+  graph.forEachLink((from, to, a) => {
     links.push({
       from,
       to,
@@ -88,7 +89,7 @@ function routesOf (graph: MeshGraph, ids: string[]): TopologySnapshot['routes'] 
     for (const [dst, e] of table) {
       const cost = msOrNull(e.cost)
       if (cost === null) continue // a next hop with no finite cost is no route
-      bySrc[dst] = { next_hop: e.nextHop, backup: e.backup, path: graph.path(src, dst), cost }
+      bySrc[dst] = { ...routeToWire(e), path: graph.path(src, dst), cost }
     }
     routes[src] = bySrc
   }

@@ -1,4 +1,4 @@
-import type { MeshGraph } from './mesh-graph.js'
+import type { MeshGraph, RelayAttrs } from './mesh-graph.js'
 
 /**
  * Everything GET /api/topology's body is made of, copied out of a MeshGraph at one instant into
@@ -44,7 +44,7 @@ export function topologyInput (graph: MeshGraph, version: number, opts: { routes
   const addresses = new Array<string>(n)
   const relayUp = new Uint8Array(n)
   for (let i = 0; i < n; i++) {
-    const a = graph.graph.getNodeAttributes(ids[i])
+    const a = graph.relay(ids[i]) as RelayAttrs
     addresses[i] = a.address
     relayUp[i] = a.up ? 1 : 0
   }

@@ -11,6 +11,7 @@ import { RELAY_EXPIRY_MS } from '../../controller/constants.js'
 import { LEASE_TTL_MS } from '../../controller/constants.js'
 import { Controller } from '../../controller/controller.js'
 import { startControllerHttp } from '../../controller/http-api.js'
+import { closeHttp } from '../../src/http.js'
 import { webMapPage } from '../../controller/web-map.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
 import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
@@ -103,7 +104,9 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       const controller = new Controller({ clock: systemClock, logger: log, store }, {
         control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs
       })
-      await controller.start().catch(async (err: unknown) => { await controller.stop(); await store.close(); throw err })
+      const giveUp = async (err: unknown): Promise<never> => { await controller.stop(); await store.close(); throw err }
+      await controller.start().catch(giveUp)
+      // A failed listen stops the controller too: its QUIC socket would keep the process alive.
       const { server, bound } = await startControllerHttp(http, {
         topology: async (o) => await controller.topologyBodies(o),
         role: () => controller.role,
@@ -111,12 +114,11 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
         registry: controller.metrics.registry,
         log,
         page: webMapPage
-      })
+      }).catch(giveUp)
       log.info({ http: bound }, 'controller HTTP API listening')
       writeReadyLine(readyFd, { control: controller.address, http: bound }, log)
       await untilSignal(async () => {
-        server.closeAllConnections()
-        await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+        await closeHttp(server)
         await controller.stop()
         await store.close()
       }, log)

@@ -1,12 +1,12 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Command } from 'commander'
 import { ConfigError } from '../../src/errors.js'
-import { parseHostPort } from '../../src/transport/address.js'
+import { parseHostPort, type HostPort } from '../../src/transport/address.js'
 import { parseImpairUpdate } from '../../src/transport/impair/params-schema.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
 import { loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
-import { hostGuard, withJsonBody } from '../../src/http.js'
+import { closeHttp, sendJson, startHttpServer, withJsonBody, type HttpRoute } from '../../src/http.js'
+import type { Logger } from '../../src/logging.js'
 
 interface ImpairOptions {
   listen?: string
@@ -26,6 +26,24 @@ function number (text: string, flag: string, min: number, max: number): number {
   const v = Number(text)
   if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(`${flag} '${text}' is not a number from ${min} to ${max}`)
   return v
+}
+
+/** The control endpoint of --http: GET and POST (or PUT) /params, GET /stats. */
+function impairRoutes (proxy: ImpairProxy, log: Logger): HttpRoute[] {
+  const setParams = (req: IncomingMessage, res: ServerResponse): void => {
+    withJsonBody(req, res, (body) => {
+      const update = parseImpairUpdate(body)
+      proxy.set(update)
+      log.info({ update }, 'impairment changed')
+      return proxy.forward.model.params
+    })
+  }
+  return [
+    { method: 'GET', path: '/params', handle: (_req, res) => { sendJson(res, 200, proxy.forward.model.params) } },
+    { method: 'POST', path: '/params', handle: setParams },
+    { method: 'PUT', path: '/params', handle: setParams },
+    { method: 'GET', path: '/stats', handle: (_req, res) => { sendJson(res, 200, { forward: proxy.forward.model.stats, reverse: proxy.reverse.model.stats }) } }
+  ]
 }
 
 export function impairCommand (): Command {
@@ -68,37 +86,21 @@ Each direction holds at most 16 MiB of delayed packets; more are dropped (counte
         forward: params,
         seed: number(opts.seed, '--seed', 0, 2 ** 32 - 1)
       })
-      await proxy.start()
       const http = opts.http === undefined ? undefined : parseHostPort(opts.http, '--http', true)
-      const server = http === undefined
-        ? undefined
-        : createServer((req, res) => {
-          if (!hostOk(req, res)) return
-          const path = (req.url ?? '/').split('?')[0]
-          const json = (code: number, body: unknown): void => { res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)) }
-          if (req.method === 'GET' && path === '/params') { json(200, proxy.forward.model.params); return }
-          if (req.method === 'GET' && path === '/stats') { json(200, { forward: proxy.forward.model.stats, reverse: proxy.reverse.model.stats }); return }
-          if ((req.method === 'POST' || req.method === 'PUT') && path === '/params') {
-            withJsonBody(req, res, (body) => {
-              const update = parseImpairUpdate(body)
-              proxy.set(update)
-              log.info({ update }, 'impairment changed')
-              return proxy.forward.model.params
-            })
-            return
-          }
-          json(404, { error: 'not found', paths: ['GET /params', 'POST /params', 'GET /stats'] })
-        })
-      const hostOk = server === undefined ? () => true : hostGuard(server)
-      if (server !== undefined && http !== undefined) {
-        await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(http.port, http.host, resolve) })
+      await proxy.start()
+      let started: { server: Server, bound: HostPort } | undefined
+      try {
+        if (http !== undefined) started = await startHttpServer(http, { name: 'impair', log, routes: impairRoutes(proxy, log) })
+      } catch (err) {
+        proxy.stop()
+        throw err
       }
-      const httpBound = server === undefined ? undefined : server.address() as AddressInfo
+      const server = started?.server
       log.info({ listen: proxy.bound, to: opts.to, params, http: opts.http }, 'impair started')
-      writeReadyLine(readyFd, { listen: proxy.bound, http: httpBound === undefined ? undefined : { host: httpBound.address, port: httpBound.port } }, log)
+      writeReadyLine(readyFd, { listen: proxy.bound, http: started?.bound }, log)
       await untilSignal(async () => {
         proxy.stop()
-        if (server !== undefined) await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => { resolve() }) })
+        if (server !== undefined) await closeHttp(server)
       }, log)
     })
 }

@@ -44,7 +44,7 @@ export class ReportIntake {
     const t0 = performance.now()
     let changed = false
     for (const l of r.links) {
-      if (!this.graph.graph.hasNode(l.peer) || !this.accepts(r.relay, l.peer)) continue
+      if (!this.graph.hasRelay(l.peer) || !this.accepts(r.relay, l.peer)) continue
       if (this.graph.updateLink(r.relay, l.peer, this.memory.metrics(r.relay, l, this.clock.now))) {
         changed = true
         this.stats.costChanges++
@@ -63,7 +63,6 @@ export class ReportIntake {
   /** Takes in every held report (see the class comment). */
   flush (): void {
     if (this.held.size === 0) return
-    const graph = this.graph.graph
     const first: ControlLinkReport[][] = []
     const rest: ControlLinkReport[][] = []
     let changes = 0
@@ -73,9 +72,9 @@ export class ReportIntake {
       for (const r of list) {
         for (const l of r.links) {
           if (!this.accepts(r.relay, l.peer)) continue
-          const key = `${r.relay}>${l.peer}`
-          if (!graph.hasEdge(key)) { grows = true; continue }
-          if (materialChange(graph.getEdgeAttribute(key, 'cost'), this.graph.policy.cost(reportedMetrics(l)))) {
+          const link = this.graph.link(r.relay, l.peer)
+          if (link === undefined) { grows = true; continue }
+          if (materialChange(link.cost, this.graph.policy.cost(reportedMetrics(l)))) {
             changes++
             victim ??= [r.relay, l.peer]
           }

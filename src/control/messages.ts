@@ -131,14 +131,19 @@ export const neighboursSchema = z.object({
 /**
  * One round of a table update. Version v's changes go out in rounds: round r holds the entries
  * whose new path has r hops, so a relay switches to a new next hop only after that next hop has
- * installed its own new route (docs/routing.md). `full` replaces the whole table (round 0).
+ * installed its own new route (docs/routing.md). A relay that registers sends the table it has,
+ * and the controller diffs against that, so no message ever replaces a whole table.
  */
 export const tableMessageSchema = z.object({
   type: z.literal('table'),
   fence,
   version: z.number().int().min(1),
   round: z.number().int().min(0),
-  full: z.boolean(),
+  /**
+   * @deprecated Never true, and read by no relay: controller/controller.ts still sends
+   * `full: false` until its rewrite (M6). Accepted and ignored meanwhile; delete with that literal.
+   */
+  full: z.literal(false).optional(),
   upserts: tableSchema,
   removals: z.array(relayId).max(MAX_TABLE_ENTRIES)
 }).strict()

@@ -28,7 +28,7 @@ async function fakeController (): Promise<{ server: QuicServer, port: number, ch
 }
 
 function table (fence: number, version: number): ControllerMessage {
-  return { type: 'table', fence, version, round: 0, full: false, upserts: { z: { next_hop: `via${version}`, backup: null } }, removals: [] }
+  return { type: 'table', fence, version, round: 0, upserts: { z: { next_hop: `via${version}`, backup: null } }, removals: [] }
 }
 
 const acked = (got: Array<Record<string, unknown>>, version: number): boolean => got.some((m) => m.type === 'ack' && m.version === version)

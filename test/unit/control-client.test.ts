@@ -87,7 +87,7 @@ class FakeController {
 }
 
 function table (version: number, upserts: Record<string, unknown>, removals: string[] = []): Msg {
-  return { type: 'table', version, round: 0, full: false, upserts, removals }
+  return { type: 'table', version, round: 0, upserts, removals }
 }
 
 interface Harness {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseControllerMessage, parseRelayMessage } from '../../src/control/messages.js'
+import { routeFromWire, routeToWire, tableFromWire, tableToWire } from '../../src/control/table-codec.js'
 
 function register (fields: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: 'register', protocol: 1, id: 'a', address: '127.0.0.1:7001', boot: 'boot-0001', caps: [], table_version: 0, table: {}, ...fields }
@@ -34,7 +35,6 @@ test('a table entry with a bad destination, next hop or backup is skipped and co
     fence: 1,
     version: 3,
     round: 1,
-    full: false,
     upserts: {
       b: { next_hop: 'b', backup: 'c' },
       _x: { next_hop: 'b', backup: null },
@@ -50,6 +50,26 @@ test('a table entry with a bad destination, next hop or backup is skipped and co
   assert.deepEqual(p.msg.removals, ['e'])
   assert.equal(p.skipped.count, 5)
   assert.match(p.skipped.first ?? '', /table entry for '_x': relay id '_x' is invalid/)
+})
+
+test('a table message carries no full flag: one without it applies, a full table is refused, full:false is accepted and ignored until the controller stops sending it', () => {
+  const table = { type: 'table', fence: 1, version: 2, round: 0, upserts: { b: { next_hop: 'b', backup: null } }, removals: [] }
+  const p = parseControllerMessage(table)
+  assert.ok(p.ok)
+  assert.deepEqual(p.msg, table)
+  const full = parseControllerMessage({ ...table, full: true })
+  assert.equal(full.ok, false, 'no relay would replace its table: the message must not pass')
+  assert.match(full.ok ? '' : full.reason, /^full:/)
+  assert.equal(parseControllerMessage({ ...table, full: false }).ok, true)
+})
+
+test('the table codec turns wire entries into routes and back, and nothing else', () => {
+  const wire = { b: { next_hop: 'b', backup: 'c' }, c: { next_hop: 'c', backup: null } }
+  const mem = tableFromWire(wire)
+  assert.deepEqual([...mem], [['b', { nextHop: 'b', backup: 'c' }], ['c', { nextHop: 'c', backup: null }]])
+  assert.deepEqual(tableToWire(mem), wire)
+  assert.deepEqual(tableToWire(new Map([['d', { nextHop: 'b', backup: null, cost: 7 }]])), { d: { next_hop: 'b', backup: null } }, 'a cost stays in memory')
+  assert.deepEqual(routeToWire(routeFromWire(wire.b)), wire.b)
 })
 
 test('a neighbour entry with a bad id or address is skipped and counted; the rest applies', () => {

@@ -84,12 +84,32 @@ test('retainLinks drops links outside the neighbour sets, and routes move off th
 test('a relay marked down keeps its routes: links decide, and upsertRelay marks it up again', () => {
   const g = triangle()
   g.setRelayUp('b', false)
-  assert.equal(g.graph.getNodeAttribute('b', 'up'), false)
+  assert.equal(g.relay('b')?.up, false)
   assert.deepEqual(g.path('a', 'b'), ['a', 'b'])
   g.upsertRelay('b', '127.0.0.1:7102')
-  assert.deepEqual(g.graph.getNodeAttributes('b'), { address: '127.0.0.1:7102', up: true })
+  assert.deepEqual(g.relay('b'), { address: '127.0.0.1:7102', up: true })
   g.setRelayUp('nobody', false)
-  assert.equal(g.graph.hasNode('nobody'), false)
+  assert.equal(g.hasRelay('nobody'), false)
+  assert.equal(g.relay('nobody'), undefined)
+})
+
+test('MeshGraph answers for its relays and links without handing out its graph', () => {
+  const g = triangle()
+  assert.equal(g.relayCount, 3)
+  assert.equal(g.linkCount, 6)
+  assert.equal(g.hasRelay('a'), true)
+  assert.equal(g.hasLink('a', 'b'), true)
+  assert.equal(g.hasLink('a', 'nobody'), false)
+  assert.equal(g.link('a', 'nobody'), undefined)
+  assert.equal(g.link('a', 'b')?.rttMs, 20)
+  const seen: string[] = []
+  g.forEachLink((from, to, a) => { seen.push(`${from} ${to} ${a.cost}`) })
+  assert.equal(seen.length, 6)
+  assert.ok(seen.includes(`a b ${g.link('a', 'b')?.cost ?? NaN}`))
+  g.retainLinks(new Map([['a', new Set(['b'])], ['b', new Set(['a'])]]))
+  assert.equal(g.linkCount, 2)
+  assert.equal(g.hasLink('b', 'a'), true)
+  assert.equal(g.hasLink('b', 'c'), false)
 })
 
 test('a measurement that changes the cost only a little moves no route and reports no change', () => {

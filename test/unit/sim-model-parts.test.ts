@@ -220,7 +220,7 @@ test('planning from the changed entries alone gives the plan of whole tables', (
       }
     }
     const live = [0, 1, 2, 3, 4, 5, 6].filter(() => r.next() < 0.8)
-    const desired = new Map(live.map((i) => [ids[i], keepUnknown(g.tableFor(ids[i]), whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>, (id) => g.graph.hasNode(id))]))
+    const desired = new Map(live.map((i) => [ids[i], keepUnknown(g.tableFor(ids[i]), whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>, (id) => g.hasRelay(id))]))
     const hops = (u: string, d: string): number => g.hops(u, d)
     const want = planRollout(new Map(live.map((i) => [ids[i], whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>])), desired, hops)
     const c = changedEntries(g, ids, index, live, installed)

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { ConfigError } from '../../src/errors.js'
 import { relayNumber } from '../../src/wire/index.js'
 import { staticRoutes, validateStaticMesh } from '../../relay/static-mesh.js'
+import { MeshGraph } from '../../topology/mesh-graph.js'
+import { Prng } from '../../src/prng.js'
 
 const relays = (ids: string[]): Array<{ id: string, address: string }> => ids.map((id, i) => ({ id, address: `127.0.0.1:${7001 + i}` }))
 
@@ -55,6 +57,26 @@ test('routes computed by every relay from one file never loop', () => {
         at = tables.get(at)?.get(relayNumber(dst)) as string
         assert.ok(at !== undefined && ++hops <= ids.length, `${src}→${dst} loops or dead-ends`)
       }
+    }
+  }
+})
+
+test('static routes are the ones MeshGraph computes with the hops cost policy: next hops, then backups', () => {
+  const rng = new Prng(11)
+  for (let round = 0; round < 40; round++) {
+    const ids = Array.from({ length: 3 + Math.floor(rng.next() * 10) }, (_, i) => `r${String(i).padStart(2, '0')}`)
+    const links: Array<[string, string]> = []
+    for (let i = 0; i < ids.length; i++) for (let j = i + 1; j < ids.length; j++) if (rng.next() < 0.3) links.push([ids[i], ids[j]])
+    const mesh = validateStaticMesh({ relays: relays(ids), links })
+    const g = new MeshGraph('hops')
+    for (const id of ids) g.upsertRelay(id, mesh.relays.get(id)?.port.toString() ?? '')
+    for (const [a, b] of links) { for (const [x, y] of [[a, b], [b, a]]) g.updateLink(x, y, { rttMs: 1, jitterMs: 0, loss: 0, up: true }) }
+    const byNumber = new Map(ids.map((id) => [relayNumber(id), id]))
+    for (const self of ids) {
+      const got = staticRoutes(mesh, self).map((r) => [byNumber.get(r.dst), r.nextHop.id, r.backup?.id ?? null])
+      const want = [...g.tableFor(self)].map(([d, e]) => [d, e.nextHop, e.backup])
+      assert.deepEqual(got.map((r) => r.slice(0, 2)), want.map((r) => r.slice(0, 2)), `round ${round}: next hops of ${self}`)
+      assert.deepEqual(got, want, `round ${round}: backups of ${self}`)
     }
   }
 })
