@@ -71,6 +71,8 @@ export class DataPlane implements PacketPath {
     this.services.set(service, handler)
   }
 
+  unregisterService (service: number): void { this.services.delete(service) }
+
   setLinkHandler (handler: LinkHandler): void { this.linkHandler = handler }
 
   receive (buf: Buffer, fromHost: string, fromPort: number): void {

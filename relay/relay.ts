@@ -7,7 +7,7 @@ import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
 import { PacketAuth } from '../src/wire/auth.js'
-import { PacketType, Service } from '../src/wire/constants.js'
+import { Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
 import type { LinkMonitorOptions } from '../prober/link-monitor.js'
@@ -15,6 +15,7 @@ import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import { Reason, REASON_NAMES } from '../src/wire/reasons.js'
 import { DataPlane } from './data-plane.js'
+import { RelayMesh } from './mesh-endpoint.js'
 import { checkEmulationHttp, EmulationAuth } from './emulation-auth.js'
 // Loaded by the modes that use them (QUIC and zod, prom-client), not by every relay: docs/performance.md.
 import type { LinkEmulation } from './http-server.js'
@@ -25,7 +26,7 @@ import type { StateSaver } from './state-file.js'
 import { staticRoutes, type StaticMesh } from './static-mesh.js'
 import type { TunnelSpec } from './tunnel/spec.js'
 import { TunnelService } from './tunnel/tunnel-service.js'
-import type { TunnelLimits, TunnelPlane } from './tunnel/types.js'
+import type { TunnelLimits } from './tunnel/types.js'
 
 export interface RelayComponents {
   clock: Clock
@@ -72,6 +73,8 @@ export class Relay {
   readonly id: string
   readonly number: number
   readonly plane: DataPlane
+  /** What hosted services see of this relay (docs/mesh-service.md). */
+  readonly mesh: RelayMesh
   readonly tunnels: TunnelService
   /** The relay's metrics; made when --http serves them. */
   registry: Registry | undefined
@@ -114,10 +117,16 @@ export class Relay {
     this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
     const meshSocket = init.linkEmulator === undefined ? this.socket : init.linkEmulator.wrap(this.socket, () => { this.plane.countDrop(Reason.QUEUE_FULL) })
     this.plane = new DataPlane(auth, meshSocket, { self: this.number })
+    this.mesh = new RelayMesh({ plane: this.plane, originator: this.originator, logger: base }, { id: init.id })
     if ((init.staticMesh === undefined) === (init.controllers === undefined || init.controllers.length === 0)) {
       throw new ConfigError('give either --static FILE or at least one --controller HOST:PORT')
     }
-    this.forwarding = new ForwardingTable({ logger: base }, (routes) => { this.plane.setRoutes(routes) }, { fastReroute: init.fastReroute })
+    this.forwarding = new ForwardingTable({ logger: base }, (routes) => {
+      this.plane.setRoutes(routes)
+      // Controller mode: the live relays are those the tables route to. A link going down changes
+      // routes, not the set, and replace() then changes nothing.
+      if (init.staticMesh === undefined) this.mesh.relays.replace([init.id, ...this.forwarding.entries().keys()])
+    }, { fastReroute: init.fastReroute })
     if (init.linkEmulator !== undefined && init.emulationToken !== undefined && init.http !== undefined) {
       checkEmulationHttp(init.http)
       const forwarding = this.forwarding
@@ -132,11 +141,6 @@ export class Relay {
     }
     const o = this.originator
     const plane = this.plane
-    const tunnelPlane: TunnelPlane = {
-      begin: (dst, service, flow, flags, len) => o.begin(PacketType.DATA, dst, service, flow, flags, 0, len),
-      originate: (buf) => plane.originate(buf),
-      countDrop: (r) => { plane.countDrop(r) }
-    }
     const mesh = init.staticMesh
     const tunnels = (init.tunnels ?? []).map((spec) => {
       if (mesh !== undefined && !mesh.relays.has(spec.dstRelay)) {
@@ -144,12 +148,12 @@ export class Relay {
       }
       return { spec, dst: relayNumber(spec.dstRelay) }
     })
-    this.tunnels = new TunnelService({ plane: tunnelPlane, clock: this.clock, logger: base }, {
+    this.tunnels = new TunnelService({ mesh: this.mesh, clock: this.clock, logger: base }, {
       tunnels, egressAllow: init.egressAllow, allowSource: init.tunnelAllowSource, limits: init.tunnelLimits
     })
-    this.plane.registerService(Service.TUNNEL, this.tunnels.handle)
     let neighbours: Neighbour[] = []
     if (mesh !== undefined) {
+      this.mesh.relays.replace(mesh.relays.keys())
       neighbours = this.forwarding.setNeighbours((mesh.neighbours.get(init.id) ?? []).map((id) => {
         const r = mesh.relays.get(id)
         if (r === undefined) throw new ConfigError(`neighbour '${id}' is not in the static mesh file`)

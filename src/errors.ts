@@ -21,7 +21,9 @@ export const ErrorCode = {
   /** An object was used after close(). */
   CLOSED: 'RM_ERR_CLOSED',
   /** Two relay ids hash to the same relay number. */
-  RELAY_ID: 'RM_ERR_RELAY_ID'
+  RELAY_ID: 'RM_ERR_RELAY_ID',
+  /** An option or feature was asked for that this version does not provide yet. */
+  UNSUPPORTED: 'RM_ERR_UNSUPPORTED'
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
@@ -50,6 +52,14 @@ export class InvalidStateError extends RelaymeshError {
   constructor (what: string) {
     super(ErrorCode.CLOSED, `${what} is closed`)
     this.name = 'InvalidStateError'
+  }
+}
+
+/** Refuses an option this version does not provide, rather than ignoring it. */
+export class UnsupportedError extends RelaymeshError {
+  constructor (message: string) {
+    super(ErrorCode.UNSUPPORTED, message)
+    this.name = 'UnsupportedError'
   }
 }
 

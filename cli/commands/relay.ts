@@ -4,7 +4,7 @@ import { ConfigError } from '../../src/errors.js'
 import { readMeshKeyFile } from '../../src/mesh-key.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { checkRelayId } from '../../src/wire/relay-id.js'
-import { MAX_PAYLOAD, OVERHEAD } from '../../src/wire/constants.js'
+import { OVERHEAD } from '../../src/wire/constants.js'
 import { checkEmulationHttp, readTokenFile } from '../../relay/emulation-auth.js'
 import { LinkEmulator } from '../../relay/link-emulator.js'
 import { Relay } from '../../relay/relay.js'
@@ -12,6 +12,7 @@ import { loadStaticMesh } from '../../relay/static-mesh.js'
 import { DEFAULT_EGRESS_PORTS, EgressPolicy } from '../../relay/tunnel/egress-policy.js'
 import { allowSourceList } from '../../relay/tunnel/source-gate.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
+import { MAX_TUNNEL_DATAGRAM } from '../../relay/tunnel/framing.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
 import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
@@ -65,7 +66,7 @@ export function relayCommand (): Command {
     .option('--tunnel-allow-source <cidr>', 'sender addresses this relay\'s tunnels accept datagrams from, e.g. 10.1.0.0/16; repeatable; others are dropped as egress_denied (default: loopback only)', collect, [])
     .option('--tunnel-source-rate <pps>', 'datagrams per second one sender address may put into this relay\'s tunnels, bursts up to one second\'s worth; more are dropped as queue_full; 0 for no limit', String(DEFAULT_TUNNEL_LIMITS.sourceRatePps))
     .option('--tunnel-egress-quota <n>', 'egress sessions one ingress relay may hold at this relay, so one exposed ingress cannot take them all', String(DEFAULT_TUNNEL_LIMITS.egressQuota))
-    .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_PAYLOAD - 19})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
+    .option('--payload-budget <bytes>', `largest datagram a tunnel carries; larger ones are dropped as too_big (max ${MAX_TUNNEL_DATAGRAM})`, String(DEFAULT_TUNNEL_LIMITS.payloadBudget))
     .option('--tunnel-idle <seconds>', 'forget a tunnel session after this long without traffic', String(DEFAULT_TUNNEL_LIMITS.idleMs / 1000))
     .option('--tunnel-max-sessions <n>', 'tunnel sessions per ingress tunnel, and egress sessions per relay', String(DEFAULT_TUNNEL_LIMITS.maxSessions))
     .option('--probe-interval <ms>', 'probe each neighbour this often (quick retries go faster while an echo is overdue)', String(DEFAULT_PROBE_INTERVAL_MS))
@@ -124,7 +125,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       const tunnelAllowSource = opts.tunnelAllowSource.length > 0 ? opts.tunnelAllowSource : undefined
       allowSourceList(tunnelAllowSource)
       const limits = {
-        payloadBudget: positiveInt(opts.payloadBudget, '--payload-budget', MAX_PAYLOAD - 19),
+        payloadBudget: positiveInt(opts.payloadBudget, '--payload-budget', MAX_TUNNEL_DATAGRAM),
         idleMs: positiveInt(opts.tunnelIdle, '--tunnel-idle', 86400) * 1000,
         maxSessions: positiveInt(opts.tunnelMaxSessions, '--tunnel-max-sessions', 1_000_000),
         sourceRatePps: opts.tunnelSourceRate === '0' ? 0 : positiveInt(opts.tunnelSourceRate, '--tunnel-source-rate', 10_000_000),

@@ -1,11 +1,14 @@
 import type dgram from 'node:dgram'
 import type { Logger } from '../../src/logging.js'
 import { closeUdp, createUdpSocket } from '../../src/transport/udp.js'
-import { Flag, HEADER_LENGTH, Service } from '../../src/wire/constants.js'
-import type { PacketHeader } from '../../src/wire/header.js'
+import type { MeshDelivery } from '../../src/mesh/delivery.js'
+import type { Mesh } from '../../src/mesh/types.js'
+import { Service } from '../../src/wire/constants.js'
 import { Reason } from '../../src/wire/reasons.js'
-import { isMappedV4 } from './ip.js'
-import { TARGET_V4, TARGET_V6, type TunnelLimits, type TunnelPlane } from './types.js'
+import { frameTarget, REPLY_HEAD, type TunnelFrame } from './framing.js'
+import { TUNNEL_SEND, type TunnelLimits } from './types.js'
+
+const EMPTY = Buffer.alloc(0)
 
 /** What the egress asks of its allow-list (EgressPolicy; tests may pass their own). */
 export interface TargetPolicy {
@@ -33,12 +36,12 @@ class SourceRelay {
 
 /**
  * The egress end of tunnels: for each (source relay, boot epoch, flow) a UDP socket connected to
- * the target, so the target's replies arrive on it and go back to the source relay as REPLY
- * packets. A source relay that restarts (a newer epoch) loses its old sessions; one that sends
+ * the target, so the target's replies arrive on it and go back to the source relay as reply
+ * frames. A source relay that restarts (a newer epoch) loses its old sessions; one that sends
  * from an older epoch is refused. Each source relay may hold at most egressQuota sessions.
  */
 export class TunnelEgress {
-  private readonly plane: TunnelPlane
+  private readonly mesh: Mesh
   private readonly policy: TargetPolicy
   private readonly limits: TunnelLimits
   private readonly log: Logger
@@ -46,9 +49,11 @@ export class TunnelEgress {
   private readonly bySrc = new Map<number, SourceRelay>()
   private count = 0
   private now = 0
+  /** The gather list of every reply: [the reply head, the datagram]; reused, cleared after each send. */
+  private readonly replyParts: Uint8Array[] = [REPLY_HEAD, EMPTY]
 
-  constructor (components: { plane: TunnelPlane, logger: Logger }, policy: TargetPolicy, limits: TunnelLimits) {
-    this.plane = components.plane
+  constructor (components: { mesh: Mesh, logger: Logger }, policy: TargetPolicy, limits: TunnelLimits) {
+    this.mesh = components.mesh
     this.log = components.logger
     this.policy = policy
     this.limits = limits
@@ -59,45 +64,40 @@ export class TunnelEgress {
   /** Sessions held for one source relay (tests, inspection). */
   sessionsOf (src: number): number { return this.bySrc.get(src)?.flows.size ?? 0 }
 
-  /** Handles a forward tunnel packet delivered to this relay. */
-  onData (h: PacketHeader, buf: Buffer): void {
-    const off = HEADER_LENGTH
-    const kind = buf[off]
-    const addrLen = kind === TARGET_V4 ? 4 : kind === TARGET_V6 ? 16 : -1
-    const start = off + 3 + addrLen
-    if (addrLen < 0 || h.payloadLength < 3 + addrLen) { this.plane.countDrop(Reason.MALFORMED); return }
-    let r = this.bySrc.get(h.src)
+  /** Handles a forward tunnel packet delivered to this relay; `f` is its parsed frame. */
+  onData (d: MeshDelivery, f: TunnelFrame): void {
+    let r = this.bySrc.get(d.src)
     if (r === undefined) {
-      r = new SourceRelay(h.epoch)
-      this.bySrc.set(h.src, r)
-    } else if (h.epoch !== r.epoch) {
+      r = new SourceRelay(d.epoch)
+      this.bySrc.set(d.src, r)
+    } else if (d.epoch !== r.epoch) {
       // The data plane's replay window refuses older epochs too; this holds if it forgot the source.
-      if (h.epoch < r.epoch) { this.plane.countDrop(Reason.REPLAY); return }
+      if (d.epoch < r.epoch) { this.mesh.countDrop(Reason.REPLAY); return }
       this.closeAll(r)
-      r.epoch = h.epoch
+      r.epoch = d.epoch
     }
-    let s = r.flows.get(h.flow)
+    let s = r.flows.get(d.flow)
     if (s === undefined) {
-      if (this.count >= this.limits.maxSessions || r.flows.size >= this.limits.egressQuota) { this.plane.countDrop(Reason.QUEUE_FULL); return }
-      s = this.open(h.src, h.flow, buf, off + 3, addrLen, (buf[off + 1] << 8) | buf[off + 2])
-      r.flows.set(h.flow, s)
+      if (this.count >= this.limits.maxSessions || r.flows.size >= this.limits.egressQuota) { this.mesh.countDrop(Reason.QUEUE_FULL); return }
+      s = this.open(d.src, d.flow, frameTarget(d.buf, f), f.port)
+      r.flows.set(d.flow, s)
       this.count++
     }
     s.lastSeen = this.now
     const sock = s.socket
-    if (sock === null) { this.plane.countDrop(Reason.EGRESS_DENIED); return }
-    const datagram = buf.subarray(start, off + h.payloadLength)
+    if (sock === null) { this.mesh.countDrop(Reason.EGRESS_DENIED); return }
+    // The mesh never reuses a packet's buffer (MeshHandler), so the datagram may wait for the send.
+    const datagram = d.buf.subarray(f.dataOff, f.dataOff + f.dataLen)
     if (!s.connected) {
-      if (s.pending.length >= this.limits.maxQueue) { this.plane.countDrop(Reason.QUEUE_FULL); return }
+      if (s.pending.length >= this.limits.maxQueue) { this.mesh.countDrop(Reason.QUEUE_FULL); return }
       s.pending.push(datagram)
       return
     }
-    if (sock.getSendQueueCount() >= this.limits.maxQueue) { this.plane.countDrop(Reason.QUEUE_FULL); return }
+    if (sock.getSendQueueCount() >= this.limits.maxQueue) { this.mesh.countDrop(Reason.QUEUE_FULL); return }
     sock.send(datagram)
   }
 
-  private open (src: number, flow: number, buf: Buffer, addrOff: number, addrLen: number, port: number): EgressSession {
-    const host = readHost(buf, addrOff, addrLen)
+  private open (src: number, flow: number, host: string, port: number): EgressSession {
     const s: EgressSession = { src, flow, host, port, lastSeen: this.now, socket: null, connected: false, pending: [] }
     if (port === 0 || !this.policy.allows(host, port)) {
       this.log.warn({ src, flow, target: `${host}:${port}` }, 'tunnel target refused by egress policy')
@@ -135,17 +135,18 @@ export class TunnelEgress {
     this.log.warn({ src: s.src, flow: s.flow, target: `${s.host}:${s.port}`, err: err.message }, 'tunnel target unreachable; session refused')
     s.socket = null
     s.connected = false
-    for (let i = 0; i < s.pending.length; i++) this.plane.countDrop(Reason.EGRESS_DENIED)
+    for (let i = 0; i < s.pending.length; i++) this.mesh.countDrop(Reason.EGRESS_DENIED)
     s.pending = []
     closeUdp(sock)
   }
 
   private onTargetReply (s: EgressSession, msg: Buffer): void {
-    if (msg.length > this.limits.payloadBudget) { this.plane.countDrop(Reason.TOO_BIG); return }
+    if (msg.length > this.limits.payloadBudget) { this.mesh.countDrop(Reason.TOO_BIG); return }
     s.lastSeen = this.now
-    const buf = this.plane.begin(s.src, Service.TUNNEL, s.flow, Flag.REPLY, msg.length)
-    msg.copy(buf, HEADER_LENGTH)
-    this.plane.originate(buf)
+    const parts = this.replyParts
+    parts[1] = msg
+    this.mesh.send(s.src, Service.TUNNEL, s.flow, parts, TUNNEL_SEND)
+    parts[1] = EMPTY
   }
 
   sweep (nowMs: number): void {
@@ -183,15 +184,4 @@ function close (s: EgressSession): void {
   s.socket = null
   s.pending = []
   if (sock !== null) closeUdp(sock)
-}
-
-/** The target's address; an IPv4-mapped IPv6 target is its IPv4 address, for policy and socket alike. */
-function readHost (buf: Buffer, off: number, len: number): string {
-  if (len === 16 && isMappedV4(buf, off)) off += 12
-  else if (len === 16) {
-    const words: string[] = []
-    for (let i = 0; i < 16; i += 2) words.push(((buf[off + i] << 8) | buf[off + i + 1]).toString(16))
-    return words.join(':')
-  }
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`
 }

@@ -1,15 +1,15 @@
 import { randomFillSync } from 'node:crypto'
 import type dgram from 'node:dgram'
-import { isIPv4 } from 'node:net'
 import type { Logger } from '../../src/logging.js'
 import { bindUdp, closeUdp, createUdpSocket } from '../../src/transport/udp.js'
 import type { HostPort } from '../../src/transport/address.js'
-import { HEADER_LENGTH, Service } from '../../src/wire/constants.js'
+import type { Mesh } from '../../src/mesh/types.js'
+import { Service } from '../../src/wire/constants.js'
 import { Reason } from '../../src/wire/reasons.js'
-import { ipv6Bytes } from './ip.js'
+import { encodeFrameHead } from './framing.js'
 import type { SourceGate, TunnelSource } from './source-gate.js'
 import type { TunnelSpec } from './spec.js'
-import { TARGET_V4, TARGET_V6, type TunnelLimits, type TunnelPlane } from './types.js'
+import { TUNNEL_SEND, type TunnelLimits } from './types.js'
 
 export interface IngressSession {
   flow: number
@@ -39,21 +39,7 @@ export class FlowTable {
   }
 }
 
-/** Encodes the target framing once per tunnel; every packet starts with these bytes. */
-export function targetPrefix (target: HostPort): Buffer {
-  if (isIPv4(target.host)) {
-    const b = Buffer.alloc(7)
-    b[0] = TARGET_V4
-    b.writeUInt16BE(target.port, 1)
-    for (const [i, part] of target.host.split('.').entries()) b[3 + i] = Number(part)
-    return b
-  }
-  const b = Buffer.alloc(19)
-  b[0] = TARGET_V6
-  b.writeUInt16BE(target.port, 1)
-  ;(ipv6Bytes(target.host) as Buffer).copy(b, 3)
-  return b
-}
+const EMPTY = Buffer.alloc(0)
 
 /**
  * One --tunnel at its ingress relay: a UDP socket where applications send, one session per sender
@@ -63,12 +49,16 @@ export function targetPrefix (target: HostPort): Buffer {
 export class TunnelIngress {
   readonly spec: TunnelSpec
   readonly dst: number
-  private readonly plane: TunnelPlane
+  private readonly mesh: Mesh
   private readonly flows: FlowTable
   private readonly gate: SourceGate
   private readonly limits: TunnelLimits
   private readonly log: Logger
-  private readonly prefix: Buffer
+  /**
+   * The gather list of every send: [the tunnel's forward head, the datagram]. Reused, so a packet
+   * costs no array; the datagram slot is cleared after each send.
+   */
+  private readonly parts: Uint8Array[]
   /** Sender host → sender port → session; two levels so no key string is built per packet. */
   private readonly sessions = new Map<string, Map<number, IngressSession>>()
   private count = 0
@@ -78,15 +68,15 @@ export class TunnelIngress {
   private now = 0
   bound: HostPort | undefined
 
-  constructor (components: { plane: TunnelPlane, flows: FlowTable, gate: SourceGate, logger: Logger }, spec: TunnelSpec, dst: number, limits: TunnelLimits) {
-    this.plane = components.plane
+  constructor (components: { mesh: Mesh, flows: FlowTable, gate: SourceGate, logger: Logger }, spec: TunnelSpec, dst: number, limits: TunnelLimits) {
+    this.mesh = components.mesh
     this.flows = components.flows
     this.gate = components.gate
     this.log = components.logger
     this.spec = spec
     this.dst = dst
     this.limits = limits
-    this.prefix = targetPrefix(spec.target)
+    this.parts = [encodeFrameHead(spec.target), EMPTY]
   }
 
   async start (nowMs: number): Promise<void> {
@@ -115,7 +105,7 @@ export class TunnelIngress {
 
   /** Per packet: no allocation on the path of a known sender. */
   onDatagram (msg: Buffer, host: string, port: number): void {
-    if (msg.length > this.limits.payloadBudget) { this.plane.countDrop(Reason.TOO_BIG); return }
+    if (msg.length > this.limits.payloadBudget) { this.mesh.countDrop(Reason.TOO_BIG); return }
     let s = this.last
     if (s === undefined || s.port !== port || s.host !== host) {
       s = this.lookup(host, port)
@@ -123,11 +113,10 @@ export class TunnelIngress {
     }
     if (!this.gate.take(s.source)) return
     s.lastSeen = this.now
-    const p = this.prefix
-    const buf = this.plane.begin(this.dst, Service.TUNNEL, s.flow, 0, p.length + msg.length)
-    p.copy(buf, HEADER_LENGTH)
-    msg.copy(buf, HEADER_LENGTH + p.length)
-    this.plane.originate(buf)
+    const parts = this.parts
+    parts[1] = msg
+    this.mesh.send(this.dst, Service.TUNNEL, s.flow, parts, TUNNEL_SEND)
+    parts[1] = EMPTY
   }
 
   /** The sender's session, opened if new; undefined (counted) when it may not have one. */
@@ -136,8 +125,8 @@ export class TunnelIngress {
     let s = ports?.get(port)
     if (s === undefined) {
       // Port 0 cannot be answered (sending to it throws), and no real sender uses it.
-      if (port === 0) { this.plane.countDrop(Reason.MALFORMED); return undefined }
-      if (this.count >= this.limits.maxSessions) { this.plane.countDrop(Reason.QUEUE_FULL); return undefined }
+      if (port === 0) { this.mesh.countDrop(Reason.MALFORMED); return undefined }
+      if (this.count >= this.limits.maxSessions) { this.mesh.countDrop(Reason.QUEUE_FULL); return undefined }
       const source = this.gate.open(host, this.now)
       if (source === undefined) return undefined
       s = { flow: this.flows.allocate(), host, port, lastSeen: this.now, source, tunnel: this }
@@ -152,13 +141,13 @@ export class TunnelIngress {
     return s
   }
 
-  /** Sends a reply that came back through the mesh to the session's sender. */
-  reply (s: IngressSession, buf: Buffer, len: number): void {
+  /** Sends a reply that came back through the mesh, buf[off, off + len), to the session's sender. */
+  reply (s: IngressSession, buf: Buffer, off: number, len: number): void {
     const sock = this.socket
     if (sock === undefined) return
-    if (sock.getSendQueueCount() >= this.limits.maxQueue) { this.plane.countDrop(Reason.QUEUE_FULL); return }
+    if (sock.getSendQueueCount() >= this.limits.maxQueue) { this.mesh.countDrop(Reason.QUEUE_FULL); return }
     s.lastSeen = this.now
-    sock.send(buf.subarray(HEADER_LENGTH, HEADER_LENGTH + len), s.port, s.host)
+    sock.send(buf.subarray(off, off + len), s.port, s.host)
   }
 
   /** Forgets sessions idle longer than the limit. */

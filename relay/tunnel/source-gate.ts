@@ -2,7 +2,7 @@ import { BlockList } from 'node:net'
 import { ConfigError } from '../../src/errors.js'
 import { Reason } from '../../src/wire/reasons.js'
 import { addCidr, listHas, parseCidr, unmapHost } from './ip.js'
-import type { TunnelPlane } from './types.js'
+import type { Mesh } from '../../src/mesh/types.js'
 
 /** The default --tunnel-allow-source: loopback, so only applications on this host use the tunnels. */
 export const DEFAULT_TUNNEL_ALLOW_SOURCE = ['127.0.0.0/8', '::1/128']
@@ -47,15 +47,15 @@ export interface SourceGateInit {
  * reading the clock per packet.
  */
 export class SourceGate {
-  private readonly plane: TunnelPlane
+  private readonly mesh: Pick<Mesh, 'countDrop'>
   private readonly list: BlockList
   private readonly rate: number
   private readonly maxSources: number
   private readonly admitted = new Map<string, TunnelSource>()
   private readonly refused = new Map<string, number>()
 
-  constructor (components: { plane: TunnelPlane }, init: SourceGateInit) {
-    this.plane = components.plane
+  constructor (components: { mesh: Pick<Mesh, 'countDrop'> }, init: SourceGateInit) {
+    this.mesh = components.mesh
     this.rate = init.ratePps
     this.maxSources = init.maxSources
     this.list = allowSourceList(init.allow)
@@ -73,7 +73,7 @@ export class SourceGate {
     if (this.refused.has(host)) { this.refuse(host, nowMs); return undefined }
     const a = unmapHost(host)
     if (a === undefined || !listHas(this.list, a)) { this.refuse(host, nowMs); return undefined }
-    if (this.admitted.size >= this.maxSources) { this.plane.countDrop(Reason.QUEUE_FULL); return undefined }
+    if (this.admitted.size >= this.maxSources) { this.mesh.countDrop(Reason.QUEUE_FULL); return undefined }
     s = { host, tokens: this.rate, sessions: 0, lastSeen: nowMs }
     this.admitted.set(host, s)
     return s
@@ -82,7 +82,7 @@ export class SourceGate {
   /** Takes one datagram's token; false (counted as queue_full) when the source is over its rate. */
   take (s: TunnelSource): boolean {
     if (this.rate === 0) return true
-    if (s.tokens < 1) { this.plane.countDrop(Reason.QUEUE_FULL); return false }
+    if (s.tokens < 1) { this.mesh.countDrop(Reason.QUEUE_FULL); return false }
     s.tokens--
     return true
   }
@@ -102,7 +102,7 @@ export class SourceGate {
   }
 
   private refuse (host: string, nowMs: number): void {
-    this.plane.countDrop(Reason.EGRESS_DENIED)
+    this.mesh.countDrop(Reason.EGRESS_DENIED)
     if (this.refused.has(host) || this.refused.size < MAX_REFUSED) this.refused.set(host, nowMs)
   }
 }

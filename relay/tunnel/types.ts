@@ -1,13 +1,7 @@
-import type { Reason } from '../../src/wire/reasons.js'
+import type { SendOptions } from '../../src/mesh/types.js'
 
-/** What tunnels need of the relay: build a packet, send it into the mesh, count a drop. */
-export interface TunnelPlane {
-  /** Allocates a DATA packet with its header written; the payload goes at HEADER_LENGTH. */
-  begin: (dst: number, service: number, flow: number, flags: number, payloadLength: number) => Buffer
-  /** Signs and routes a packet from begin(). */
-  originate: (buf: Buffer) => Reason
-  countDrop: (reason: Reason) => void
-}
+/** Tunnel packets go best effort. One object for every send, so none is made per packet. */
+export const TUNNEL_SEND: SendOptions = Object.freeze({ class: 0 })
 
 export interface TunnelLimits {
   /** Largest UDP datagram a tunnel carries, in bytes; larger ones drop as too_big. */
@@ -37,13 +31,3 @@ export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = {
   // bursts, yet one sender cannot take a relay's whole forwarding rate from the others.
   sourceRatePps: 20_000
 }
-
-/**
- * Tunnel payload framing, first bytes of the mesh payload of a forward (non-REPLY) packet:
- *   byte 0     target address family: 4 or 6
- *   bytes 1-2  target UDP port, big-endian
- *   bytes 3-   target address: 4 bytes (IPv4) or 16 bytes (IPv6)
- * then the application datagram. A REPLY packet's payload is the datagram alone.
- */
-export const TARGET_V4 = 4
-export const TARGET_V6 = 6

@@ -82,12 +82,12 @@ export const PacketType = {
 export type PacketType = typeof PacketType[keyof typeof PacketType]
 export const MAX_PACKET_TYPE = 4
 
-/** Flag bits (byte 2). Unknown bits must be zero in v1. */
-export const Flag = {
-  /** Set on a tunnel reply travelling from the egress relay back to the ingress relay. */
-  REPLY: 0x01
-} as const
-export const KNOWN_FLAGS = 0x01
+/**
+ * Flag bits (byte 2). None is defined in v1, so every bit must be zero. (Bit 0 was the tunnel's
+ * REPLY bit until M6; a service's own framing now says what its packets are, so the header stays
+ * free of service meanings: docs/wire.md, "Version history".)
+ */
+export const KNOWN_FLAGS = 0x00
 
 /** Well-known service ids (bytes 6–7). 0 is never valid. */
 export const Service = {

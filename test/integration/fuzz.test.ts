@@ -13,7 +13,7 @@ import {
 import { PacketHeader, parseHeader } from '../../src/wire/header.js'
 import { REASON_NAMES, Reason } from '../../src/wire/reasons.js'
 import { relayNumber } from '../../src/wire/relay-id.js'
-import { targetPrefix } from '../../relay/tunnel/ingress.js'
+import { encodeFrameHead } from '../../relay/tunnel/framing.js'
 import {
   dropCount, freeUdpPort, makeMeshDir, startRelay, totalDrops, udpSink, waitFor, type MeshDir, type RelayProcess
 } from '../helpers/relay-process.js'
@@ -116,8 +116,8 @@ test('a relay under 100,000+ forged, mutated, replayed, looping and TTL-1 packet
   const dstC = relayNumber('c')
   const epoch = 1_700_000_000
   const NO_SERVICE = Service.USER_MIN + 1
-  const seedPrefix = targetPrefix({ host: '127.0.0.1', port: seedSink.port, family: 4 })
-  const freshPrefix = targetPrefix({ host: '127.0.0.1', port: freshSink.port, family: 4 })
+  const seedPrefix = encodeFrameHead({ host: '127.0.0.1', port: seedSink.port, family: 4 })
+  const freshPrefix = encodeFrameHead({ host: '127.0.0.1', port: freshSink.port, family: 4 })
   const seeds: Buffer[] = []
   const dstSeeds: Buffer[] = []
   for (let seq = 0; seq < SEEDS; seq++) {

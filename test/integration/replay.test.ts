@@ -8,7 +8,7 @@ import { PacketAuth } from '../../src/wire/auth.js'
 import { encodePacket } from '../../src/wire/codec.js'
 import { OFF_TTL, OFF_TYPE, PacketType, Service } from '../../src/wire/constants.js'
 import { relayNumber } from '../../src/wire/relay-id.js'
-import { targetPrefix } from '../../relay/tunnel/ingress.js'
+import { encodeFrameHead } from '../../relay/tunnel/framing.js'
 import {
   dropCount, freeUdpPort, makeMeshDir, startRelay, udpSink, waitFor, type MeshDir, type RelayProcess
 } from '../helpers/relay-process.js'
@@ -83,7 +83,7 @@ async function sendTo (relay: string, packets: Buffer[]): Promise<void> {
 
 /** A tunnel packet from `src` to c for the sink, as the ingress relay would build it. */
 function tunnelPacket (src: string, epoch: number, seq: number, text: string): Buffer {
-  const payload = Buffer.concat([targetPrefix({ host: '127.0.0.1', port: sink.port, family: 4 }), Buffer.from(text)])
+  const payload = Buffer.concat([encodeFrameHead({ host: '127.0.0.1', port: sink.port, family: 4 }), Buffer.from(text)])
   return encodePacket({ type: PacketType.DATA, service: Service.TUNNEL, src: relayNumber(src), dst: relayNumber('c'), flow: 7, epoch, seq }, payload, auth)
 }
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import { ConfigError } from '../../src/errors.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { EgressPolicy } from '../../relay/tunnel/egress-policy.js'
-import { targetPrefix } from '../../relay/tunnel/ingress.js'
 import { allowSourceList } from '../../relay/tunnel/source-gate.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 
@@ -77,15 +76,4 @@ test('egress rules restrict by CIDR and port ranges', () => {
   for (const bad of ['10.0.0.0/33', 'nope/8', '10.0.0.0/8:0', '10.0.0.0/8:9-1', '[fd00::/8']) {
     assert.throws(() => new EgressPolicy([bad]), (err: unknown) => err instanceof ConfigError && err.message.includes(`'${bad}'`), bad)
   }
-})
-
-test('the tunnel target prefix encodes family, port and address', () => {
-  assert.deepEqual([...targetPrefix({ host: '127.0.0.1', port: 5000, family: 4 })], [4, 0x13, 0x88, 127, 0, 0, 1])
-  const v6 = targetPrefix({ host: 'fd00::1', port: 1, family: 6 })
-  assert.equal(v6.length, 19)
-  assert.equal(v6[0], 6)
-  assert.equal(v6.readUInt16BE(3), 0xfd00)
-  assert.equal(v6[18], 1)
-  const mapped = targetPrefix({ host: '::ffff:127.0.0.1', port: 1, family: 6 })
-  assert.deepEqual([...mapped.subarray(13)], [0xff, 0xff, 127, 0, 0, 1])
 })

@@ -2,33 +2,25 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { silentLogger } from '../../src/logging.js'
-import { HEADER_LENGTH, TAG_LENGTH } from '../../src/wire/constants.js'
-import { Reason, REASON_COUNT } from '../../src/wire/reasons.js'
+import { Reason } from '../../src/wire/reasons.js'
 import { FlowTable, TunnelIngress } from '../../relay/tunnel/ingress.js'
 import { SourceGate } from '../../relay/tunnel/source-gate.js'
 import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
-import { DEFAULT_TUNNEL_LIMITS, type TunnelLimits, type TunnelPlane } from '../../relay/tunnel/types.js'
+import { DEFAULT_TUNNEL_LIMITS, type TunnelLimits } from '../../relay/tunnel/types.js'
+import { RecordingMesh } from '../helpers/fake-mesh.js'
 
-class FakePlane implements TunnelPlane {
-  readonly dropped = new Array<number>(REASON_COUNT).fill(0)
-  /** Flow id of every packet originated. */
-  readonly flows: number[] = []
-  begin = (_dst: number, _service: number, flow: number, _flags: number, len: number): Buffer => {
-    this.flows.push(flow)
-    return Buffer.alloc(HEADER_LENGTH + len + TAG_LENGTH)
-  }
-
-  originate = (): 0 => 0
-  countDrop = (r: Reason): void => { this.dropped[r]++ }
+/** The fake mesh, with the flow id of every packet the ingress sent. */
+class FakePlane extends RecordingMesh {
+  get flows (): number[] { return this.sent.map((p) => p.flow) }
 }
 
 function ingress (opts: { allow?: string[], ratePps?: number, limits?: Partial<TunnelLimits>, listen?: string, logger?: ReturnType<typeof silentLogger> } = {}): { t: TunnelIngress, plane: FakePlane, gate: SourceGate, flows: FlowTable } {
   const plane = new FakePlane()
   const limits = { ...DEFAULT_TUNNEL_LIMITS, ...opts.limits }
-  const gate = new SourceGate({ plane }, { allow: opts.allow, ratePps: opts.ratePps ?? 0, maxSources: limits.maxSessions })
+  const gate = new SourceGate({ mesh: plane }, { allow: opts.allow, ratePps: opts.ratePps ?? 0, maxSources: limits.maxSessions })
   const flows = new FlowTable()
   const spec = parseTunnelSpec(`${opts.listen ?? '127.0.0.1:0'}@c=127.0.0.1:50000`)
-  const t = new TunnelIngress({ plane, flows, gate, logger: opts.logger ?? silentLogger() }, spec, 3, limits)
+  const t = new TunnelIngress({ mesh: plane, flows, gate, logger: opts.logger ?? silentLogger() }, spec, 3, limits)
   return { t, plane, gate, flows }
 }
 
