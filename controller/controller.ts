@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Clock, Timer } from '../src/clock.js'
-import type { ControllerMessage, RegisterMessage } from '../src/control/messages.js'
+import type { ControllerMessage, RegisterMessage, RelayMessage } from '../src/control/messages.js'
 import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
 import { InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
@@ -18,7 +18,7 @@ import { REBUILD_MIN_CHANGES, RELAY_EXPIRY_MS } from './constants.js'
 import { AdvertisePolicy } from './advertise-policy.js'
 import { ControlIntake, sendQuietly } from './control-intake.js'
 import { ControllerCore } from './core/controller-core.js'
-import type { CoreCommand, CoreEvent, CoreStats, TimerName } from './core/types.js'
+import type { CoreCommand, CoreEvent, CoreOptions, CoreStats, TimerName } from './core/types.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { StoreWriter } from './store-writer.js'
@@ -51,8 +51,11 @@ export interface ControllerInit {
   computeSpacingMs?: number | 'auto'
 }
 
-/** One event the core handled, with the monotonic time it was handed over and what it answered. */
-export interface CoreRecord { at: number, event: CoreEvent, commands: CoreCommand[] }
+/**
+ * One event the core handled: the monotonic time it was handed over, the relay message it was
+ * made from (with the relay the intake found on that channel), and the commands it answered.
+ */
+export interface CoreRecord { at: number, event: CoreEvent, message?: { relay: string | undefined, msg: RelayMessage }, commands: CoreCommand[] }
 
 /**
  * The path controller: the registry of relays, link reports in, routes computed over the mesh
@@ -77,6 +80,8 @@ export interface CoreRecord { at: number, event: CoreEvent, commands: CoreComman
  */
 export class Controller {
   readonly core: ControllerCore
+  /** What the core was made with (a replay makes another core alike). */
+  readonly coreOptions: CoreOptions
   readonly metrics: ControllerMetrics
   readonly instanceId: string
   private readonly clock: Clock
@@ -98,7 +103,7 @@ export class Controller {
   private readonly channels = new Map<number, Channel>()
   private nextConn = 1
   private readonly timers = new Map<TimerName, Timer>()
-  private readonly queue: CoreEvent[] = []
+  private readonly queue: Array<{ event: CoreEvent, message?: CoreRecord['message'] }> = []
   private draining = false
   /** Core counters already passed on to metrics. */
   private readonly counted: Omit<CoreStats, 'computeWallMs' | 'lastComputeWallMs'> = { computations: 0, versions: 0, expired: 0 }
@@ -113,14 +118,15 @@ export class Controller {
     this.instanceId = init.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
     this.baseLog = components.logger.child({ instance: this.instanceId })
     this.log = this.baseLog.child({ component: 'controller' })
-    this.core = new ControllerCore({ clock: this.clock }, {
+    this.coreOptions = {
       instanceId: this.instanceId,
       neighbourPolicy: init.neighbourPolicy ?? DEFAULT_NEIGHBOUR_POLICY,
       costPolicy: init.costPolicy,
       relayExpiryMs: init.relayExpiryMs ?? RELAY_EXPIRY_MS,
       computeSpacingMs: init.computeSpacingMs ?? 'auto',
       rebuildMinChanges: REBUILD_MIN_CHANGES
-    })
+    }
+    this.core = new ControllerCore({ clock: this.clock }, this.coreOptions)
     this.advertisePolicy = new AdvertisePolicy(init.advertiseAllow)
     this.leadership = new Leadership({ clock: this.clock, store: this.store, logger: this.baseLog }, {
       owner: this.instanceId, ttlMs: init.leaseTtlMs, renewMs: init.leaseRenewMs
@@ -134,8 +140,11 @@ export class Controller {
     })
     this.intake = new ControlIntake({ clock: this.clock, logger: this.log, metrics: this.metrics, registered: (ch) => this.relayOn(ch) }, {
       register: (ch, m) => { this.onRegister(ch, m) },
-      report: (relay, report) => { this.metrics.reports.inc(); this.dispatch({ type: 'report', relay, report }) },
-      ack: (relay, version, round) => { this.dispatch({ type: 'ack', relay, version, round }) },
+      report: (relay, report) => {
+        this.metrics.reports.inc()
+        this.dispatch({ type: 'report', relay, report }, { relay, msg: { type: 'report', report } })
+      },
+      ack: (relay, version, round) => { this.dispatch({ type: 'ack', relay, version, round }, { relay, msg: { type: 'ack', version, round } }) },
       closed: (ch, info) => {
         const conn = this.conns.get(ch)
         if (conn === undefined) return
@@ -230,7 +239,7 @@ export class Controller {
       this.conns.set(ch, conn)
       this.channels.set(conn, ch)
     }
-    this.dispatch({ type: 'register', conn, relay: m.id, address: m.address, boot: m.boot, caps: m.caps, tableVersion: m.table_version, table: m.table, wallMs: this.clock.nowMs() })
+    this.dispatch({ type: 'register', conn, relay: m.id, address: m.address, boot: m.boot, caps: m.caps, tableVersion: m.table_version, table: m.table, wallMs: this.clock.nowMs() }, { relay: this.relayOn(ch), msg: m })
   }
 
   private async onElected (): Promise<void> {
@@ -253,15 +262,15 @@ export class Controller {
   // The core.
 
   /** Hands an event to the core; one raised while its commands run is handled after them. */
-  private dispatch (event: CoreEvent): void {
-    this.queue.push(event)
+  private dispatch (event: CoreEvent, message?: CoreRecord['message']): void {
+    this.queue.push({ event, message })
     if (this.draining) return
     this.draining = true
     try {
       for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
         const at = this.clock.monoMs()
-        const commands = this.core.handle(e)
-        this.recorder?.({ at, event: e, commands })
+        const commands = this.core.handle(e.event)
+        this.recorder?.({ at, event: e.event, message: e.message, commands })
         this.countStats()
         for (const c of commands) this.execute(c)
       }
