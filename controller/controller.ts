@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Clock, Timer } from '../src/clock.js'
+import type { Clock } from '../src/clock.js'
 import type { ControllerMessage, RegisterMessage, RelayMessage } from '../src/control/messages.js'
 import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../src/control/constants.js'
 import { InvalidStateError } from '../src/errors.js'
@@ -18,7 +18,8 @@ import { REBUILD_MIN_CHANGES, RELAY_EXPIRY_MS } from './constants.js'
 import { AdvertisePolicy } from './advertise-policy.js'
 import { ControlIntake, sendQuietly } from './control-intake.js'
 import { ControllerCore } from './core/controller-core.js'
-import type { CoreCommand, CoreEvent, CoreOptions, CoreStats, TimerName } from './core/types.js'
+import { CoreDriver } from './core/driver.js'
+import type { CoreCommand, CoreEvent, CoreOptions, CoreStats } from './core/types.js'
 import { Leadership } from './leadership.js'
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js'
 import { StoreWriter } from './store-writer.js'
@@ -95,16 +96,13 @@ export class Controller {
   private readonly intake: ControlIntake
   private readonly leadership: Leadership
   private readonly advertisePolicy: AdvertisePolicy
-  private readonly recorder: ((r: CoreRecord) => void) | undefined
+  private readonly driver: CoreDriver<CoreRecord['message']>
   private server: QuicServer | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
   /** Connection numbers for the core, by channel, and back. */
   private readonly conns = new Map<Channel, number>()
   private readonly channels = new Map<number, Channel>()
   private nextConn = 1
-  private readonly timers = new Map<TimerName, Timer>()
-  private readonly queue: Array<{ event: CoreEvent, message?: CoreRecord['message'] }> = []
-  private draining = false
   /** Core counters already passed on to metrics. */
   private readonly counted: Omit<CoreStats, 'computeWallMs' | 'lastComputeWallMs'> = { computations: 0, versions: 0, expired: 0 }
   private readonly topologyCache: TopologyCache
@@ -113,7 +111,6 @@ export class Controller {
   constructor (components: ControllerComponents, init: ControllerInit) {
     this.clock = components.clock
     this.store = components.store
-    this.recorder = components.recorder
     this.init = init
     this.instanceId = init.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
     this.baseLog = components.logger.child({ instance: this.instanceId })
@@ -126,7 +123,15 @@ export class Controller {
       computeSpacingMs: init.computeSpacingMs ?? 'auto',
       rebuildMinChanges: REBUILD_MIN_CHANGES
     }
-    this.core = new ControllerCore({ clock: this.clock }, this.coreOptions)
+    this.core = new ControllerCore(this.coreOptions)
+    const recorder = components.recorder
+    this.driver = new CoreDriver({ core: this.core, clock: this.clock }, {
+      execute: (c) => { this.execute(c) },
+      record: (at, event, message, commands) => {
+        this.countStats()
+        recorder?.({ at, event, message, commands })
+      }
+    })
     this.advertisePolicy = new AdvertisePolicy(init.advertiseAllow)
     this.leadership = new Leadership({ clock: this.clock, store: this.store, logger: this.baseLog }, {
       owner: this.instanceId, ttlMs: init.leaseTtlMs, renewMs: init.leaseRenewMs
@@ -197,8 +202,7 @@ export class Controller {
     if (this.state === 'closed') return
     this.state = 'closed'
     this.dispatch({ type: 'stop' })
-    for (const t of this.timers.values()) this.clock.clearTimer(t)
-    this.timers.clear()
+    this.driver.clearTimers()
     await this.leadership.stop()
     await this.server?.stop()
   }
@@ -261,22 +265,8 @@ export class Controller {
 
   // The core.
 
-  /** Hands an event to the core; one raised while its commands run is handled after them. */
   private dispatch (event: CoreEvent, message?: CoreRecord['message']): void {
-    this.queue.push({ event, message })
-    if (this.draining) return
-    this.draining = true
-    try {
-      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
-        const at = this.clock.monoMs()
-        const commands = this.core.handle(e.event)
-        this.recorder?.({ at, event: e.event, message: e.message, commands })
-        this.countStats()
-        for (const c of commands) this.execute(c)
-      }
-    } finally {
-      this.draining = false
-    }
+    this.driver.dispatch(event, message)
   }
 
   private execute (c: CoreCommand): void {
@@ -306,15 +296,6 @@ export class Controller {
           this.dispatch({ type: 'version', value: -1 })
         })
         return
-      case 'rollout-done': return
-      case 'set-timer': {
-        this.clearTimer(c.timer)
-        const timer = c.timer
-        const fire = (): void => { if (!c.repeat) this.timers.delete(timer); this.dispatch({ type: 'timer', timer }) }
-        this.timers.set(timer, c.repeat ? this.clock.setInterval(fire, c.ms) : this.clock.setTimeout(fire, c.ms))
-        return
-      }
-      case 'clear-timer': this.clearTimer(c.timer); return
       case 'log': this.log[c.level](c.fields, c.msg)
     }
   }
@@ -324,13 +305,6 @@ export class Controller {
     const ch = conn === undefined ? undefined : this.channels.get(conn)
     if (ch === undefined || ch.isClosed) return false
     return sendQuietly(ch, msg, (err) => { this.log.debug({ relayId: relay, err: err.message }, 'control send failed') })
-  }
-
-  private clearTimer (name: TimerName): void {
-    const t = this.timers.get(name)
-    if (t === undefined) return
-    this.clock.clearTimer(t)
-    this.timers.delete(name)
   }
 
   /** Passes what the core counted since the last event on to the metrics. */

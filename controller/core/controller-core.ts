@@ -20,9 +20,10 @@ import type { CoreCommand, CoreEvent, CoreOptions, CoreStats, RegisteredTable, R
 /**
  * The path controller's rules, sans I/O: the registry of relays, link reports into the mesh graph,
  * neighbour planning, route scheduling, loop-free rollouts, settling, expiry, and leadership as the
- * shell reports it. It takes events (types.ts) and returns the commands they lead to, in order; it
- * reads the injected clock only while handling an event, starts no timer and awaits nothing, so
- * the same events at the same times give the same commands.
+ * shell reports it. It takes events (types.ts), each with the shell's monotonic clock reading, and
+ * returns the commands they lead to, in order; it reads no clock of its own (one reading per event,
+ * however long handling it takes), starts no timer and awaits nothing, so the same events at the
+ * same times give the same commands.
  *
  * The daemon (controller/controller.ts) drives it over QUIC and the store; model mode
  * (sim/model/sim-controller.ts) over its virtual clock and control-plane model.
@@ -34,7 +35,9 @@ export class ControllerCore {
   readonly registry = new Registry()
   readonly stats: CoreStats = { computations: 0, versions: 0, expired: 0, computeWallMs: 0, lastComputeWallMs: 0 }
   readonly intake: ReportIntake
-  private readonly clock: { monoMs: () => number }
+  /** The clock reading of the event being handled, as the parts read it. */
+  private now = 0
+  private readonly clock = { monoMs: (): number => this.now }
   private readonly opts: CoreOptions
   private readonly out = new CommandSink()
   private readonly neighbours: NeighbourPlanner
@@ -53,8 +56,7 @@ export class ControllerCore {
   /** The latest table version. */
   version = 0
 
-  constructor (components: { clock: { monoMs: () => number } }, opts: CoreOptions) {
-    this.clock = components.clock
+  constructor (opts: CoreOptions) {
     this.opts = opts
     this.graph = new MeshGraph(opts.costPolicy)
     this.index = new RelayIndex(opts.ids)
@@ -80,8 +82,9 @@ export class ControllerCore {
     return new Map([...this.registry.all()].map((s) => [s.id, this.installed.table(s.index)]))
   }
 
-  /** Handles one event; returns the commands it leads to, in order. */
-  handle (ev: CoreEvent): CoreCommand[] {
+  /** Handles one event that happened at `now` (monotonic ms); returns the commands it leads to, in order. */
+  handle (ev: CoreEvent, now: number): CoreCommand[] {
+    this.now = now
     switch (ev.type) {
       case 'start': this.onStart(); break
       case 'stop': this.onStop(); break

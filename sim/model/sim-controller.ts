@@ -1,8 +1,8 @@
-import type { Timer } from '../../src/clock.js'
 import type { ControlLinkReport } from '../../src/control/messages.js'
 import { REBUILD_MIN_CHANGES, RELAY_EXPIRY_MS } from '../../controller/constants.js'
 import { ControllerCore } from '../../controller/core/controller-core.js'
-import type { CoreCommand, CoreEvent, CoreStats, TimerName } from '../../controller/core/types.js'
+import { CoreDriver } from '../../controller/core/driver.js'
+import type { CoreCommand, CoreEvent, CoreStats } from '../../controller/core/types.js'
 import type { MeshGraph } from '../../topology/mesh-graph.js'
 import type { NeighbourPolicy } from '../../topology/neighbours.js'
 import type { RoundPart } from '../../topology/rollout-plan.js'
@@ -37,16 +37,14 @@ export class SimController {
   private readonly boots: Float64Array
   private nextConn = 1
   private refused = 0
-  private readonly timers = new Map<TimerName, Timer>()
-  private readonly queue: CoreEvent[] = []
-  private draining = false
+  private readonly driver: CoreDriver
   private closed = false
 
   constructor (components: { clock: VirtualClock, channel: ControllerChannel }, init: { mesh: MeshIndex, neighbourPolicy: NeighbourPolicy, computeSpacingMs?: number }) {
     this.clock = components.clock
     this.channel = components.channel
     this.mesh = init.mesh
-    this.core = new ControllerCore({ clock: this.clock }, {
+    this.core = new ControllerCore({
       instanceId: 'model',
       neighbourPolicy: init.neighbourPolicy,
       relayExpiryMs: RELAY_EXPIRY_MS,
@@ -54,6 +52,7 @@ export class SimController {
       rebuildMinChanges: REBUILD_MIN_CHANGES,
       ids: init.mesh.ids
     })
+    this.driver = new CoreDriver({ core: this.core, clock: this.clock }, { execute: (c) => { this.execute(c) } })
     this.conns = new Float64Array(init.mesh.ids.length)
     this.boots = new Float64Array(init.mesh.ids.length).fill(-1)
   }
@@ -78,8 +77,7 @@ export class SimController {
     const rolling = this.core.rolling
     this.dispatch({ type: 'stop' })
     this.closed = true
-    for (const t of this.timers.values()) this.clock.clearTimer(t)
-    this.timers.clear()
+    this.driver.clearTimers()
     // A rollout cut short still changed the routes of the relays it reached.
     if (rolling !== undefined) this.channel.versionDone(rolling)
   }
@@ -126,17 +124,7 @@ export class SimController {
     this.dispatch({ type: 'report', relay: r.relay, report: r })
   }
 
-  /** Hands an event to the core, and one raised while its commands run after them. */
-  private dispatch (ev: CoreEvent): void {
-    this.queue.push(ev)
-    if (this.draining) return
-    this.draining = true
-    try {
-      for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) for (const c of this.core.handle(e)) this.execute(c)
-    } finally {
-      this.draining = false
-    }
-  }
+  private dispatch (ev: CoreEvent): void { this.driver.dispatch(ev) }
 
   private execute (c: CoreCommand): void {
     const index = this.mesh.index
@@ -151,23 +139,8 @@ export class SimController {
       }
       case 'reserve-version': this.dispatch({ type: 'version', value: 0 }); return
       case 'rollout-done': this.channel.versionDone(c.version); return
-      case 'refuse': this.refused = c.conn; return
-      case 'set-timer': {
-        this.clearTimer(c.timer)
-        const timer = c.timer
-        const fire = (): void => { if (!c.repeat) this.timers.delete(timer); this.dispatch({ type: 'timer', timer }) }
-        this.timers.set(timer, c.repeat ? this.clock.setInterval(fire, c.ms) : this.clock.setTimeout(fire, c.ms))
-        return
-      }
-      case 'clear-timer': this.clearTimer(c.timer)
+      case 'refuse': this.refused = c.conn
       // No store, no log, and relays need no welcome or role: model mode always leads.
     }
-  }
-
-  private clearTimer (name: TimerName): void {
-    const t = this.timers.get(name)
-    if (t === undefined) return
-    this.clock.clearTimer(t)
-    this.timers.delete(name)
   }
 }

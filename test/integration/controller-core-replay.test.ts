@@ -66,11 +66,11 @@ test('a fresh core replaying the events the daemon\'s core received gives the sa
   assert.ok(sent.includes('table') && sent.includes('neighbours'), 'the run sent tables and neighbours')
 
   const clock = new VirtualClock()
-  const core = new ControllerCore({ clock }, c.coreOptions)
+  const core = new ControllerCore(c.coreOptions)
   for (const [i, r] of records.entries()) {
     clock.runUntil(r.at)
     const event = r.message === undefined ? r.event : eventOf(r.message, r.event)
-    const got = core.handle(event)
+    const got = core.handle(event, clock.monoMs())
     assert.deepEqual(got, r.commands, `event ${i} (${r.event.type} at ${r.at.toFixed(1)} ms) gives the commands the daemon's core gave`)
   }
 })
