@@ -48,6 +48,8 @@ export class InstalledTables {
 
   /** Relay `u`'s next hops by destination (may be shorter than the index: the rest are NONE). */
   nextRow (u: number): Int32Array { return this.nextRows[u] ?? EMPTY }
+  /** Relay `u`'s backups by destination, as long as its nextRow. */
+  backupRow (u: number): Int32Array { return this.backupRows[u] ?? EMPTY }
 
   /** Replaces one relay's row with `next` and `backup` by destination number. */
   setRow (u: number, next: Int32Array, backup: Int32Array): void {
@@ -151,6 +153,7 @@ export function changedEntries (graph: MeshGraph, relays: Iterable<number>, inst
   for (const u of relays) {
     const eu = toEngine[u]
     const haveNextRow = installed.nextRow(u)
+    const haveBackupRow = installed.backupRow(u)
     let have: Map<string, DesiredEntry> | undefined
     let want: Map<string, DesiredEntry> | undefined
     for (let d = 0; d < n; d++) {
@@ -168,7 +171,7 @@ export function changedEntries (graph: MeshGraph, relays: Iterable<number>, inst
         }
       }
       const haveNext = d < haveNextRow.length ? haveNextRow[d] : NONE
-      const haveBackup = haveNext === NONE ? NONE : installed.backup(u, d)
+      const haveBackup = haveNext === NONE ? NONE : haveBackupRow[d]
       if (wantNext === haveNext && (wantNext === NONE || wantBackup === haveBackup)) continue
       if (want === undefined) { want = new Map(); have = new Map(); out.desired.set(ids[u], want); out.installed.set(ids[u], have) }
       if (wantNext !== NONE) want.set(ids[d], { nextHop: ids[wantNext], backup: wantBackup === NONE ? null : ids[wantBackup] })
