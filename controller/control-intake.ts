@@ -6,16 +6,15 @@ import type { Logger } from '../src/logging.js'
 import type { Channel } from '../src/transport/quic/types.js'
 import { REGISTER_TIMEOUT_MS } from './constants.js'
 import type { ControllerMetrics } from './metrics.js'
-import type { Session, Sessions } from './sessions.js'
 
 /** What the controller does with messages that passed the intake. */
 export interface IntakeHandlers {
   register: (ch: Channel, m: RegisterMessage) => void
-  report: (s: Session, r: ControlLinkReport) => void
+  report: (relay: string, r: ControlLinkReport) => void
   /** A relay acknowledged table round `round` of `version`. */
-  ack: (s: Session, version: number, round: number) => void
-  /** A registered relay's channel closed. */
-  closed: (s: Session, info: { reason: string, initiator: string }) => void
+  ack: (relay: string, version: number, round: number) => void
+  /** A channel closed. */
+  closed: (ch: Channel, info: { reason: string, initiator: string }) => void
 }
 
 /**
@@ -28,26 +27,26 @@ export class ControlIntake {
   private readonly clock: Clock
   private readonly log: Logger
   private readonly metrics: ControllerMetrics
-  private readonly sessions: Sessions
+  /** The relay registered on a channel, if it is that relay's current channel. */
+  private readonly registered: (ch: Channel) => string | undefined
   private readonly handlers: IntakeHandlers
 
-  constructor (components: { clock: Clock, logger: Logger, metrics: ControllerMetrics, sessions: Sessions }, handlers: IntakeHandlers) {
+  constructor (components: { clock: Clock, logger: Logger, metrics: ControllerMetrics, registered: (ch: Channel) => string | undefined }, handlers: IntakeHandlers) {
     this.clock = components.clock
     this.log = components.logger
     this.metrics = components.metrics
-    this.sessions = components.sessions
+    this.registered = components.registered
     this.handlers = handlers
   }
 
   accept (ch: Channel): void {
     const deadline = this.clock.setTimeout(() => {
-      if (this.sessions.ofChannel(ch) === undefined) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
+      if (this.registered(ch) === undefined) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
     }, REGISTER_TIMEOUT_MS)
     ch.on('message', (raw) => { this.onMessage(ch, raw) })
     ch.on('close', (info) => {
       this.clock.clearTimer(deadline)
-      const s = this.sessions.disconnect(ch, this.clock.monoMs())
-      if (s !== undefined) this.handlers.closed(s, info)
+      this.handlers.closed(ch, info)
     })
   }
 
@@ -67,17 +66,17 @@ export class ControlIntake {
     const m = p.msg
     if (p.skipped.count > 0) {
       this.metrics.skipped.inc({ message: m.type }, p.skipped.count)
-      this.log.warn({ remote: ch.remote, relayId: this.sessions.ofChannel(ch)?.id, skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a control message')
+      this.log.warn({ remote: ch.remote, relayId: this.registered(ch), skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a control message')
     }
     if (m.type === 'register') { this.handlers.register(ch, m); return }
-    const s = this.sessions.ofChannel(ch)
-    if (s === undefined || s.channel !== ch) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
+    const id = this.registered(ch)
+    if (id === undefined) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
     if (m.type === 'report') {
-      if (m.report.relay !== s.id) { this.refuse(ch, 'wrong_relay', `report names relay '${m.report.relay}' but this connection is '${s.id}'`); return }
-      this.handlers.report(s, m.report)
+      if (m.report.relay !== id) { this.refuse(ch, 'wrong_relay', `report names relay '${m.report.relay}' but this connection is '${id}'`); return }
+      this.handlers.report(id, m.report)
       return
     }
-    this.handlers.ack(s, m.version, m.round)
+    this.handlers.ack(id, m.version, m.round)
   }
 }
 

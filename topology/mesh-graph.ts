@@ -45,12 +45,6 @@ export class MeshGraph {
     this.policy = createCostPolicy(policyKind)
   }
 
-  /**
-   * @deprecated The graphology graph, kept reachable only for controller/controller.ts until its
-   * rewrite lands (M6): use hasRelay, relayCount, linkCount. Delete at merge.
-   */
-  get graph (): DirectedGraph<RelayAttrs, LinkAttrs> { return this.g }
-
   get relayCount (): number { return this.g.order }
 
   /** Measured links held (each direction counts once). */

@@ -39,22 +39,3 @@ export const RECONNECT_MAX_MS = 1_000
 
 /** Up to this many relays, final_routes lists every pair; beyond, only pairs of flow endpoints. */
 export const FINAL_ROUTES_ALL_MAX = 100
-
-/**
- * Beyond this many relays, route computations are spaced LARGE_MESH_COMPUTE_SPACING_MS apart
- * (ModelOptions.computeSpacingMs). At 1,000 relays a full computation costs about a second of CPU
- * and each incremental link update about a millisecond; the real controller's 10 ms debounce would
- * rebuild the routes after nearly every report while new links come up (start-up, every neighbour
- * refresh), and update them link by link after that. Spaced out, a refresh's new links are mostly
- * taken in before the next computation, at the cost of up to this much extra reaction time.
- */
-export const LARGE_MESH_RELAYS = 100
-export const LARGE_MESH_COMPUTE_SPACING_MS = 1_000
-
-/**
- * With computations spaced, a batch of reports with at least this many cost changes rebuilds the
- * routes once instead of updating them link by link (SimController.ingestPending). Measured at
- * 1,000 relays and 17,500 links: an incremental update cost 67 ms on average (a link that comes
- * up shortens the paths to ~200 destinations, each a Dijkstra), a rebuild 180 ms.
- */
-export const REBUILD_MIN_CHANGES = 3

@@ -1,6 +1,6 @@
 import { CONTROL_IDLE_TIMEOUT_MS } from '../../src/control/constants.js'
 import type { LinkReport } from '../../prober/reporter.js'
-import type { RoundPart } from '../../controller/rollout-plan.js'
+import type { RoundPart } from '../../topology/rollout-plan.js'
 import type { NeighbourPolicy } from '../../topology/neighbours.js'
 import { RECONNECT_MAX_MS, RECONNECT_MIN_MS } from './constants.js'
 import { SimController, type ControllerChannel } from './sim-controller.js'

@@ -7,13 +7,13 @@ import type { SimController } from './sim-controller.js'
  * the pairs (a 1,000-relay mesh has a million); sources with no route are left out.
  */
 export function finalRoutes (c: SimController, ids: readonly string[], sources: readonly number[], targets: readonly number[]): SimResult['final_routes'] {
-  const { n, next } = c.installed
+  const installed = c.installed
   const out: SimResult['final_routes'] = {}
   for (const u of sources) {
     const row: Record<string, { next_hop: string, path: string[] }> = {}
     let any = false
     for (const d of targets) {
-      const nh = u === d ? -1 : next[u * n + d]
+      const nh = u === d ? -1 : installed.nextHop(u, d)
       if (nh < 0) continue
       row[ids[d]] = { next_hop: ids[nh], path: c.graph.path(ids[u], ids[d]) }
       any = true

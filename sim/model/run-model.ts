@@ -7,7 +7,8 @@ import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
 import { convergenceMs } from '../convergence.js'
 import { linkTimeline, type Scenario } from '../scenario.js'
 import type { EventResult, SimResult } from '../types.js'
-import { DRAIN_MS, FINAL_ROUTES_ALL_MAX, LARGE_MESH_COMPUTE_SPACING_MS, LARGE_MESH_RELAYS, REPORT_CHECK_MS, STARTUP_SPREAD_MS, WARMUP_LIMIT_MS, WARMUP_POLL_MS, WARMUP_REST_MS } from './constants.js'
+import { DRAIN_MS, FINAL_ROUTES_ALL_MAX, REPORT_CHECK_MS, STARTUP_SPREAD_MS, WARMUP_LIMIT_MS, WARMUP_POLL_MS, WARMUP_REST_MS } from './constants.js'
+import { computeSpacingFor } from '../../controller/core/route-scheduling.js'
 import { ControlPlane } from './control-plane.js'
 import { finalRoutes } from './final-routes.js'
 import { FlowRunner } from './flow-runner.js'
@@ -81,7 +82,7 @@ export class ModelRun {
       mesh: this.mesh,
       delayMs: controlDelays(scenario, opts.controlDelayMs),
       neighbourPolicy: { ...DEFAULT_NEIGHBOUR_POLICY, fullMeshMax: scenario.full_mesh_max ?? DEFAULT_NEIGHBOUR_POLICY.fullMeshMax },
-      computeSpacingMs: opts.computeSpacingMs ?? (this.mesh.ids.length > LARGE_MESH_RELAYS ? LARGE_MESH_COMPUTE_SPACING_MS : 0)
+      computeSpacingMs: opts.computeSpacingMs ?? computeSpacingFor(this.mesh.ids.length)
     })
   }
 

@@ -5,9 +5,10 @@ export interface ModelOptions {
   /** One-way control-channel delay for every relay (ms), instead of the location-derived one. */
   controlDelayMs?: number
   /**
-   * Model-only: no two route computations start closer than this (ms). 0 keeps the real
-   * controller's debounce exactly, the default up to LARGE_MESH_RELAYS relays; beyond, the
-   * default is LARGE_MESH_COMPUTE_SPACING_MS (constants.ts says why).
+   * No two route computations start closer than this (ms): the controller core's
+   * computeSpacingMs. Default computeSpacingFor(relays) (controller/core/route-scheduling.ts):
+   * 0 up to LARGE_MESH_RELAYS relays, beyond it LARGE_MESH_COMPUTE_SPACING_MS, decided once from
+   * the scenario's size (controller/constants.ts says why).
    */
   computeSpacingMs?: number
   /** Which pairs final_routes lists; default 'all' up to FINAL_ROUTES_ALL_MAX relays, else 'flows'. */

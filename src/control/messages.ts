@@ -140,8 +140,8 @@ export const tableMessageSchema = z.object({
   version: z.number().int().min(1),
   round: z.number().int().min(0),
   /**
-   * @deprecated Never true, and read by no relay: controller/controller.ts still sends
-   * `full: false` until its rewrite (M6). Accepted and ignored meanwhile; delete with that literal.
+   * @deprecated Never true, read by no relay, and no longer sent. Controllers before M6 send
+   * `full: false`; it is accepted and ignored so that relays can be upgraded before controllers.
    */
   full: z.literal(false).optional(),
   upserts: tableSchema,

@@ -52,7 +52,7 @@ test('a table entry with a bad destination, next hop or backup is skipped and co
   assert.match(p.skipped.first ?? '', /table entry for '_x': relay id '_x' is invalid/)
 })
 
-test('a table message carries no full flag: one without it applies, a full table is refused, full:false is accepted and ignored until the controller stops sending it', () => {
+test('a table message carries no full flag: one without it applies, a full table is refused, full:false from an older controller is accepted and ignored', () => {
   const table = { type: 'table', fence: 1, version: 2, round: 0, upserts: { b: { next_hop: 'b', backup: null } }, removals: [] }
   const p = parseControllerMessage(table)
   assert.ok(p.ok)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { applyPart, planRollout, type DesiredEntry } from '../../controller/rollout-plan.js'
+import { applyPart, planRollout, type DesiredEntry } from '../../topology/rollout-plan.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 
 type Tables = Map<string, Map<string, DesiredEntry>>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { keepUnknown, planRollout } from '../../controller/rollout-plan.js'
+import { keepUnknown, planRollout } from '../../topology/rollout-plan.js'
 import { LinkMonitor } from '../../prober/link-monitor.js'
 import { TICK_MS } from '../../prober/constants.js'
 import { Prng } from '../../src/prng.js'
@@ -10,7 +10,7 @@ import { validateScenario } from '../../sim/scenario.js'
 import { EventHeap } from '../../sim/model/event-heap.js'
 import { ProbeEngine } from '../../sim/model/probe-engine.js'
 import { nextWake } from '../../sim/model/probe-schedule.js'
-import { changedEntries, InstalledTables } from '../../sim/model/route-diff.js'
+import { changedEntries, InstalledTables, RelayIndex } from '../../topology/route-diff.js'
 import { LinkTable } from '../../sim/model/sim-link.js'
 import { MonitorPool, SizedLinkMonitor } from '../../sim/model/sized-monitor.js'
 import { TickWheel } from '../../sim/model/tick-wheel.js'
@@ -202,32 +202,36 @@ test('planning from the changed entries alone gives the plan of whole tables', (
     for (const x of inGraph) for (const y of inGraph) if (x !== y && r.next() < 0.5) g.updateLink(x, y, { rttMs: 5 + r.next() * 50, jitterMs: 0, loss: 0, up: r.next() < 0.9 })
     const index = new Map(ids.map((id, i) => [id, i]))
     // Installed: a random mix of the current routes, stale routes and missing entries.
-    const installed = new InstalledTables(ids.length)
+    const installed = new InstalledTables(new RelayIndex(ids))
+    const rows = ids.map(() => ({ next: new Int32Array(ids.length).fill(-1), backup: new Int32Array(ids.length).fill(-1) }))
     const whole = new Map(ids.map((u) => [u, new Map<string, { nextHop: string, backup: string | null }>()]))
     for (const [u, i] of index) {
       for (const [d, e] of g.tableFor(u)) {
         const pick = r.next()
         if (pick < 0.2) continue
         const entry = pick < 0.5 ? { nextHop: ids[Math.floor(r.next() * ids.length)], backup: null } : e
-        installed.next[i * ids.length + (index.get(d) as number)] = index.get(entry.nextHop) as number
-        installed.backup[i * ids.length + (index.get(d) as number)] = entry.backup === null ? -1 : index.get(entry.backup) as number
+        rows[i].next[index.get(d) as number] = index.get(entry.nextHop) as number
+        rows[i].backup[index.get(d) as number] = entry.backup === null ? -1 : index.get(entry.backup) as number
         whole.get(u)?.set(d, { nextHop: entry.nextHop, backup: entry.backup })
       }
       if (!inGraph.includes('g') && u !== 'g' && r.next() < 0.7) {
         const nh = ids[Math.floor(r.next() * 6)]
-        installed.next[i * ids.length + 6] = index.get(nh) as number
+        rows[i].next[6] = index.get(nh) as number
         whole.get(u)?.set('g', { nextHop: nh, backup: null })
       }
     }
+    rows.forEach((row, i) => { installed.setRow(i, row.next, row.backup) })
     const live = [0, 1, 2, 3, 4, 5, 6].filter(() => r.next() < 0.8)
-    const desired = new Map(live.map((i) => [ids[i], keepUnknown(g.tableFor(ids[i]), whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>, (id) => g.hasRelay(id))]))
+    // Or g expired: known to be gone, so routes to it are withdrawn.
+    const expired = !inGraph.includes('g') && r.next() < 0.5
+    const desired = new Map(live.map((i) => [ids[i], keepUnknown(g.tableFor(ids[i]), whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>, (id) => g.hasRelay(id) || (expired && id === 'g'))]))
     const hops = (u: string, d: string): number => g.hops(u, d)
     const want = planRollout(new Map(live.map((i) => [ids[i], whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>])), desired, hops)
-    const c = changedEntries(g, ids, index, live, installed)
+    const c = changedEntries(g, live, installed, (d) => expired && d === 6)
     const got = c.entries === 0 ? [] : planRollout(c.installed, c.desired, hops)
     assert.deepEqual(got, want)
     // Routes toward a relay the graph has not heard of are never withdrawn.
-    if (!inGraph.includes('g')) for (const round of got) for (const part of round.parts.values()) assert.ok(!part.removals.includes('g') && part.upserts.g === undefined)
+    if (!inGraph.includes('g') && !expired) for (const round of got) for (const part of round.parts.values()) assert.ok(!part.removals.includes('g') && part.upserts.g === undefined)
   }), { numRuns: 200 })
 })
 

@@ -1,4 +1,5 @@
 import type { TableEntry } from '../src/control/messages.js'
+import { routeFromWire, routeToWire, type TableRoute } from '../src/control/table-codec.js'
 
 /** One relay's part of one round. */
 export interface RoundPart {
@@ -9,7 +10,7 @@ export interface RoundPart {
 /** Round r → relay id → what that relay changes in round r. Rounds are sparse and ascending. */
 export type RolloutPlan = Array<{ round: number, parts: Map<string, RoundPart> }>
 
-export interface DesiredEntry { nextHop: string, backup: string | null }
+export type DesiredEntry = TableRoute
 
 /**
  * Orders a table change so that no forwarding loop forms while relays apply it.
@@ -41,7 +42,7 @@ export function planRollout (
     for (const [d, e] of want) {
       const h = have?.get(d)
       if (h !== undefined && h.nextHop === e.nextHop && h.backup === e.backup) continue
-      part(Math.max(1, hops(u, d)), u).upserts[d] = { next_hop: e.nextHop, backup: e.backup }
+      part(Math.max(1, hops(u, d)), u).upserts[d] = routeToWire(e)
     }
     if (have === undefined) continue
     for (const d of have.keys()) if (!want.has(d)) part(0, u).removals.push(d)
@@ -65,5 +66,5 @@ export function keepUnknown (table: Map<string, DesiredEntry>, installed: Readon
 /** Applies one round part to a table, in place. */
 export function applyPart (table: Map<string, DesiredEntry>, p: RoundPart): void {
   for (const d of p.removals) table.delete(d)
-  for (const [d, e] of Object.entries(p.upserts)) table.set(d, { nextHop: e.next_hop, backup: e.backup })
+  for (const [d, e] of Object.entries(p.upserts)) table.set(d, routeFromWire(e))
 }

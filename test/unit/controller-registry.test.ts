@@ -1,15 +1,26 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { RegisterMessage } from '../../src/control/messages.js'
-import type { Channel } from '../../src/transport/quic/types.js'
-import { Sessions } from '../../controller/sessions.js'
+import { Registry } from '../../controller/core/registry.js'
 
-function channel (): Channel {
-  return { isClosed: false } as unknown as Channel
+let conns = 0
+function channel (): number { return ++conns }
+
+function reg (id: string, boot: string, address = `127.0.0.1:${7000 + id.charCodeAt(0)}`): { id: string, address: string, boot: string, caps: string[], tableVersion: number } {
+  return { id, address, boot, caps: [], tableVersion: 2 }
 }
 
-function reg (id: string, boot: string, address = `127.0.0.1:${7000 + id.charCodeAt(0)}`): RegisterMessage {
-  return { type: 'register', protocol: 1, id, address, boot, caps: [], table_version: 2, table: { x: { next_hop: 'y', backup: null } } }
+/** The registry as the core uses it: admit, then register (RelayIndex numbers do not matter here). */
+class Sessions {
+  readonly r = new Registry()
+  check (conn: number, m: ReturnType<typeof reg>): ReturnType<Registry['admit']> { return this.r.admit(conn, m) }
+  register (conn: number, m: ReturnType<typeof reg>): ReturnType<Registry['register']> { return this.r.register(conn, 0, m) }
+  restore (id: string, address: string, caps: string[], now: number): void { this.r.restore(id, 0, address, caps, now) }
+  disconnect (conn: number, now: number): ReturnType<Registry['disconnect']> { return this.r.disconnect(conn, now) }
+  expire (now: number, max: number): ReturnType<Registry['expire']> { return this.r.expire(now, max) }
+  get (id: string): ReturnType<Registry['get']> { return this.r.get(id) }
+  all (): ReturnType<Registry['all']> { return this.r.all() }
+  live (): ReturnType<Registry['live']> { return this.r.live() }
+  ofConn (conn: number): ReturnType<Registry['ofConn']> { return this.r.ofConn(conn) }
 }
 
 test('a second live process claiming a registered id is refused', () => {
@@ -29,9 +40,9 @@ test('the same process reconnecting replaces its old channel', () => {
   const v = s.check(ch2, reg('a', 'boot-one-1'))
   assert.deepEqual(v, { ok: true, replaced: ch1 })
   const session = s.register(ch2, reg('a', 'boot-one-1'))
-  assert.equal(session.channel, ch2)
-  assert.equal(session.installed.get('x')?.nextHop, 'y')
-  assert.equal(s.ofChannel(ch1), undefined)
+  assert.equal(session.conn, ch2)
+  assert.equal(session.version, 2)
+  assert.equal(s.ofConn(ch1), undefined)
 })
 
 test('an id may be taken over once its channel has closed', () => {

@@ -3,12 +3,11 @@ import type { ControlLinkReport } from '../../src/control/messages.js'
 import { materialChange } from '../../topology/cost.js'
 import { LossMemory, reportedMetrics } from '../../topology/loss-memory.js'
 import type { MeshGraph } from '../../topology/mesh-graph.js'
-import { REBUILD_MIN_CHANGES } from './constants.js'
 
 /**
- * How the model's controller takes link reports into its MeshGraph: one at a time as they arrive,
- * as controller/controller.ts onReport does (`take`), or held and taken in together just before a
- * computation (`hold`, then `flush`) when computations are spaced out.
+ * Route scheduling's batched rebuilds: how the controller core takes link reports into its
+ * MeshGraph, one at a time as they arrive (`take`), or held and taken in together just before a
+ * computation (`hold`, then `flush`) when computations are spaced out (CoreOptions.computeSpacingMs).
  *
  * MeshGraph updates routes link by link as costs change but rebuilds them whole once any link is
  * added. At 1,000 relays a link-by-link update averaged 67 ms (a link that comes up shortens paths
@@ -16,7 +15,7 @@ import { REBUILD_MIN_CHANGES } from './constants.js'
  * links coming up make thousands of changes. So `flush` arranges for one rebuild per batch:
  *  - a relay whose reports bring a new link goes first: every later change rides on the rebuild
  *    that link causes;
- *  - a batch with no new link but REBUILD_MIN_CHANGES cost changes or more gets the same rebuild:
+ *  - a batch with no new link but `rebuildMinChanges` cost changes or more gets the same rebuild:
  *    one changing link is removed before its report re-adds it, with the cost its change would
  *    have given it anyway (a changed cost takes effect whole, topology/cost.ts).
  * The graph ends exactly as taking the reports one by one would leave it: a relay's reports keep
@@ -27,25 +26,30 @@ export class ReportIntake {
   /** Wall time spent taking reports in (ms), and reported figures that moved a cost in force. */
   readonly stats = { wallMs: 0, costChanges: 0 }
   private readonly graph: MeshGraph
-  private readonly clock: { readonly now: number }
+  private readonly clock: { monoMs: () => number }
   private readonly memory = new LossMemory()
-  /** Whether a link belongs to the neighbour selection; reports of others are ignored (controller.ts). */
+  /** Whether the relay is known (in the graph) and the link belongs to the neighbour selection. */
   private readonly accepts: (relay: string, peer: string) => boolean
+  private readonly rebuildMinChanges: number
   private readonly held = new Map<string, ControlLinkReport[]>()
 
-  constructor (graph: MeshGraph, clock: { readonly now: number }, accepts: (relay: string, peer: string) => boolean) {
+  constructor (graph: MeshGraph, clock: { monoMs: () => number }, opts: { accepts: (relay: string, peer: string) => boolean, rebuildMinChanges: number }) {
     this.graph = graph
     this.clock = clock
-    this.accepts = accepts
+    this.accepts = opts.accepts
+    this.rebuildMinChanges = opts.rebuildMinChanges
   }
+
+  /** Whether reports are held for the next flush. */
+  get holding (): boolean { return this.held.size > 0 }
 
   /** Takes one report in now; true when some link's cost in force moved. */
   take (r: ControlLinkReport): boolean {
     const t0 = performance.now()
     let changed = false
     for (const l of r.links) {
-      if (!this.graph.hasRelay(l.peer) || !this.accepts(r.relay, l.peer)) continue
-      if (this.graph.updateLink(r.relay, l.peer, this.memory.metrics(r.relay, l, this.clock.now))) {
+      if (!this.accepts(r.relay, l.peer)) continue
+      if (this.graph.updateLink(r.relay, l.peer, this.memory.metrics(r.relay, l, this.clock.monoMs()))) {
         changed = true
         this.stats.costChanges++
       }
@@ -83,7 +87,7 @@ export class ReportIntake {
       ;(grows ? first : rest).push(list)
     }
     this.held.clear()
-    if (first.length === 0 && victim !== undefined && changes >= REBUILD_MIN_CHANGES) this.graph.removeLink(victim[0], victim[1])
+    if (first.length === 0 && victim !== undefined && changes >= this.rebuildMinChanges) this.graph.removeLink(victim[0], victim[1])
     for (const list of [...first, ...rest]) for (const r of list) this.take(r)
   }
 }
