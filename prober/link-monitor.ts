@@ -79,8 +79,8 @@ export class LinkMonitor {
   probeSeq = 0
   /** Probes the peer sent us (the count our echoes carry). */
   rxCount = 0
-  private lastProbeAt = -Infinity
-  private lastEchoAt: number
+  private _lastProbeAt = -Infinity
+  private _lastEchoAt: number
   private lastEchoSeq = -1
   private run = 0
   private peerEpoch = -1
@@ -91,8 +91,13 @@ export class LinkMonitor {
     this.opts = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
     this.lossLong = lossWindow(this.opts.lossWindowMs, this.opts.minProbeGapMs)
     this.lossShortWindow = lossWindow(this.opts.shortLossWindowMs, this.opts.minProbeGapMs)
-    this.lastEchoAt = now
+    this._lastEchoAt = now
   }
+
+  /** When the last probe went out (-Infinity before the first). */
+  get lastProbeAt (): number { return this._lastProbeAt }
+  /** When the last echo came in; the monitor's creation (or reset) time before the first. */
+  get lastEchoAt (): number { return this._lastEchoAt }
 
   /**
    * Back to the state the constructor leaves, created at `now`, keeping the loss windows' rings:
@@ -105,8 +110,8 @@ export class LinkMonitor {
     this.state = 'down'
     this.probeSeq = 0
     this.rxCount = 0
-    this.lastProbeAt = -Infinity
-    this.lastEchoAt = now
+    this._lastProbeAt = -Infinity
+    this._lastEchoAt = now
     this.lastEchoSeq = -1
     this.run = 0
     this.peerEpoch = -1
@@ -126,12 +131,12 @@ export class LinkMonitor {
 
   /** True when a probe should go out now. */
   probeDue (now: number): boolean {
-    return now - this.lastProbeAt >= this.currentInterval(now)
+    return now - this._lastProbeAt >= this.currentInterval(now)
   }
 
   /** The probe interval in force: fast while an echo is overdue, or while confirming a recovery. */
   currentInterval (now: number): number {
-    const silent = now - this.lastEchoAt
+    const silent = now - this._lastEchoAt
     if (this.state === 'up') {
       if (silent > this.lateAfter()) return this.opts.fastIntervalMs
       return now < this.alertUntil ? this.opts.alertIntervalMs : this.opts.intervalMs
@@ -141,7 +146,7 @@ export class LinkMonitor {
 
   /** Records that a probe went out; returns its sequence. */
   probeSent (now: number): number {
-    this.lastProbeAt = now
+    this._lastProbeAt = now
     return this.probeSeq++
   }
 
@@ -170,7 +175,7 @@ export class LinkMonitor {
       this.lossShortWindow.roundTrip(now) >= this.opts.alertMinLoss) this.alertUntil = now + this.opts.alertHoldMs
     this.run = probeSeq === this.lastEchoSeq + 1 || this.run === 0 ? this.run + 1 : 1
     this.lastEchoSeq = probeSeq
-    this.lastEchoAt = now
+    this._lastEchoAt = now
     if (this.state === 'down' && this.run >= this.opts.upAfter) {
       this.state = 'up'
       return true
@@ -180,28 +185,90 @@ export class LinkMonitor {
 
   /** Checks for silence; returns true when the link just went down. */
   check (now: number): boolean {
-    if (this.state === 'up' && now - this.lastEchoAt > this.downAfter()) {
+    if (this.state === 'up' && now - this._lastEchoAt > this.downAfter()) {
       this.state = 'down'
       this.run = 0
       return true
     }
-    if (this.state === 'down' && this.run > 0 && now - this.lastEchoAt > this.lateAfter()) this.run = 0
+    if (this.state === 'down' && this.run > 0 && now - this._lastEchoAt > this.lateAfter()) this.run = 0
     return false
   }
 
-  estimate (now: number): LinkEstimate {
-    const down = this.state === 'down'
-    const orOne = (x: number): number => (down ? 1 : Number.isNaN(x) ? 0 : x)
-    return {
-      state: this.state,
-      rttMs: this.rtt.srtt,
-      jitterMs: this.rtt.jitter,
-      loss: orOne(this.lossLong.forward(now)),
-      lossShort: orOne(this.lossShortWindow.forward(now)),
-      lossReverse: orOne(this.lossLong.reverse(now)),
-      samples: this.rtt.samples
+  /**
+   * The prober's per-link step at one tick: the silence check, then a probe if one is due (recorded
+   * as sent: its sequence is `probeSeq - 1`). Returns TICK_WENT_DOWN and TICK_PROBE bits. The
+   * daemon's Prober and the model's probe engine (sim/model/probe-engine.ts) both run exactly this.
+   */
+  tick (now: number): number {
+    let r = 0
+    if (this.check(now)) r |= TICK_WENT_DOWN
+    if (this.probeDue(now)) {
+      this.probeSent(now)
+      r |= TICK_PROBE
     }
+    return r
   }
+
+  /**
+   * A time no later than the first tick at which `tick` would act, assuming no echo arrives first
+   * (call it again after every echo). Acting at every tick from then on is what the prober does,
+   * so a caller with thousands of links (sim/model) may skip the ticks before it. Before one full
+   * interval of silence the probe interval in force cannot shorten (an echo is overdue only after
+   * the interval plus a margin), so the next probe time is exact; after that, while the interval
+   * may still flip to quick retries, or a recovery's quick probing may lapse, this polls tick by
+   * tick. Alert probing ending only lengthens the interval, which at worst wakes the caller early.
+   * `interval` is currentInterval(now), for a caller that has it already.
+   */
+  nextWake (now: number, tickMs: number, interval = this.currentInterval(now)): number {
+    const { intervalMs, fastIntervalMs } = this.opts
+    const up = this.state === 'up'
+    const lastEchoAt = this._lastEchoAt
+    let wake = this._lastProbeAt + interval
+    // check() declares an up link down after downAfter() of silence; the first tick past it acts.
+    if (up) wake = Math.min(wake, lastEchoAt + this.downAfter())
+    if (now - lastEchoAt < intervalMs) {
+      wake = Math.min(wake, lastEchoAt + intervalMs)
+    } else if (intervalMs !== fastIntervalMs && (up ? interval !== fastIntervalMs : interval === fastIntervalMs)) {
+      wake = Math.min(wake, now + tickMs)
+    }
+    return wake
+  }
+
+  estimate (now: number): LinkEstimate {
+    return this.estimateInto(now, { state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 })
+  }
+
+  /**
+   * estimate(now) written into `out`, which is returned: for callers that keep one object per link
+   * rather than allocate one per reading (sim/model). With `long` false the long-window figures
+   * (loss, lossReverse) are left as they are unless the link is down, when they are 1 whatever
+   * the windows hold: the report decision (prober/reporter.ts) reads only state, RTT and lossShort.
+   */
+  estimateInto <T extends LinkEstimate>(now: number, out: T, long = true): T {
+    const s = this.state
+    out.state = s
+    out.rttMs = this.rtt.srtt
+    out.jitterMs = this.rtt.jitter
+    out.samples = this.rtt.samples
+    out.lossShort = reportedLoss(s, s === 'down' ? 1 : this.lossShortWindow.forward(now))
+    if (long || s === 'down') {
+      out.loss = reportedLoss(s, s === 'down' ? 1 : this.lossLong.forward(now))
+      out.lossReverse = reportedLoss(s, s === 'down' ? 1 : this.lossLong.reverse(now))
+    }
+    return out
+  }
+}
+
+/** Bits of LinkMonitor.tick's result: the link just went down; a probe is to go out. */
+export const TICK_WENT_DOWN = 1
+export const TICK_PROBE = 2
+
+/**
+ * A loss figure as a link reports it: 1 while the link is down, whatever its windows hold (a down
+ * link reports loss 1), and 0 while a window has too few echoes to tell (NaN).
+ */
+export function reportedLoss (state: LinkState, windowLoss: number): number {
+  return state === 'down' ? 1 : Number.isNaN(windowLoss) ? 0 : windowLoss
 }
 
 /** Room in a sized ring beyond one sample per probe gap: echoes bunched by jitter, the base sample. */
