@@ -54,13 +54,25 @@ export class ReportPolicy {
   private lastSentAt = -Infinity
   private readonly last = new Map<string, { up: boolean, bucket: number, rtt: number }>()
   private readonly peaks = new Map<string, number>()
+  /** Short-window loss of each lossy up link as last sent, until the next `due` (see there). */
+  private readonly held = new Map<string, number>()
 
   constructor (opts: Partial<ReportPolicyOptions> = {}) {
     this.opts = { ...DEFAULT_REPORT_POLICY, ...opts }
   }
 
-  /** Returns why a report is due now, or undefined. */
+  /**
+   * Returns why a report is due now, or undefined. `links` may be every link, or only those whose
+   * figures moved since the last call (model mode does that): a link left out counts as unchanged.
+   * So a link's figure as last sent, which the next call would read again as its peak, is taken
+   * as its peak here if the link is left out.
+   */
   due (now: number, links: LinkStatus[]): LinkReport['trigger'] | undefined {
+    if (this.held.size > 0) {
+      for (const l of links) this.held.delete(l.peer)
+      for (const [peer, loss] of this.held) this.peaks.set(peer, loss)
+      this.held.clear()
+    }
     let why: LinkReport['trigger'] | undefined
     for (const l of links) {
       if (l.state === 'up' && l.lossShort > (this.peaks.get(l.peer) ?? 0)) this.peaks.set(l.peer, l.lossShort)
@@ -89,6 +101,8 @@ export class ReportPolicy {
   sent (now: number, links: LinkStatus[]): void {
     this.lastSentAt = now
     this.peaks.clear()
+    this.held.clear()
+    for (const l of links) if (l.state === 'up' && l.lossShort > 0) this.held.set(l.peer, l.lossShort)
     for (const l of links) this.last.set(l.peer, { up: l.state === 'up', bucket: bucket(l.lossShort, this.opts.lossThresholds), rtt: l.rttMs })
   }
 }
