@@ -271,6 +271,17 @@ export function reportedLoss (state: LinkState, windowLoss: number): number {
   return state === 'down' ? 1 : Number.isNaN(windowLoss) ? 0 : windowLoss
 }
 
+/**
+ * The shortest gap between two probes of a monitor with these options whose tick runs every
+ * `tickMs`: at most one probe a tick, and none sooner than the shortest interval it uses (regular,
+ * quick retries, alert probing). A caller may size `minProbeGapMs` with it (sim/model).
+ */
+export function shortestProbeGap (opts: Partial<LinkMonitorOptions>, tickMs: number): number {
+  const o = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
+  const alert = o.alertIntervalMs > 0 ? o.alertIntervalMs : Infinity
+  return Math.max(tickMs, Math.min(o.intervalMs, o.fastIntervalMs, alert))
+}
+
 /** Room in a sized ring beyond one sample per probe gap: echoes bunched by jitter, the base sample. */
 const SPARE_SAMPLES = 16
 
