@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { LinkMonitor, reportedLoss } from '../../prober/link-monitor.js'
 import { TICK_MS, REPORT_CHECK_MS } from '../../prober/constants.js'
-import { Prober, type LinkStatus, type ProbeTransport } from '../../prober/prober.js'
+import type { LinkStatus } from '../../prober/prober.js'
 import { ReportCheck, Reporter, type LinkReport } from '../../prober/reporter.js'
-import { microsOf } from '../../src/clock.js'
 import { silentLogger } from '../../src/logging.js'
 import { Prng } from '../../src/prng.js'
-import { Originator, PacketAuth, PacketHeader, Reason, Service, parseHeader, relayNumber } from '../../src/wire/index.js'
+import { PacketType, relayNumber } from '../../src/wire/index.js'
 import { validateScenario } from '../../sim/scenario.js'
 import { ProbeEngine } from '../../sim/model/probe-engine.js'
 import { LinkTable } from '../../sim/model/sim-link.js'
 import { SimRelay, type MeshIndex } from '../../sim/model/sim-relay.js'
 import { VirtualClock } from '../../sim/model/virtual-clock.js'
-import { ManualClock } from '../helpers/manual-clock.js'
+import { proberPair } from '../helpers/prober-pair.js'
 
 test('a down link reports loss 1 in the full estimate and in the figures a report decision reads', () => {
   const m = new LinkMonitor(0)
@@ -43,29 +41,11 @@ test('a down link reports loss 1 in the full estimate and in the figures a repor
  * times its probes went out.
  */
 function daemonRun (endMs: number, stepAt: number): { reports: LinkReport[], probes: number[] } {
-  const clock = new ManualClock()
-  const auth = new PacketAuth(randomBytes(32))
-  const probers = new Map<string, Prober>()
   const probes: number[] = []
-  const make = (self: string, peer: string): Prober => {
-    const o = new Originator(auth, { src: relayNumber(self), bootMs: 1_700_000_000_000, micros: microsOf(clock) })
-    const transport: ProbeTransport = {
-      begin: (type, dst, len) => o.begin(type, dst, Service.LINK, 0, 0, 0, len, 1),
-      send: (buf) => {
-        auth.sign(buf)
-        const h = new PacketHeader()
-        assert.equal(parseHeader(buf, buf.length, h), Reason.OK)
-        if (self === 'a' && h.type === 2) probes.push(clock.now)
-        clock.setTimeout(() => { probers.get(peer)?.handle(h, buf, '127.0.0.1', 1) }, clock.now < stepAt ? 10.5 : 40.5)
-      },
-      countDrop: () => { assert.fail('nothing is dropped') }
-    }
-    const p = new Prober({ clock, logger: silentLogger(), transport }, { neighbours: [{ id: peer, number: relayNumber(peer), host: '127.0.0.1', port: 1 }] })
-    probers.set(self, p)
-    return p
-  }
-  const a = make('a', 'b')
-  const b = make('b', 'a')
+  const { clock, a, b } = proberPair({
+    delayMs: (now) => now < stepAt ? 10.5 : 40.5,
+    onSend: (from, h, now) => { if (from === 'a' && h.type === PacketType.PROBE) probes.push(now) }
+  })
   a.start(); b.start()
   const reports: LinkReport[] = []
   // Created after the probers' timers, so at a shared instant the probers' tick runs first.
