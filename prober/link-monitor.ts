@@ -79,8 +79,8 @@ export class LinkMonitor {
   probeSeq = 0
   /** Probes the peer sent us (the count our echoes carry). */
   rxCount = 0
-  private _lastProbeAt = -Infinity
-  private _lastEchoAt: number
+  private lastProbeAt = -Infinity
+  private lastEchoAt: number
   private lastEchoSeq = -1
   private run = 0
   private peerEpoch = -1
@@ -91,13 +91,8 @@ export class LinkMonitor {
     this.opts = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
     this.lossLong = lossWindow(this.opts.lossWindowMs, this.opts.minProbeGapMs)
     this.lossShortWindow = lossWindow(this.opts.shortLossWindowMs, this.opts.minProbeGapMs)
-    this._lastEchoAt = now
+    this.lastEchoAt = now
   }
-
-  /** When the last probe went out (-Infinity before the first). */
-  get lastProbeAt (): number { return this._lastProbeAt }
-  /** When the last echo came in; the monitor's creation (or reset) time before the first. */
-  get lastEchoAt (): number { return this._lastEchoAt }
 
   /**
    * Back to the state the constructor leaves, created at `now`, keeping the loss windows' rings:
@@ -110,8 +105,8 @@ export class LinkMonitor {
     this.state = 'down'
     this.probeSeq = 0
     this.rxCount = 0
-    this._lastProbeAt = -Infinity
-    this._lastEchoAt = now
+    this.lastProbeAt = -Infinity
+    this.lastEchoAt = now
     this.lastEchoSeq = -1
     this.run = 0
     this.peerEpoch = -1
@@ -131,12 +126,12 @@ export class LinkMonitor {
 
   /** True when a probe should go out now. */
   probeDue (now: number): boolean {
-    return now - this._lastProbeAt >= this.currentInterval(now)
+    return now - this.lastProbeAt >= this.currentInterval(now)
   }
 
   /** The probe interval in force: fast while an echo is overdue, or while confirming a recovery. */
   currentInterval (now: number): number {
-    const silent = now - this._lastEchoAt
+    const silent = now - this.lastEchoAt
     if (this.state === 'up') {
       if (silent > this.lateAfter()) return this.opts.fastIntervalMs
       return now < this.alertUntil ? this.opts.alertIntervalMs : this.opts.intervalMs
@@ -146,7 +141,7 @@ export class LinkMonitor {
 
   /** Records that a probe went out; returns its sequence. */
   probeSent (now: number): number {
-    this._lastProbeAt = now
+    this.lastProbeAt = now
     return this.probeSeq++
   }
 
@@ -175,7 +170,7 @@ export class LinkMonitor {
       this.lossShortWindow.roundTrip(now) >= this.opts.alertMinLoss) this.alertUntil = now + this.opts.alertHoldMs
     this.run = probeSeq === this.lastEchoSeq + 1 || this.run === 0 ? this.run + 1 : 1
     this.lastEchoSeq = probeSeq
-    this._lastEchoAt = now
+    this.lastEchoAt = now
     if (this.state === 'down' && this.run >= this.opts.upAfter) {
       this.state = 'up'
       return true
@@ -185,12 +180,12 @@ export class LinkMonitor {
 
   /** Checks for silence; returns true when the link just went down. */
   check (now: number): boolean {
-    if (this.state === 'up' && now - this._lastEchoAt > this.downAfter()) {
+    if (this.state === 'up' && now - this.lastEchoAt > this.downAfter()) {
       this.state = 'down'
       this.run = 0
       return true
     }
-    if (this.state === 'down' && this.run > 0 && now - this._lastEchoAt > this.lateAfter()) this.run = 0
+    if (this.state === 'down' && this.run > 0 && now - this.lastEchoAt > this.lateAfter()) this.run = 0
     return false
   }
 
@@ -222,8 +217,8 @@ export class LinkMonitor {
   nextWake (now: number, tickMs: number, interval = this.currentInterval(now)): number {
     const { intervalMs, fastIntervalMs } = this.opts
     const up = this.state === 'up'
-    const lastEchoAt = this._lastEchoAt
-    let wake = this._lastProbeAt + interval
+    const lastEchoAt = this.lastEchoAt
+    let wake = this.lastProbeAt + interval
     // check() declares an up link down after downAfter() of silence; the first tick past it acts.
     if (up) wake = Math.min(wake, lastEchoAt + this.downAfter())
     if (now - lastEchoAt < intervalMs) {
