@@ -245,10 +245,10 @@ export class LinkMonitor {
     out.rttMs = this.rtt.srtt
     out.jitterMs = this.rtt.jitter
     out.samples = this.rtt.samples
-    out.lossShort = reportedLoss(s, s === 'down' ? 1 : this.lossShortWindow.forward(now))
+    out.lossShort = reportedLoss(s, this.lossShortWindow.forward(now))
     if (long || s === 'down') {
-      out.loss = reportedLoss(s, s === 'down' ? 1 : this.lossLong.forward(now))
-      out.lossReverse = reportedLoss(s, s === 'down' ? 1 : this.lossLong.reverse(now))
+      out.loss = reportedLoss(s, this.lossLong.forward(now))
+      out.lossReverse = reportedLoss(s, this.lossLong.reverse(now))
     }
     return out
   }
