@@ -67,7 +67,8 @@ export class PassedRelays implements SeenCheck {
  * events do not touch it. That is the baseline the mesh is judged against.
  *
  * The flow's path is the chain of next hops from its source, recomputed whenever forwarding
- * changes anywhere: [] when a relay on the way has no route, is down, or the chain loops.
+ * changes anywhere: the relays a packet sent now would pass, on their forwarding verdicts; [] when
+ * a relay on the way has no route, is down, or the chain loops or runs out of TTL.
  */
 export class FlowRunner {
   private readonly clock: VirtualClock
@@ -165,16 +166,26 @@ export class FlowRunner {
     f.pathChanges.push({ t_s: Math.round(now - this.zeroMs) / 1000, path: path.map((i) => this.mesh.ids[i]) })
   }
 
+  /** The relays a packet sent now would pass, on the verdict each would give it, or [] if it would be dropped. */
   private walk (from: number, to: number): number[] {
     const path = [from]
-    for (let at = from; at !== to;) {
+    const passed = this.passed
+    passed.visited = path
+    let ttl = DEFAULT_TTL
+    let next = this.relays[from].alive ? this.relays[from].nextHop.get(to) : undefined
+    for (;;) {
+      if (next === undefined) return []
+      const at = next
       const r = this.relays[at]
-      const next = r.alive ? r.nextHop.get(to) : undefined
-      if (next === undefined || path.includes(next) || path.length > DEFAULT_TTL) return []
-      path.push(next)
-      at = next
+      if (!r.alive) return []
+      next = at === to ? undefined : r.nextHop.get(to)
+      passed.at = at
+      // A NEW verdict's window records the relay: it joins the path.
+      const verdict = forwardVerdict(at, from, to, ttl, 0, 0, passed, next !== undefined)
+      if (verdict === Verdict.DELIVER) return path
+      if (verdict !== Verdict.FORWARD) return []
+      ttl--
     }
-    return this.relays[to].alive ? path : []
   }
 
   private send (flow: number, k: number): void {
