@@ -22,6 +22,8 @@ export const DEFAULT_LOSS_WINDOW_MS = 10_000
 export const DEFAULT_SHORT_LOSS_WINDOW_MS = 1_000
 /** Link reports go out this often, and at once on a state change or threshold crossing (ms). */
 export const DEFAULT_REPORT_INTERVAL_MS = 1_000
+/** The reporter checks whether a report is due this often (ms), so a crossing leaves at once. */
+export const REPORT_CHECK_MS = 50
 /** Loss-ratio thresholds whose crossing sends a report at once. */
 export const DEFAULT_LOSS_THRESHOLDS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5]
 /** A relative RTT change this large sends a report at once. */

@@ -189,19 +189,95 @@ export class LinkMonitor {
     return false
   }
 
-  estimate (now: number): LinkEstimate {
-    const down = this.state === 'down'
-    const orOne = (x: number): number => (down ? 1 : Number.isNaN(x) ? 0 : x)
-    return {
-      state: this.state,
-      rttMs: this.rtt.srtt,
-      jitterMs: this.rtt.jitter,
-      loss: orOne(this.lossLong.forward(now)),
-      lossShort: orOne(this.lossShortWindow.forward(now)),
-      lossReverse: orOne(this.lossLong.reverse(now)),
-      samples: this.rtt.samples
+  /**
+   * The prober's per-link step at one tick: the silence check, then a probe if one is due (recorded
+   * as sent: its sequence is `probeSeq - 1`). Returns TICK_WENT_DOWN and TICK_PROBE bits. The
+   * daemon's Prober and the model's probe engine (sim/model/probe-engine.ts) both run exactly this.
+   */
+  tick (now: number): number {
+    let r = 0
+    if (this.check(now)) r |= TICK_WENT_DOWN
+    if (this.probeDue(now)) {
+      this.probeSent(now)
+      r |= TICK_PROBE
     }
+    return r
   }
+
+  /**
+   * A time no later than the first tick at which `tick` would act, assuming no echo arrives first
+   * (call it again after every echo). Acting at every tick from then on is what the prober does,
+   * so a caller with thousands of links (sim/model) may skip the ticks before it. Before one full
+   * interval of silence the probe interval in force cannot shorten (an echo is overdue only after
+   * the interval plus a margin), so the next probe time is exact; after that, while the interval
+   * may still flip to quick retries, or a recovery's quick probing may lapse, this polls tick by
+   * tick. Alert probing ending only lengthens the interval, which at worst wakes the caller early.
+   * `interval` is currentInterval(now), for a caller that has it already.
+   */
+  nextWake (now: number, tickMs: number, interval = this.currentInterval(now)): number {
+    const { intervalMs, fastIntervalMs } = this.opts
+    const up = this.state === 'up'
+    const lastEchoAt = this.lastEchoAt
+    let wake = this.lastProbeAt + interval
+    // check() declares an up link down after downAfter() of silence; the first tick past it acts.
+    if (up) wake = Math.min(wake, lastEchoAt + this.downAfter())
+    if (now - lastEchoAt < intervalMs) {
+      wake = Math.min(wake, lastEchoAt + intervalMs)
+    } else if (intervalMs !== fastIntervalMs && (up ? interval !== fastIntervalMs : interval === fastIntervalMs)) {
+      wake = Math.min(wake, now + tickMs)
+    }
+    return wake
+  }
+
+  estimate (now: number): LinkEstimate {
+    return this.estimateInto(now, { state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 })
+  }
+
+  /**
+   * estimate(now) written into `out`, which is returned: for callers that keep one object per link
+   * rather than allocate one per reading (sim/model). With `long` false the long-window figures
+   * (loss, lossReverse) are left as they are unless the link is down, when they are 1 whatever
+   * the windows hold: the report decision (prober/reporter.ts) reads only state, RTT and lossShort.
+   */
+  estimateInto <T extends LinkEstimate>(now: number, out: T, long = true): T {
+    const s = this.state
+    // A down link's figures do not depend on its windows (reportedLoss), so they are not read: at
+    // thousands of links (sim/model) each read of a ring is a cache miss.
+    const up = s === 'up'
+    out.state = s
+    out.rttMs = this.rtt.srtt
+    out.jitterMs = this.rtt.jitter
+    out.samples = this.rtt.samples
+    out.lossShort = reportedLoss(s, up ? this.lossShortWindow.forward(now) : NaN)
+    if (long || !up) {
+      out.loss = reportedLoss(s, up ? this.lossLong.forward(now) : NaN)
+      out.lossReverse = reportedLoss(s, up ? this.lossLong.reverse(now) : NaN)
+    }
+    return out
+  }
+}
+
+/** Bits of LinkMonitor.tick's result: the link just went down; a probe is to go out. */
+export const TICK_WENT_DOWN = 1
+export const TICK_PROBE = 2
+
+/**
+ * A loss figure as a link reports it: 1 while the link is down, whatever its windows hold (a down
+ * link reports loss 1), and 0 while a window has too few echoes to tell (NaN).
+ */
+export function reportedLoss (state: LinkState, windowLoss: number): number {
+  return state === 'down' ? 1 : Number.isNaN(windowLoss) ? 0 : windowLoss
+}
+
+/**
+ * The shortest gap between two probes of a monitor with these options whose tick runs every
+ * `tickMs`: at most one probe a tick, and none sooner than the shortest interval it uses (regular,
+ * quick retries, alert probing). A caller may size `minProbeGapMs` with it (sim/model).
+ */
+export function shortestProbeGap (opts: Partial<LinkMonitorOptions>, tickMs: number): number {
+  const o = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
+  const alert = o.alertIntervalMs > 0 ? o.alertIntervalMs : Infinity
+  return Math.max(tickMs, Math.min(o.intervalMs, o.fastIntervalMs, alert))
 }
 
 /** Room in a sized ring beyond one sample per probe gap: echoes bunched by jitter, the base sample. */

@@ -5,7 +5,7 @@ import { ECHO_PAYLOAD, HEADER_LENGTH, PROBE_PAYLOAD, PacketType } from '../src/w
 import { type PacketHeader, putU32, u32 } from '../src/wire/header.js'
 import { Reason } from '../src/wire/reasons.js'
 import { TICK_MS } from './constants.js'
-import { LinkMonitor, type LinkEstimate, type LinkMonitorOptions } from './link-monitor.js'
+import { LinkMonitor, TICK_PROBE, TICK_WENT_DOWN, type LinkEstimate, type LinkMonitorOptions } from './link-monitor.js'
 
 /** A direct neighbour to probe. */
 export interface Neighbour {
@@ -89,16 +89,16 @@ export class Prober {
   tick (): void {
     const now = this.clock.monoMs()
     for (const l of this.links.values()) {
-      if (l.m.check(now)) {
+      const did = l.m.tick(now)
+      if ((did & TICK_WENT_DOWN) !== 0) {
         this.log.warn({ peer: l.n.id, silentMs: Math.round(l.m.downAfter()) }, 'link down')
         this.events.emit('linkdown', l.n.id)
       }
-      if (l.m.probeDue(now)) this.sendProbe(l, now)
+      if ((did & TICK_PROBE) !== 0) this.sendProbe(l, l.m.probeSeq - 1)
     }
   }
 
-  private sendProbe (l: Link, now: number): void {
-    const seq = l.m.probeSent(now)
+  private sendProbe (l: Link, seq: number): void {
     const buf = this.transport.begin(PacketType.PROBE, l.n.number, PROBE_PAYLOAD)
     putU32(buf, HEADER_LENGTH, seq)
     putU32(buf, HEADER_LENGTH + 4, 0)

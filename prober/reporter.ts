@@ -1,5 +1,5 @@
 import type { Clock, Timer } from '../src/clock.js'
-import { DEFAULT_LOSS_THRESHOLDS, DEFAULT_REPORT_INTERVAL_MS, DEFAULT_RTT_CHANGE } from './constants.js'
+import { DEFAULT_LOSS_THRESHOLDS, DEFAULT_REPORT_INTERVAL_MS, DEFAULT_RTT_CHANGE, REPORT_CHECK_MS } from './constants.js'
 import type { LinkStatus } from './prober.js'
 
 /** One link in a report. Names follow the HTTP API: loss is a fraction from 0 to 1. */
@@ -54,13 +54,25 @@ export class ReportPolicy {
   private lastSentAt = -Infinity
   private readonly last = new Map<string, { up: boolean, bucket: number, rtt: number }>()
   private readonly peaks = new Map<string, number>()
+  /** Short-window loss of each lossy up link as last sent, until the next `due` (see there). */
+  private readonly held = new Map<string, number>()
 
   constructor (opts: Partial<ReportPolicyOptions> = {}) {
     this.opts = { ...DEFAULT_REPORT_POLICY, ...opts }
   }
 
-  /** Returns why a report is due now, or undefined. */
+  /**
+   * Returns why a report is due now, or undefined. `links` may be every link, or only those whose
+   * figures moved since the last call (model mode does that): a link left out counts as unchanged.
+   * So a link's figure as last sent, which the next call would read again as its peak, is taken
+   * as its peak here if the link is left out.
+   */
   due (now: number, links: LinkStatus[]): LinkReport['trigger'] | undefined {
+    if (this.held.size > 0) {
+      for (const l of links) this.held.delete(l.peer)
+      for (const [peer, loss] of this.held) this.peaks.set(peer, loss)
+      this.held.clear()
+    }
     let why: LinkReport['trigger'] | undefined
     for (const l of links) {
       if (l.state === 'up' && l.lossShort > (this.peaks.get(l.peer) ?? 0)) this.peaks.set(l.peer, l.lossShort)
@@ -89,6 +101,8 @@ export class ReportPolicy {
   sent (now: number, links: LinkStatus[]): void {
     this.lastSentAt = now
     this.peaks.clear()
+    this.held.clear()
+    for (const l of links) if (l.state === 'up' && l.lossShort > 0) this.held.set(l.peer, l.lossShort)
     for (const l of links) this.last.set(l.peer, { up: l.state === 'up', bucket: bucket(l.lossShort, this.opts.lossThresholds), rtt: l.rttMs })
   }
 }
@@ -113,29 +127,62 @@ export function buildReport (relay: string, seq: number, trigger: LinkReport['tr
   }
 }
 
+/** Every link estimated now: the links themselves, or a function that reads them when asked. */
+export type LinkSource = LinkStatus[] | (() => LinkStatus[])
+
 /**
- * Drives a ReportPolicy on a timer and hands each report to `sink`. Checks often (every 50 ms) so
- * a threshold crossing leaves at once rather than at the next scheduled report.
+ * The Reporter's check without its timer: whether a report is due, the report, and the record of
+ * what was sent. Pure. The daemon's Reporter runs it every REPORT_CHECK_MS, and so does each
+ * model-mode relay (sim/model/sim-relay.ts).
+ */
+export class ReportCheck {
+  readonly policy: ReportPolicy
+  private readonly relay: string
+  private seq = 0
+
+  constructor (relay: string, policy?: Partial<ReportPolicyOptions>) {
+    this.relay = relay
+    this.policy = new ReportPolicy(policy)
+  }
+
+  /** Whether the schedule alone makes a report due now (a caller may bring figures up to date first). */
+  scheduleDue (now: number): boolean { return this.policy.scheduleDue(now) }
+
+  /**
+   * The report due at `now`, or undefined. The decision reads `decideOn`: every link, or only the
+   * links whose figures moved since the last check, which gives the same answer (the policy compares
+   * each link with what was last sent); the report carries `all`, read only when one goes out.
+   */
+  check (now: number, decideOn: LinkStatus[], all: LinkSource = decideOn): LinkReport | undefined {
+    const why = this.policy.due(now, decideOn)
+    if (why === undefined) return undefined
+    const links = typeof all === 'function' ? all() : all
+    const report = buildReport(this.relay, ++this.seq, why, links, this.policy)
+    this.policy.sent(now, links)
+    return report
+  }
+}
+
+/**
+ * Drives a ReportCheck on a timer and hands each report to `sink`. Checks often (every
+ * REPORT_CHECK_MS) so a threshold crossing leaves at once rather than at the next scheduled report.
  */
 export class Reporter {
-  private readonly policy: ReportPolicy
+  private readonly core: ReportCheck
   private readonly clock: Clock
-  private readonly relay: string
   private readonly source: () => LinkStatus[]
   private readonly sink: (r: LinkReport) => void
-  private seq = 0
   private timer: Timer | undefined
 
   constructor (components: { clock: Clock }, init: { relay: string, source: () => LinkStatus[], sink: (r: LinkReport) => void, policy?: Partial<ReportPolicyOptions> }) {
     this.clock = components.clock
-    this.relay = init.relay
     this.source = init.source
     this.sink = init.sink
-    this.policy = new ReportPolicy(init.policy)
+    this.core = new ReportCheck(init.relay, init.policy)
   }
 
   start (): void {
-    if (this.timer === undefined) this.timer = this.clock.setInterval(() => { this.check() }, 50)
+    if (this.timer === undefined) this.timer = this.clock.setInterval(() => { this.check() }, REPORT_CHECK_MS)
   }
 
   stop (): void {
@@ -144,12 +191,7 @@ export class Reporter {
   }
 
   check (): void {
-    const now = this.clock.monoMs()
-    const links = this.source()
-    const why = this.policy.due(now, links)
-    if (why === undefined) return
-    const report = buildReport(this.relay, ++this.seq, why, links, this.policy)
-    this.policy.sent(now, links)
-    this.sink(report)
+    const report = this.core.check(this.clock.monoMs(), this.source())
+    if (report !== undefined) this.sink(report)
   }
 }

@@ -3,6 +3,7 @@ import { OFF_DST, OFF_TTL, PacketType } from '../src/wire/constants.js'
 import { PacketHeader, parseHeader, u32 } from '../src/wire/header.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
 import { ReplayWindows, Seen } from '../src/wire/replay-window.js'
+import { forwardVerdict, Verdict } from './forward-verdict.js'
 import type { Route, PacketPath, ServiceHandler } from './types.js'
 
 /** What the data plane needs of the mesh socket. */
@@ -82,33 +83,31 @@ export class DataPlane implements PacketPath {
     const r = parseHeader(buf, buf.length, h)
     if (r !== Reason.OK) { c.dropped[r]++; return }
     if (!this.auth.verify(buf)) { c.dropped[Reason.BAD_AUTH]++; return }
-    if (h.type === PacketType.DATA && h.dst !== this.self) { this.transit(h, buf); return }
-    // Addressed to us, or link-local. We never send ourselves a packet over the wire, so one
-    // bearing our own source number is a copy sent back at us; a duplicate here cannot have come
-    // round a loop (a delivered packet goes no further), so it is a replay.
+    if (h.type === PacketType.DATA) { this.data(h, buf); return }
+    // Link-local. We never send ourselves a packet over the wire, so one bearing our own source
+    // number is a copy sent back at us: a replay, as for DATA at its destination.
     if (h.src === this.self || this.replay.check(h.src, h.epoch, h.seq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
-    if (h.type !== PacketType.DATA) {
-      if (h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.UNKNOWN_SERVICE]++; return }
-      this.linkHandler(h, buf, fromHost, fromPort)
-      return
-    }
-    this.deliver(h, buf)
+    if (h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.UNKNOWN_SERVICE]++; return }
+    this.linkHandler(h, buf, fromHost, fromPort)
   }
 
   /**
-   * A DATA packet for another relay. The TTL is checked before the window, so a copy with TTL 1
-   * (the TTL is outside the tag) cannot record a sequence and get the real packet refused. The
-   * window is checked at every hop, not only the last: a packet that comes back to a relay it
+   * A DATA packet: forwardVerdict (relay/forward-verdict.ts) decides, as it does in model mode.
+   * The window is checked at every hop, not only the last: a packet that comes back to a relay it
    * passed dies there the first time (a loop), and a copy injected mid-path dies where it lands.
    */
-  private transit (h: PacketHeader, buf: Buffer): void {
+  private data (h: PacketHeader, buf: Buffer): void {
     const c = this.counters
-    if (h.ttl <= 1) { c.dropped[Reason.TTL_EXPIRED]++; return }
-    if (h.src === this.self) { c.dropped[Reason.LOOP]++; return }
-    const seen = this.replay.check(h.src, h.epoch, h.seq)
-    if (seen !== Seen.NEW) { c.dropped[seen === Seen.DUPLICATE ? Reason.LOOP : Reason.REPLAY]++; return }
-    buf[OFF_TTL] = h.ttl - 1
-    if (this.forward(h.dst, buf) === Reason.OK) c.forwarded++
+    const route = h.dst === this.self ? undefined : this.routes.get(h.dst)
+    const v = forwardVerdict(this.self, h.src, h.dst, h.ttl, h.epoch, h.seq, this.replay, route !== undefined)
+    if (v === Verdict.FORWARD) {
+      buf[OFF_TTL] = h.ttl - 1
+      if (this.send(route as Route, buf) === Reason.OK) c.forwarded++
+    } else if (v === Verdict.DELIVER) {
+      this.deliver(h, buf)
+    } else {
+      c.dropped[v]++
+    }
   }
 
   originate (buf: Buffer): Reason {
@@ -138,6 +137,10 @@ export class DataPlane implements PacketPath {
   private forward (dst: number, buf: Buffer): Reason {
     const route = this.routes.get(dst)
     if (route === undefined) { this.counters.dropped[Reason.NO_ROUTE]++; return Reason.NO_ROUTE }
+    return this.send(route, buf)
+  }
+
+  private send (route: Route, buf: Buffer): Reason {
     if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
     const hop = route.nextHop
     this.socket.send(buf, hop.port, hop.host)

@@ -1,4 +1,6 @@
+import { forwardVerdict, Verdict, type SeenCheck } from '../../relay/forward-verdict.js'
 import { DEFAULT_TTL } from '../../src/wire/constants.js'
+import { Seen } from '../../src/wire/replay-window.js'
 import { FlowStats, round } from '../flow-stats.js'
 import type { LinkState, Scenario } from '../scenario.js'
 import type { FlowResult } from '../types.js'
@@ -36,13 +38,28 @@ interface Packet {
 }
 
 /**
+ * The replay windows of the relays a packet passes, as the model keeps them: a relay's window has
+ * seen the packet when the relay is on its list of relays passed, and a NEW one joins the list.
+ * One for all packets; `visited` and `at` are set before each verdict, so a hop allocates nothing.
+ */
+export class PassedRelays implements SeenCheck {
+  visited: number[] = []
+  at = 0
+  check (): Seen {
+    if (this.visited.includes(this.at)) return Seen.DUPLICATE
+    this.visited.push(this.at)
+    return Seen.NEW
+  }
+}
+
+/**
  * The scenario's flows, packet by packet at their rate, through the relays' forwarding state.
  *
- * Each packet leaves its source relay and is forwarded hop by hop as the data plane does
- * (relay/data-plane.ts): at each relay, the next hop its ForwardingTable gives now (after any local
- * fast reroute); no route drops it; the TTL starts at DEFAULT_TTL and a relay receiving it at 1
- * drops it; a relay it has already passed drops it (the replay window), so a transient loop costs
- * the packet, never a storm. Each hop crosses that directed link's impairment model at the
+ * Each packet leaves its source relay and is forwarded hop by hop on the data plane's own verdict
+ * (relay/forward-verdict.ts): at each relay, the next hop its ForwardingTable gives now (after any
+ * local fast reroute); no route drops it; the TTL starts at DEFAULT_TTL and a relay receiving it
+ * at 1 drops it; a relay it has already passed drops it (the replay window), so a transient loop
+ * costs the packet, never a storm. Each hop crosses that directed link's impairment model at the
  * virtual time the packet reaches it.
  *
  * Beside the mesh, every packet is also sent over the direct from→to link alone: the same
@@ -50,7 +67,8 @@ interface Packet {
  * events do not touch it. That is the baseline the mesh is judged against.
  *
  * The flow's path is the chain of next hops from its source, recomputed whenever forwarding
- * changes anywhere: [] when a relay on the way has no route, is down, or the chain loops.
+ * changes anywhere: the relays a packet sent now would pass, on their forwarding verdicts; [] when
+ * a relay on the way has no route, is down, or the chain loops or runs out of TTL.
  */
 export class FlowRunner {
   private readonly clock: VirtualClock
@@ -66,6 +84,7 @@ export class FlowRunner {
   private readonly sendKind: number
   private readonly hopKind: number
   private readonly directKind: number
+  private readonly passed = new PassedRelays()
 
   constructor (components: { clock: VirtualClock, links: LinkTable, relays: readonly SimRelay[] }, init: { scenario: Scenario, mesh: MeshIndex, seed: number }) {
     this.clock = components.clock
@@ -147,16 +166,26 @@ export class FlowRunner {
     f.pathChanges.push({ t_s: Math.round(now - this.zeroMs) / 1000, path: path.map((i) => this.mesh.ids[i]) })
   }
 
+  /** The relays a packet sent now would pass, on the verdict each would give it, or [] if it would be dropped. */
   private walk (from: number, to: number): number[] {
     const path = [from]
-    for (let at = from; at !== to;) {
+    const passed = this.passed
+    passed.visited = path
+    let ttl = DEFAULT_TTL
+    let next = this.relays[from].alive ? this.relays[from].nextHop.get(to) : undefined
+    for (;;) {
+      if (next === undefined) return []
+      const at = next
       const r = this.relays[at]
-      const next = r.alive ? r.nextHop.get(to) : undefined
-      if (next === undefined || path.includes(next) || path.length > DEFAULT_TTL) return []
-      path.push(next)
-      at = next
+      if (!r.alive) return []
+      next = at === to ? undefined : r.nextHop.get(to)
+      passed.at = at
+      // A NEW verdict's window records the relay: it joins the path.
+      const verdict = forwardVerdict(at, from, to, ttl, 0, 0, passed, next !== undefined)
+      if (verdict === Verdict.DELIVER) return path
+      if (verdict !== Verdict.FORWARD) return []
+      ttl--
     }
-    return this.relays[to].alive ? path : []
   }
 
   private send (flow: number, k: number): void {
@@ -171,18 +200,16 @@ export class FlowRunner {
     if (this.relays[f.from].alive) {
       const id = this.free.length > 0 ? this.free.pop() as number : this.packets.length
       this.packets[id] = { flow, seq: k, sentAt: now, ttl: DEFAULT_TTL, link: undefined, visited: [f.from] }
-      this.forward(id, f.from)
+      this.hop(id, f.from, this.relays[f.from].nextHop.get(f.to))
     }
     // Paced from the start time, so rounding never drifts the rate.
     const next = this.at(f.startS) + (k + 1) * f.periodMs
     if (next < this.at(f.stopS)) this.clock.post(next, this.sendKind, flow, k + 1)
   }
 
-  /** Sends packet `id` on from relay `at` toward its destination, or drops it. */
-  private forward (id: number, at: number): void {
+  /** Sends packet `id` on from relay `at` to `next` (its route's next hop), or drops it. */
+  private hop (id: number, at: number, next: number | undefined): void {
     const p = this.packets[id] as Packet
-    const f = this.flows[p.flow]
-    const next = this.relays[at].nextHop.get(f.to)
     const link = next === undefined ? undefined : this.links.get(at, next)
     const arrival = link === undefined ? -1 : link.decide(this.clock.now)
     if (arrival < 0) { this.retire(id); return }
@@ -194,17 +221,18 @@ export class FlowRunner {
     const p = this.packets[id] as Packet
     const link = p.link as SimLink
     const v = link.to
-    if (!link.release() || !this.relays[v].alive || p.visited.includes(v)) { this.retire(id); return }
+    if (!link.release() || !this.relays[v].alive) { this.retire(id); return }
     const f = this.flows[p.flow]
-    if (v === f.to) {
-      f.mesh.arrived(p.seq, this.clock.now - p.sentAt)
-      this.retire(id)
-      return
-    }
-    if (p.ttl <= 1) { this.retire(id); return }
+    const next = v === f.to ? undefined : this.relays[v].nextHop.get(f.to)
+    const passed = this.passed
+    passed.visited = p.visited
+    passed.at = v
+    // The model has no boot epochs in packets: its windows are the relays passed, which ignore it.
+    const verdict = forwardVerdict(v, f.from, f.to, p.ttl, 0, p.seq, passed, next !== undefined)
+    if (verdict === Verdict.DELIVER) f.mesh.arrived(p.seq, this.clock.now - p.sentAt)
+    if (verdict !== Verdict.FORWARD) { this.retire(id); return }
     p.ttl--
-    p.visited.push(v)
-    this.forward(id, v)
+    this.hop(id, v, next)
   }
 
   private directArrive (flow: number, seq: number, sentAt: number): void {

@@ -1,7 +1,6 @@
-import type { LinkMonitorOptions } from '../../prober/link-monitor.js'
+import { TICK_PROBE, TICK_WENT_DOWN, type LinkMonitorOptions } from '../../prober/link-monitor.js'
 import type { LinkStatus } from '../../prober/prober.js'
 import type { ImpairmentModel, ImpairParams } from '../../src/transport/impair/model.js'
-import { nextWake } from './probe-schedule.js'
 import { mixSeed, Stream } from './seeds.js'
 import type { LinkTable, SimLink } from './sim-link.js'
 import { MonitorPool, type SizedLinkMonitor } from './sized-monitor.js'
@@ -48,8 +47,6 @@ interface ProbeLink {
   status: LinkStatus
   /** Echoes or a state change came since `changed` last looked at the link. */
   dirty: boolean
-  lastProbeAt: number
-  lastEchoAt: number
   /**
    * Echoes on their way, ECHO numbers each, in arrival order in [head, tail). The array is reused
    * in place rather than shrunk, so probing allocates nothing.
@@ -70,16 +67,16 @@ interface ProbeLink {
  * directed neighbour link, driven as prober/prober.ts drives it, with the packets replaced by the
  * links' impairment models.
  *
- * The prober's 5 ms tick is kept: at each tick a link due for attention (probe-schedule.ts, through
+ * The prober's 5 ms tick is kept: at each tick a link due for attention (LinkMonitor.nextWake, through
  * a timing wheel) first takes the echoes that arrived since its last visit, at their arrival
- * times, then check(now) and, if due, a probe. A probe's whole round trip is decided when it is
+ * times, then the monitor's tick(now), the prober's own step (check, and a probe if due). A probe's whole round trip is decided when it is
  * sent: its probe model on owner→peer says whether and when it reaches the peer, the peer counts
  * it on its own monitor of the pair (a relay answers only neighbours it probes itself), and the
  * echo's probe model on peer→owner says whether and when the count comes back; an outage that
  * starts while either leg is in flight still drops it (SimLink.outageAt).
  *
  * The monitor thus sees exactly the calls the real prober makes, in the same order and with the
- * same times: echoes at their arrival, check and probeDue at ticks. What others see of an echo
+ * same times: echoes at their arrival, tick at ticks. What others see of an echo
  * (a link coming up, new figures for the reporter) lands at the next tick, at most 5 ms late. No
  * probe costs a heap event or an allocation.
  *
@@ -183,10 +180,8 @@ export class ProbeEngine {
         rev,
         out,
         back,
-        status: { peer: this.ids[peer], state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 },
+        status: monitor.estimateInto(now, { peer: this.ids[peer], state: 'down', rttMs: NaN, jitterMs: 0, loss: 1, lossShort: 1, lossReverse: 1, samples: 0 }),
         dirty: false,
-        lastProbeAt: -Infinity,
-        lastEchoAt: now,
         pending: [],
         head: 0,
         tail: 0,
@@ -196,11 +191,12 @@ export class ProbeEngine {
         echoSeq: -1
       }
     } else {
-      const st = old.status
-      st.peer = this.ids[peer]; st.state = 'down'; st.rttMs = NaN; st.jitterMs = 0; st.loss = 1; st.lossShort = 1; st.lossReverse = 1; st.samples = 0
+      // A new monitor's estimate: the link starts down, as in the prober.
+      old.status.peer = this.ids[peer]
+      monitor.estimateInto(now, old.status)
       old.owner = owner; old.peer = peer; old.mate = mate; old.epoch = this.hooks.epoch(owner); old.monitor = monitor
       old.fwd = fwd; old.rev = rev; old.out = out; old.back = back
-      old.dirty = false; old.lastProbeAt = -Infinity; old.lastEchoAt = now; old.head = 0; old.tail = 0; old.quiet = false
+      old.dirty = false; old.head = 0; old.tail = 0; old.quiet = false
       old.lostSeq = -1; old.echoSeq = -1
       this.slots[s] = old
     }
@@ -258,7 +254,8 @@ export class ProbeEngine {
    *
    * ReportPolicy decides on state, short-window loss and RTT (prober/reporter.ts). Those figures
    * are taken when the link changes, at the tick that handles the echo or the state change, while
-   * its monitor is still in the cache (`quick`); at 20,000 links, reading them again here at the
+   * its monitor is still in the cache (estimateInto without the long
+   * windows, in `step`); at 20,000 links, reading them again here at the
    * check, up to 50 ms later, missed the cache for every link. State and RTT cannot move in
    * between. The short-window loss can, when its oldest sample leaves the window meanwhile; the
    * check then sees the figure as of the link's last change, as it already did for links without
@@ -376,7 +373,6 @@ export class ProbeEngine {
         continue
       }
       if (m.echo(at, p[i + 1], at - p[i + 4], p[i + 2], p[i + 3])) this.linkChange(l, true)
-      l.lastEchoAt = at
       l.echoSeq = p[i + 1]
       changed = true
     }
@@ -390,21 +386,22 @@ export class ProbeEngine {
       l.tail -= l.head
       l.head = 0
     }
-    if (m.check(now)) {
+    // The prober's own step: the silence check, then a probe if due.
+    const did = m.tick(now)
+    if ((did & TICK_WENT_DOWN) !== 0) {
       this.linkChange(l, false)
       changed = true
     }
     if (changed) {
-      this.quick(l, now)
+      // The figures a report decision reads, as of now (see `changed`).
+      m.estimateInto(now, l.status, false)
       if (!l.dirty) {
         l.dirty = true
         this.dirty[l.owner].push(s)
       }
     }
-    // The interval in force cannot move between here and nextWake: sending only moves lastProbeAt.
-    const interval = m.currentInterval(now)
-    if (m.probeDue(now)) this.send(l, now)
-    const wake = nextWake(m, l.lastProbeAt, l.lastEchoAt, now, this.tickMs, interval)
+    if ((did & TICK_PROBE) !== 0) this.send(l, now, m.probeSeq - 1)
+    const wake = m.nextWake(now, this.tickMs)
     return l.head < l.tail ? Math.min(wake, p[l.head]) : wake
   }
 
@@ -413,10 +410,8 @@ export class ProbeEngine {
     this.hooks.linkChange(l.owner, l.peer, up)
   }
 
-  /** Sends a probe and decides its round trip (see the class comment). */
-  private send (l: ProbeLink, now: number): void {
-    const seq = l.monitor.probeSent(now)
-    l.lastProbeAt = now
+  /** Decides the round trip of the probe `seq` the monitor just sent (see the class comment). */
+  private send (l: ProbeLink, now: number, seq: number): void {
     this.probes++
     if (!this.roundTrip(l, now, seq)) l.lostSeq = seq
   }
@@ -441,22 +436,7 @@ export class ProbeEngine {
   /** The link's full estimate now, as the real prober's status() gives it. */
   private estimate (s: number): LinkStatus {
     const l = this.slots[s] as ProbeLink
-    const st = l.status
-    const e = l.monitor.estimate(this.clock.now)
-    st.state = e.state; st.rttMs = e.rttMs; st.jitterMs = e.jitterMs; st.loss = e.loss
-    st.lossShort = e.lossShort; st.lossReverse = e.lossReverse; st.samples = e.samples
-    return st
-  }
-
-  /** The figures a report decision reads, as of `now` (see `changed`). */
-  private quick (l: ProbeLink, now: number): void {
-    const st = l.status
-    const m = l.monitor
-    const down = m.state === 'down'
-    const short = m.lossShortWindow.forward(now)
-    st.state = m.state; st.rttMs = m.rtt.srtt; st.jitterMs = m.rtt.jitter; st.samples = m.rtt.samples
-    st.lossShort = down ? 1 : Number.isNaN(short) ? 0 : short
-    if (down) { st.loss = 1; st.lossReverse = 1 }
+    return l.monitor.estimateInto(this.clock.now, l.status)
   }
 }
 

@@ -2,12 +2,12 @@ import { performance } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { silentLogger } from '../../src/logging.js'
 import { Prng } from '../../src/prng.js'
-import { TICK_MS } from '../../prober/constants.js'
+import { REPORT_CHECK_MS, TICK_MS } from '../../prober/constants.js'
 import { DEFAULT_NEIGHBOUR_POLICY } from '../../topology/neighbours.js'
 import { convergenceMs } from '../convergence.js'
 import { linkTimeline, type Scenario } from '../scenario.js'
 import type { EventResult, SimResult } from '../types.js'
-import { DRAIN_MS, FINAL_ROUTES_ALL_MAX, REPORT_CHECK_MS, STARTUP_SPREAD_MS, WARMUP_LIMIT_MS, WARMUP_POLL_MS, WARMUP_REST_MS } from './constants.js'
+import { DRAIN_MS, FINAL_ROUTES_ALL_MAX, STARTUP_SPREAD_MS, WARMUP_LIMIT_MS, WARMUP_POLL_MS, WARMUP_REST_MS } from './constants.js'
 import { computeSpacingFor } from '../../controller/core/route-scheduling.js'
 import { ControlPlane } from './control-plane.js'
 import { finalRoutes } from './final-routes.js'
@@ -41,7 +41,7 @@ export class ModelRun {
   private readonly control: ControlPlane
   private readonly flows: FlowRunner
   /**
-   * The Reporter's checks, spread over the ticks of each 50 ms as relays' timers fall: slot k holds
+   * The Reporter's checks, spread over the ticks of each REPORT_CHECK_MS as relays' timers fall: slot k holds
    * the relays checked at ticks ≡ k modulo the check period.
    */
   private readonly reportSlots: Array<Set<number>> = Array.from({ length: REPORT_CHECK_MS / TICK_MS }, () => new Set())

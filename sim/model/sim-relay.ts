@@ -2,7 +2,8 @@ import type { TableEntry } from '../../src/control/messages.js'
 import type { Logger } from '../../src/logging.js'
 import { ForwardingTable, type IdRoute } from '../../relay/forwarding-table.js'
 import type { Route } from '../../relay/types.js'
-import { buildReport, ReportPolicy, type LinkReport } from '../../prober/reporter.js'
+import type { LinkStatus } from '../../prober/prober.js'
+import { ReportCheck, type LinkReport } from '../../prober/reporter.js'
 import type { ProbeEngine } from './probe-engine.js'
 import type { VirtualClock } from './virtual-clock.js'
 
@@ -27,7 +28,7 @@ export interface RelayHooks {
 
 /**
  * One relay: its forwarding state on the real ForwardingTable (relay/forwarding-table.ts, local
- * fast reroute included), its neighbour set, and its link reports on the real ReportPolicy. The
+ * fast reroute included), its neighbour set, and its link reports on the real Reporter's check (ReportCheck). The
  * probe engine holds its link monitors.
  *
  * The ForwardingTable holds only the entries for *watched* destinations, those some flow sends to.
@@ -58,8 +59,9 @@ export class SimRelay {
   private readonly hooks: RelayHooks
   private readonly watched: ReadonlySet<number>
   private forwarding: ForwardingTable
-  private policy = new ReportPolicy()
-  private reportSeq = 0
+  private reports: ReportCheck
+  /** Every link estimated now, for a report that goes out; made once, so a check allocates nothing. */
+  private readonly allLinks: () => LinkStatus[]
   /** What the state file holds while the relay is down. */
   private saved: { version: number, neighbours: number[] } | undefined
 
@@ -75,14 +77,15 @@ export class SimRelay {
     this.tableNext = new Int32Array(init.mesh.ids.length).fill(NONE)
     this.tableBackup = new Int32Array(init.mesh.ids.length).fill(NONE)
     this.forwarding = this.newForwarding()
+    this.reports = new ReportCheck(this.id)
+    this.allLinks = () => this.probes.statuses(this.index)
   }
 
   start (): void {
     this.alive = true
     this.epoch++
     this.forwarding = this.newForwarding()
-    this.policy = new ReportPolicy()
-    this.reportSeq = 0
+    this.reports = new ReportCheck(this.id)
     const saved = this.saved
     this.saved = undefined
     if (saved !== undefined) {
@@ -146,21 +149,17 @@ export class SimRelay {
   }
 
   /**
-   * The Reporter's periodic check: send a report when the policy says one is due. The decision
-   * looks at the links that changed since the last check (probe-engine.ts `changed` says why that
-   * is the whole answer); the report itself carries every link estimated now, as the real relay's.
+   * The Reporter's periodic check, the real one (ReportCheck). The decision looks at the links
+   * that changed since the last check (probe-engine.ts `changed` says why that is the whole
+   * answer); the report itself carries every link estimated now, as the real relay's.
    */
   checkReport (): void {
     if (!this.alive) return
     const now = this.clock.now
     // A scheduled report may go out: links the probe engine runs in batches must be current.
-    if (this.policy.scheduleDue(now)) this.probes.settle(this.index)
-    const why = this.policy.due(now, this.probes.changed(this.index))
-    if (why === undefined) return
-    const links = this.probes.statuses(this.index)
-    const report = buildReport(this.id, ++this.reportSeq, why, links, this.policy)
-    this.policy.sent(now, links)
-    this.hooks.report(this.index, report)
+    if (this.reports.scheduleDue(now)) this.probes.settle(this.index)
+    const report = this.reports.check(now, this.probes.changed(this.index), this.allLinks)
+    if (report !== undefined) this.hooks.report(this.index, report)
   }
 
   private newForwarding (): ForwardingTable {

@@ -1,4 +1,4 @@
-import { DEFAULT_LINK_MONITOR_OPTIONS, LinkMonitor, type LinkMonitorOptions } from '../../prober/link-monitor.js'
+import { LinkMonitor, shortestProbeGap, type LinkMonitorOptions } from '../../prober/link-monitor.js'
 
 /**
  * A LinkMonitor whose loss windows hold as many samples as its probe rate can produce
@@ -9,7 +9,7 @@ import { DEFAULT_LINK_MONITOR_OPTIONS, LinkMonitor, type LinkMonitorOptions } fr
  */
 export class SizedLinkMonitor extends LinkMonitor {
   constructor (now: number, opts: Partial<LinkMonitorOptions>, tickMs: number) {
-    super(now, { ...opts, minProbeGapMs: minProbeGap(opts, tickMs) })
+    super(now, { ...opts, minProbeGapMs: shortestProbeGap(opts, tickMs) })
   }
 }
 
@@ -47,10 +47,4 @@ export class MonitorPool {
   give (m: SizedLinkMonitor): void {
     this.spare.push(m)
   }
-}
-
-function minProbeGap (opts: Partial<LinkMonitorOptions>, tickMs: number): number {
-  const o = { ...DEFAULT_LINK_MONITOR_OPTIONS, ...opts }
-  const alert = o.alertIntervalMs > 0 ? o.alertIntervalMs : Infinity
-  return Math.max(tickMs, Math.min(o.intervalMs, o.fastIntervalMs, alert))
 }

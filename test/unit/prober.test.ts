@@ -1,46 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { Prober, type ProbeTransport } from '../../prober/prober.js'
 import { ReportPolicy, buildReport } from '../../prober/reporter.js'
-import { silentLogger } from '../../src/logging.js'
-import { microsOf } from '../../src/clock.js'
-import { Originator, PacketAuth, PacketHeader, Reason, Service, parseHeader, relayNumber } from '../../src/wire/index.js'
-import { ManualClock } from '../helpers/manual-clock.js'
+import { PacketHeader, Reason, relayNumber } from '../../src/wire/index.js'
+import { proberPair, type ProberPair } from '../helpers/prober-pair.js'
 
 /** Two probers joined by an in-memory link with a fixed one-way delay, on a manual clock. */
-function pair (oneWayMs: number): { clock: ManualClock, a: Prober, b: Prober, cut: (v: boolean) => void, drops: Reason[] } {
-  const clock = new ClockWithQueue()
-  const auth = new PacketAuth(randomBytes(32))
-  const drops: Reason[] = []
+function pair (oneWayMs: number): ProberPair & { cut: (v: boolean) => void } {
   let cut = false
-  const probers = new Map<string, Prober>()
-  const make = (self: string, peer: string): Prober => {
-    const o = new Originator(auth, { src: relayNumber(self), bootMs: 1_700_000_000_000, micros: microsOf(clock) })
-    const transport: ProbeTransport = {
-      begin: (type, dst, len) => o.begin(type, dst, Service.LINK, 0, 0, 0, len, 1),
-      send: (buf) => {
-        auth.sign(buf)
-        if (cut) return
-        clock.later(oneWayMs, () => {
-          const h = new PacketHeader()
-          assert.equal(parseHeader(buf, buf.length, h), Reason.OK)
-          assert.ok(auth.verify(buf))
-          probers.get(peer)?.handle(h, buf, '127.0.0.1', 1)
-        })
-      },
-      countDrop: (r) => { drops.push(r) }
-    }
-    const p = new Prober({ clock, logger: silentLogger(), transport }, { neighbours: [{ id: peer, number: relayNumber(peer), host: '127.0.0.1', port: 1 }] })
-    probers.set(self, p)
-    return p
-  }
-  const a = make('a', 'b'); const b = make('b', 'a')
-  return { clock, a, b, cut: (v) => { cut = v }, drops }
-}
-
-class ClockWithQueue extends ManualClock {
-  later (ms: number, fn: () => void): void { this.setTimeout(fn, ms) }
+  return { ...proberPair({ delayMs: () => oneWayMs, cut: () => cut }), cut: (v) => { cut = v } }
 }
 
 test('two probers bring their link up and measure the round trip', () => {

@@ -2,14 +2,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { keepUnknown, planRollout } from '../../topology/rollout-plan.js'
-import { LinkMonitor } from '../../prober/link-monitor.js'
+import { LinkMonitor, TICK_PROBE, TICK_WENT_DOWN } from '../../prober/link-monitor.js'
 import { TICK_MS } from '../../prober/constants.js'
 import { Prng } from '../../src/prng.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
 import { validateScenario } from '../../sim/scenario.js'
 import { EventHeap } from '../../sim/model/event-heap.js'
 import { ProbeEngine } from '../../sim/model/probe-engine.js'
-import { nextWake } from '../../sim/model/probe-schedule.js'
 import { changedEntries, InstalledTables, RelayIndex } from '../../topology/route-diff.js'
 import { LinkTable } from '../../sim/model/sim-link.js'
 import { MonitorPool, SizedLinkMonitor } from '../../sim/model/sized-monitor.js'
@@ -68,7 +67,7 @@ function fates (seed: number, n: number): number[] {
 
 interface Trace { probes: number[], changes: Array<[number, string]> }
 
-/** The real prober's loop: check and probeDue at every tick; echoes at their arrival times. */
+/** The real prober's loop: the monitor's tick at every tick; echoes at their arrival times. */
 function everyTick (fate: number[], endMs: number): Trace {
   const m = new LinkMonitor(0)
   const t: Trace = { probes: [], changes: [] }
@@ -78,9 +77,10 @@ function everyTick (fate: number[], endMs: number): Trace {
       const [at, seq] = echoes.shift() as [number, number]
       if (m.echo(at, seq, fate[seq], seq + 1, 1)) t.changes.push([at, 'up'])
     }
-    if (m.check(now)) t.changes.push([now, 'down'])
-    if (m.probeDue(now)) {
-      const seq = m.probeSent(now)
+    const did = m.tick(now)
+    if ((did & TICK_WENT_DOWN) !== 0) t.changes.push([now, 'down'])
+    if ((did & TICK_PROBE) !== 0) {
+      const seq = m.probeSeq - 1
       t.probes.push(now)
       if (fate[seq] > 0) echoes.push([now + fate[seq], seq])
     }
@@ -93,24 +93,21 @@ function onWake (fate: number[], endMs: number): Trace {
   const m = new SizedLinkMonitor(0, {}, TICK_MS)
   const t: Trace = { probes: [], changes: [] }
   const echoes: Array<[number, number]> = []
-  let lastProbe = -Infinity
-  let lastEcho = 0
   let wake = -Infinity
   for (let now = TICK_MS; now <= endMs; now += TICK_MS) {
     if (now < wake && !(echoes.length > 0 && echoes[0][0] <= now)) continue
     while (echoes.length > 0 && echoes[0][0] <= now) {
       const [at, seq] = echoes.shift() as [number, number]
       if (m.echo(at, seq, fate[seq], seq + 1, 1)) t.changes.push([at, 'up'])
-      lastEcho = at
     }
-    if (m.check(now)) t.changes.push([now, 'down'])
-    if (m.probeDue(now)) {
-      const seq = m.probeSent(now)
-      lastProbe = now
+    const did = m.tick(now)
+    if ((did & TICK_WENT_DOWN) !== 0) t.changes.push([now, 'down'])
+    if ((did & TICK_PROBE) !== 0) {
+      const seq = m.probeSeq - 1
       t.probes.push(now)
       if (fate[seq] > 0) echoes.push([now + fate[seq], seq])
     }
-    wake = nextWake(m, lastProbe, lastEcho, now, TICK_MS)
+    wake = m.nextWake(now, TICK_MS)
   }
   return t
 }
