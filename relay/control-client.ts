@@ -5,6 +5,7 @@ import {
   type TableMessage
 } from '../src/control/messages.js'
 import { controlClientChannel } from '../src/control/control-channel.js'
+import { RECONNECT_MAX_MS, RECONNECT_MIN_MS } from '../src/control/constants.js'
 import { tableToWire } from '../src/control/table-codec.js'
 import { ErrorCode, RelaymeshError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
@@ -13,9 +14,6 @@ import { connectQuic } from '../src/transport/quic/client.js'
 import type { Channel } from '../src/transport/quic/types.js'
 import type { IdRoute } from './forwarding-table.js'
 
-/** Reconnect backoff: doubles from the first value, capped so relays find a standby in time. */
-export const RECONNECT_MIN_MS = 100
-export const RECONNECT_MAX_MS = 1_000
 const CONNECT_TIMEOUT_MS = 1_000
 /**
  * After this long with no leader to follow, a relay accepts a lower fencing number again. A

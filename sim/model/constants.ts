@@ -30,9 +30,6 @@ export const DRAIN_MS = 2_000
  */
 export const DEFAULT_CONTROL_DELAY_MS = 10
 
-/** Relay reconnect backoff to the controller (relay/control-client.ts: 100 ms doubling to 1 s). */
-export const RECONNECT_MIN_MS = 100
-export const RECONNECT_MAX_MS = 1_000
 
 /** Up to this many relays, final_routes lists every pair; beyond, only pairs of flow endpoints. */
 export const FINAL_ROUTES_ALL_MAX = 100
