@@ -36,6 +36,8 @@ interface SimRelay {
   version: number
   seq: number
   gotTable: boolean
+  /** Followed the leader at the last status: a drop since counts as a reconnect. */
+  wasFollowing: boolean
   timer: NodeJS.Timeout | undefined
 }
 
@@ -45,7 +47,7 @@ const relays: SimRelay[] = []
 const tableEvents: Array<[number, number, number, number]> = []
 const neighbourEvents: number[] = []
 let mesh: SyntheticMesh
-let status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, lastTableAt: 0, lastNeighboursAt: 0 }
+let status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, reconnects: 0, tableMessages: 0, neighbourChanges: 0, lastTableAt: 0, lastNeighboursAt: 0 }
 let meshKey: Buffer
 
 function send (m: FromClients): void { process.send?.(m) }
@@ -70,7 +72,7 @@ function report (r: SimRelay, trigger: 'schedule' | 'state'): void {
 
 function makeRelay (index: number, controller: HostPort): SimRelay {
   const id = relayId(index)
-  const r: SimRelay = { index, id, client: undefined as unknown as ControlClient, sink: undefined, peers: [], down: new Set(), table: new Map(), version: 0, seq: 0, gotTable: false, timer: undefined }
+  const r: SimRelay = { index, id, client: undefined as unknown as ControlClient, sink: undefined, peers: [], down: new Set(), table: new Map(), version: 0, seq: 0, gotTable: false, wasFollowing: false, timer: undefined }
   r.client = new ControlClient({ clock: systemClock, logger }, {
     id,
     // Never dialled: the clients probe nothing. Unique per relay, as the controller expects.
@@ -80,10 +82,14 @@ function makeRelay (index: number, controller: HostPort): SimRelay {
   }, {
     current: () => ({ version: r.version, table: r.table }),
     onNeighbours: (list: NeighbourEntry[]) => {
-      r.peers = list.map((n) => n.id)
+      const peers = list.map((n) => n.id)
+      // The same set again (a re-register after a reconnect) changes no link.
+      if (peers.join() === r.peers.join()) return
+      r.peers = peers
       const t = hostMonoMs()
       neighbourEvents.push(t)
       status.lastNeighboursAt = t
+      status.neighbourChanges++
     },
     onTable: (m) => {
       if (m.full) r.table.clear()
@@ -93,6 +99,7 @@ function makeRelay (index: number, controller: HostPort): SimRelay {
       const t = hostMonoMs()
       tableEvents.push([index, m.version, m.round, t])
       status.lastTableAt = t
+      status.tableMessages++
       r.gotTable = true
     }
   })
@@ -147,13 +154,17 @@ async function startSinks (sink: HostPort, maxPending: number): Promise<void> {
 
 function updateStatus (): void {
   let following = 0; let withTable = 0; let sinkConnected = 0; let degreeSum = 0
+  let reconnects = status.reconnects
   for (const r of relays) {
-    if (r.client.leaderAddress !== undefined) following++
+    const f = r.client.leaderAddress !== undefined
+    if (f) following++
+    else if (r.wasFollowing) reconnects++
+    r.wasFollowing = f
     if (r.gotTable) withTable++
     if (r.sink !== undefined && r.sink.connected > 0) sinkConnected++
     degreeSum += r.peers.length
   }
-  status = { ...status, following, withTable, sinkConnected, degreeSum }
+  status = { ...status, following, withTable, sinkConnected, degreeSum, reconnects }
   send(status)
 }
 

@@ -109,6 +109,11 @@ export interface ClientStatus {
   reportsSent: number
   /** Sum of every client's neighbour count. */
   degreeSum: number
+  /** Times a client that followed the leader stopped following it (its channel closed). */
+  reconnects: number
+  /** Table messages received, and neighbour sets that changed, over all clients. */
+  tableMessages: number
+  neighbourChanges: number
   lastTableAt: number
   lastNeighboursAt: number
 }

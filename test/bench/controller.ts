@@ -22,13 +22,13 @@
  *      neighbour sets (its periodic refresh) is discarded and counted.
  *
  * Prints one JSON line; progress on stderr. Flags: --clients N (1000), --procs P (4), --trials T
- * (20), --steady-s S (30), --max-pending K (2), --seed N, --fast (short windows, 3 trials: a smoke
+ * (20), --steady-s S (30), --max-pending K (6), --connect-timeout-s S (give up; N/2), --seed N, --fast (short windows, 3 trials: a smoke
  * test), --no-sink, --cpu-prof DIR (profile the controller; profile-summary.js reads it), and
  * --nearest / --random-links, passed to the controller (default 6 and 3: a mesh of degree ~16).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -46,7 +46,8 @@ const { values: opt } = parseArgs({
     procs: { type: 'string', default: '4' },
     trials: { type: 'string' },
     'steady-s': { type: 'string' },
-    'max-pending': { type: 'string', default: '2' },
+    'max-pending': { type: 'string', default: '6' },
+    'connect-timeout-s': { type: 'string' },
     seed: { type: 'string', default: '1' },
     fast: { type: 'boolean', default: false },
     'no-sink': { type: 'boolean', default: false },
@@ -61,7 +62,8 @@ const TRIALS = Number(opt.trials ?? (opt.fast ? 3 : 20))
 const STEADY_S = Number(opt['steady-s'] ?? (opt.fast ? 3 : 30))
 /** No table message for this long: the mesh has settled (ms). */
 const QUIET_MS = opt.fast ? 600 : 1_500
-const CONNECT_TIMEOUT_S = Math.max(60, N / 5)
+/** Only a safety net: the time to connect is a figure, and on a loaded machine it can be long. */
+const CONNECT_TIMEOUT_S = Number(opt['connect-timeout-s'] ?? Math.max(120, N / 2))
 for (const [k, v] of [['--clients', N], ['--procs', PROCS], ['--trials', TRIALS], ['--steady-s', STEADY_S]] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive whole number, got ${String(v)}`)
 }
@@ -71,16 +73,41 @@ const r1 = (x: number): number => Math.round(x * 10) / 10
 const children = new Set<ChildProcess>()
 let dir: string | undefined
 
-function cleanup (): void {
+/** Last resort when this process exits: nothing may outlive it. */
+function killAll (): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+}
+process.once('exit', killAll)
+
+/** Asks every child to stop (SIGTERM; the client processes end their channels first). */
+function stopAll (): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
 }
-process.once('exit', cleanup)
-process.once('SIGINT', () => { log('interrupted'); cleanup(); process.exit(130) })
-process.once('SIGTERM', () => { cleanup(); process.exit(143) })
+
+/** Waits for the children to exit, killing what is left after `graceMs`. */
+async function waitChildren (graceMs: number, which: ChildProcess[] = [...children]): Promise<void> {
+  await Promise.all(which.map(async (c) => {
+    if (c.exitCode !== null || c.signalCode !== null) return
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { c.kill('SIGKILL') }, graceMs)
+      c.once('exit', () => { clearTimeout(t); resolve() })
+    })
+  }))
+}
+
+async function shutdown (code: number): Promise<never> {
+  stopAll()
+  // A profiled controller writes its profile as it exits: give it time.
+  await waitChildren(opt['cpu-prof'] === undefined ? 5_000 : 30_000)
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  process.exit(code)
+}
+process.once('SIGINT', () => { log('interrupted'); void shutdown(130) })
+process.once('SIGTERM', () => { void shutdown(143) })
 
 /** A client process, with its latest status and a queue of replies. */
 class ClientProc {
-  status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, lastTableAt: 0, lastNeighboursAt: 0 }
+  status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, reconnects: 0, tableMessages: 0, neighbourChanges: 0, lastTableAt: 0, lastNeighboursAt: 0 }
   private readonly waiting: Array<(m: FromClients) => void> = []
   constructor (readonly proc: ChildProcess, readonly first: number, readonly count: number) {
     proc.on('message', (m: FromClients) => {
@@ -147,6 +174,7 @@ async function main (): Promise<void> {
   const control = ready.control as HostPort
   const httpPort = (ready.http as HostPort).port
   const ctlPid = ctl.pid as number
+  const load0 = loadavg()[0]
   log(`controller pid ${ctlPid} on ${control.host}:${control.port}; ${N} clients in ${PROCS} processes`)
 
   let sinkPid: number | undefined
@@ -172,9 +200,10 @@ async function main (): Promise<void> {
     procs.push(cp)
     cp.send({ type: 'init', first, count, total: N, seed: Number(opt.seed), controller: control, meshKey, maxPending: Number(opt['max-pending']) })
   }
-  const progress = (): string => `${sum(procs, (s) => s.following)}/${N} following the leader, ${sum(procs, (s) => s.withTable)} with tables, ${r1((hostMonoMs() - t0) / 1000)} s`
+  const progress = (): string => `${sum(procs, (s) => s.following)}/${N} following the leader, ${sum(procs, (s) => s.withTable)} with tables, ${sum(procs, (s) => s.reconnects)} reconnects, ${r1((hostMonoMs() - t0) / 1000)} s`
   await until('every client to follow the leader', () => sum(procs, (s) => s.following) === N, CONNECT_TIMEOUT_S * 1000, progress)
   const connectAllS = (hostMonoMs() - t0) / 1000
+  const connectMsgs = { tables: sum(procs, (s) => s.tableMessages), neighbours: sum(procs, (s) => s.neighbourChanges) }
   log(`all ${N} connected in ${r1(connectAllS)} s`)
   await until('every client to have tables', () => sum(procs, (s) => s.withTable) === N, 120_000, progress)
   await quiet(procs, 120_000)
@@ -260,10 +289,15 @@ async function main (): Promise<void> {
   process.stdout.write(JSON.stringify({
     bench: 'controller',
     clients: N,
+    // Others' work on this host slows connects and reroutes (not CPU seconds): the 1-min load.
+    load_1m: [r1(load0), r1(loadavg()[0])],
     client_processes: procs.length,
     mesh_degree: r1(sum(procs, (s) => s.degreeSum) / N),
     connect_all_s: r1(connectAllS),
     tables_all_s: r1(tablesAllS),
+    // What the clients received until all were connected: the controller's churn while they join.
+    connect_table_messages: connectMsgs.tables,
+    connect_neighbour_changes: connectMsgs.neighbours,
     sink_connect_all_s: sinkConnectS === undefined ? null : r1(sinkConnectS),
     steady_s: STEADY_S,
     reports_per_s: steady.reports_per_s,
@@ -277,24 +311,14 @@ async function main (): Promise<void> {
     reroute_all_acked_ms: { p50: r1(percentile(rerouteMs, 50)), p99: r1(percentile(rerouteMs, 99)), max: r1(Math.max(...rerouteMs)) },
     affected_clients: { p50: percentile(affected, 50), p99: percentile(affected, 99), max: Math.max(...affected) },
     trials_discarded: discarded,
+    client_reconnects: sum(procs, (s) => s.reconnects),
     failures_without_reroute: noReroute
   }) + '\n')
 
+  // Clients first, so that the controller has no channel left to close.
   for (const p of procs) p.send({ type: 'stop' })
+  await waitChildren(5_000, procs.map((p) => p.proc))
   sink?.disconnect()
-  ctl.kill('SIGTERM')
-  await stopChildren()
-}
-
-/** Waits for every child to exit, killing what is left after 10 s. */
-async function stopChildren (): Promise<void> {
-  await Promise.all([...children].map(async (c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { c.kill('SIGKILL') }, 10_000)
-      c.once('exit', () => { clearTimeout(t); resolve() })
-    })
-  }))
 }
 
 try {
@@ -302,9 +326,5 @@ try {
 } catch (err) {
   log(`failed: ${(err as Error).message}`)
   process.exitCode = 1
-} finally {
-  cleanup()
-  await stopChildren()
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
-  process.exit()
 }
+await shutdown(typeof process.exitCode === 'number' ? process.exitCode : 0)
