@@ -25,4 +25,7 @@ const server = createQuicServer({
 const addr = await server.start()
 process.send?.({ type: 'ready', port: addr.port, pid: process.pid })
 process.on('message', () => { process.send?.({ type: 'count', messages }) })
-process.on('disconnect', () => { void server.stop().finally(() => process.exit(0)) })
+const stop = (): void => { void server.stop().finally(() => process.exit(0)) }
+process.on('disconnect', stop)
+// Exiting, not dying by the signal, lets --cpu-prof write its profile.
+process.on('SIGTERM', stop)

@@ -23,7 +23,7 @@
  *
  * Prints one JSON line; progress on stderr. Flags: --clients N (1000), --procs P (4), --trials T
  * (20), --steady-s S (30), --max-pending K (6), --connect-timeout-s S (give up; N/2), --seed N, --fast (short windows, 3 trials: a smoke
- * test), --no-sink, --cpu-prof DIR (profile the controller; profile-summary.js reads it), and
+ * test), --no-sink, --cpu-prof DIR (profile the controller and the sink; profile-summary.js reads them), and
  * --nearest / --random-links, passed to the controller (default 6 and 3: a mesh of degree ~16).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
@@ -181,7 +181,7 @@ async function main (): Promise<void> {
   let sinkPort: number | undefined
   let sink: ChildProcess | undefined
   if (!opt['no-sink']) {
-    sink = fork(fileURLToPath(new URL('./controller-sink.js', import.meta.url)), [meshKey], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    sink = fork(fileURLToPath(new URL('./controller-sink.js', import.meta.url)), [meshKey], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: prof })
     children.add(sink)
     const m = await new Promise<{ port: number, pid: number }>((resolve) => { sink?.once('message', (x) => { resolve(x as { port: number, pid: number }) }) })
     sinkPid = m.pid; sinkPort = m.port
@@ -236,6 +236,7 @@ async function main (): Promise<void> {
     cpu_pct: r1(100 * (w1.ctl - w0.ctl) / wallS),
     rss_mb: r1(rssMb(ctlPid)),
     reports_per_s: r1(((w1.reports !== undefined && w0.reports !== undefined) ? w1.reports - w0.reports : w1.sent - w0.sent) / wallS),
+    reports_sent_per_s: r1((w1.sent - w0.sent) / wallS),
     baseline_quic_sink_cpu_pct: sinkPid === undefined ? null : r1(100 * (w1.sink - w0.sink) / wallS),
     baseline_quic_sink_rss_mb: sinkPid === undefined ? null : r1(rssMb(sinkPid)),
     sink_messages_per_s: sinkPid === undefined ? null : r1((w1.sinkMsgs - w0.sinkMsgs) / wallS)
@@ -282,7 +283,15 @@ async function main (): Promise<void> {
     rerouteMs.push(ms)
     affected.push(new Set(tables.map((e) => e[0])).size)
     routesOnLink.push(n)
-    log(`trial ${rerouteMs.length}/${TRIALS}: ${relayId(a)}→${relayId(b)} (${n} routes) down: ${affected[affected.length - 1]} clients acked within ${ms.toFixed(0)} ms`)
+    // Per table version: its rounds and when its last message arrived, for reading slow trials.
+    const byVersion = new Map<number, { rounds: Set<number>, last: number }>()
+    for (const [, v, round, t] of tables) {
+      const e = byVersion.get(v) ?? { rounds: new Set(), last: 0 }
+      e.rounds.add(round); e.last = Math.max(e.last, t - down)
+      byVersion.set(v, e)
+    }
+    const detail = [...byVersion].map(([v, e]) => `v${v} rounds ${[...e.rounds].sort().join(',')} by ${e.last.toFixed(0)} ms`).join('; ')
+    log(`trial ${rerouteMs.length}/${TRIALS}: ${relayId(a)}→${relayId(b)} (${n} routes) down: ${affected[affected.length - 1]} clients acked within ${ms.toFixed(0)} ms (${detail})`)
   }
   await quiet(procs)
 
@@ -301,6 +310,7 @@ async function main (): Promise<void> {
     sink_connect_all_s: sinkConnectS === undefined ? null : r1(sinkConnectS),
     steady_s: STEADY_S,
     reports_per_s: steady.reports_per_s,
+    reports_sent_per_s: steady.reports_sent_per_s,
     cpu_pct: steady.cpu_pct,
     rss_mb: steady.rss_mb,
     baseline_quic_sink_cpu_pct: steady.baseline_quic_sink_cpu_pct,
