@@ -62,6 +62,8 @@ const TRIALS = Number(opt.trials ?? (opt.fast ? 3 : 20))
 const STEADY_S = Number(opt['steady-s'] ?? (opt.fast ? 3 : 30))
 /** No table message for this long: the mesh has settled (ms). */
 const QUIET_MS = opt.fast ? 600 : 1_500
+/** A link failure that brought no table message within this long counts as without a reroute (ms). */
+const FIRST_TABLE_WAIT_MS = 15_000
 /** Only a safety net: the time to connect is a figure, and on a loaded machine it can be long. */
 const CONNECT_TIMEOUT_S = Number(opt['connect-timeout-s'] ?? Math.max(120, N / 2))
 for (const [k, v] of [['--clients', N], ['--procs', PROCS], ['--trials', TRIALS], ['--steady-s', STEADY_S]] as const) {
@@ -272,8 +274,11 @@ async function main (): Promise<void> {
     await quiet(procs)
     const owner = procOf(a)
     const { t: down } = await owner.ask({ type: 'link', id: relayId(a), peer: relayId(b), up: false }, 'sent')
-    await sleep(250)
-    await until('the reroute to settle', () => hostMonoMs() - Math.max(lastTableAt(procs), down) >= QUIET_MS, 30_000)
+    // A controller behind on its input starts late: wait for its first table message (a while),
+    // then for no more to come.
+    const firstBy = Date.now() + FIRST_TABLE_WAIT_MS
+    await until('a table message', () => lastTableAt(procs) > down || Date.now() > firstBy, FIRST_TABLE_WAIT_MS + 1_000)
+    await until('the reroute to settle', () => hostMonoMs() - Math.max(lastTableAt(procs), down) >= QUIET_MS, 60_000)
     const events = await Promise.all(procs.map(async (p) => await p.ask({ type: 'events', since: down }, 'events')))
     await owner.ask({ type: 'link', id: relayId(a), peer: relayId(b), up: true }, 'sent')
     const tables = events.flatMap((e) => e.tables)
