@@ -3,7 +3,7 @@
  * report on, which links routes use most, percentiles, and a process's CPU and RSS from /proc.
  * Also the messages between the bench and its client processes (controller-clients.ts).
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readlinkSync, readFileSync } from 'node:fs'
 import { Prng } from '../../src/prng.js'
 import type { HostPort } from '../../src/transport/address.js'
 
@@ -81,6 +81,29 @@ export function cpuSeconds (pid: number): number {
 export function rssMb (pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m === null ? NaN : Number(m[1]) / 1024
+}
+
+/**
+ * Datagrams the kernel dropped on arrival at a process's UDP sockets, its receive buffer full
+ * (the last column of /proc/net/udp, matched by socket inode). A QUIC server that falls behind
+ * loses packets here, and its clients' handshakes and keepalives with them.
+ */
+export function udpDrops (pid: number): number {
+  const inodes = new Set<string>()
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+      if (m !== null) inodes.add(m[1])
+    } catch {} // closed meanwhile
+  }
+  let drops = 0
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      if (f.length > 12 && inodes.has(f[9])) drops += Number(f[f.length - 1])
+    }
+  }
+  return drops
 }
 
 /** A monotonic clock in ms that all processes on this host share (CLOCK_MONOTONIC). */

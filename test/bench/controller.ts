@@ -21,6 +21,10 @@
  *      back up and the mesh settles before the next. A trial during which the controller sent new
  *      neighbour sets (its periodic refresh) is discarded and counted.
  *
+ * Also printed, to read a miss by: the controller's UDP receive drops (controller_udp_drops), the
+ * clients' reconnects, the table and neighbour messages sent while they joined, reports the
+ * controller counted against reports sent (fewer: it fell behind), and the host's 1-min load.
+ *
  * Prints one JSON line; progress on stderr. Flags: --clients N (1000), --procs P (4), --trials T
  * (20), --steady-s S (30), --max-pending K (6), --connect-timeout-s S (give up; N/2), --seed N, --fast (short windows, 3 trials: a smoke
  * test), --no-sink, --cpu-prof DIR (profile the controller and the sink; profile-summary.js reads them), and
@@ -37,7 +41,7 @@ import { generateMeshKeyText, parseMeshKey } from '../../src/mesh-key.js'
 import type { HostPort } from '../../src/transport/address.js'
 import { CLI, READY_FD, READY_STDIO, readyLine } from '../../sim/process/daemons.js'
 import {
-  cpuSeconds, hostMonoMs, linkUsage, percentile, relayId, rssMb, type ClientStatus, type FromClients, type ToClients
+  cpuSeconds, hostMonoMs, linkUsage, percentile, relayId, rssMb, udpDrops, type ClientStatus, type FromClients, type ToClients
 } from './controller-mesh.js'
 
 const { values: opt } = parseArgs({
@@ -202,10 +206,33 @@ async function main (): Promise<void> {
     procs.push(cp)
     cp.send({ type: 'init', first, count, total: N, seed: Number(opt.seed), controller: control, meshKey, maxPending: Number(opt['max-pending']) })
   }
-  const progress = (): string => `${sum(procs, (s) => s.following)}/${N} following the leader, ${sum(procs, (s) => s.withTable)} with tables, ${sum(procs, (s) => s.reconnects)} reconnects, ${r1((hostMonoMs() - t0) / 1000)} s`
-  await until('every client to follow the leader', () => sum(procs, (s) => s.following) === N, CONNECT_TIMEOUT_S * 1000, progress)
+  const progress = (): string => `controller UDP drops ${udpDrops(ctlPid)}, ${sum(procs, (s) => s.following)}/${N} following the leader, ${sum(procs, (s) => s.withTable)} with tables, ${sum(procs, (s) => s.reconnects)} reconnects, ${r1((hostMonoMs() - t0) / 1000)} s`
+  const c0 = cpuSeconds(ctlPid)
+  try {
+    await until('every client to follow the leader', () => sum(procs, (s) => s.following) === N, CONNECT_TIMEOUT_S * 1000, progress)
+  } catch (err) {
+    // A miss is a figure too: how far it got, and what the controller went through meanwhile.
+    const wallS = (hostMonoMs() - t0) / 1000
+    process.stdout.write(JSON.stringify({
+      bench: 'controller',
+      clients: N,
+      load_1m: [r1(load0), r1(loadavg()[0])],
+      client_processes: procs.length,
+      connect_all_s: null,
+      error: (err as Error).message,
+      following_at_timeout: sum(procs, (s) => s.following),
+      with_tables_at_timeout: sum(procs, (s) => s.withTable),
+      client_reconnects: sum(procs, (s) => s.reconnects),
+      connect_table_messages: sum(procs, (s) => s.tableMessages),
+      connect_neighbour_changes: sum(procs, (s) => s.neighbourChanges),
+      controller_udp_drops: { connect: udpDrops(ctlPid) },
+      connect_cpu_pct: r1(100 * (cpuSeconds(ctlPid) - c0) / wallS),
+      rss_mb: r1(rssMb(ctlPid))
+    }) + '\n')
+    throw err
+  }
   const connectAllS = (hostMonoMs() - t0) / 1000
-  const connectMsgs = { tables: sum(procs, (s) => s.tableMessages), neighbours: sum(procs, (s) => s.neighbourChanges) }
+  const connectMsgs = { tables: sum(procs, (s) => s.tableMessages), neighbours: sum(procs, (s) => s.neighbourChanges), udpDrops: udpDrops(ctlPid) }
   log(`all ${N} connected in ${r1(connectAllS)} s`)
   await until('every client to have tables', () => sum(procs, (s) => s.withTable) === N, 120_000, progress)
   await quiet(procs, 120_000)
@@ -312,6 +339,8 @@ async function main (): Promise<void> {
     // What the clients received until all were connected: the controller's churn while they join.
     connect_table_messages: connectMsgs.tables,
     connect_neighbour_changes: connectMsgs.neighbours,
+    // Datagrams the controller's socket dropped (receive buffer full): while connecting, and in all.
+    controller_udp_drops: { connect: connectMsgs.udpDrops, total: udpDrops(ctlPid) },
     sink_connect_all_s: sinkConnectS === undefined ? null : r1(sinkConnectS),
     steady_s: STEADY_S,
     reports_per_s: steady.reports_per_s,
