@@ -6,7 +6,7 @@
  * listening, then { type: 'count', messages } on request; ends when the channel closes.
  */
 import { systemClock } from '../../src/clock.js'
-import { CONTROL_IDLE_TIMEOUT_MS, CONTROL_KEEPALIVE_MS } from '../../src/control/constants.js'
+import { controlServerChannel } from '../../src/control/control-channel.js'
 import { silentLogger } from '../../src/logging.js'
 import { createQuicServer } from '../../src/transport/quic/server.js'
 
@@ -15,11 +15,9 @@ let messages = 0
 const server = createQuicServer({
   host: '127.0.0.1',
   port: 0,
-  meshKey,
+  ...controlServerChannel(meshKey),
   logger: silentLogger(),
   clock: systemClock,
-  keepAliveIntervalMs: CONTROL_KEEPALIVE_MS,
-  maxIdleTimeoutMs: CONTROL_IDLE_TIMEOUT_MS,
   onChannel: (ch) => { ch.on('message', () => { messages++ }) }
 })
 const addr = await server.start()
