@@ -116,6 +116,14 @@ export class MeshGraph {
     return out
   }
 
+  /** [peer, RTT] for each link out of `from` with a measured RTT. */
+  measuredFrom (from: string): Array<[string, number]> {
+    const out: Array<[string, number]> = []
+    if (!this.g.hasNode(from)) return out
+    this.g.forEachOutEdge(from, (_e, attrs, _s, to) => { if (Number.isFinite(attrs.rttMs)) out.push([to, attrs.rttMs]) })
+    return out
+  }
+
   /** RTT last measured from→to, or undefined. */
   rtt (from: string, to: string): number | undefined {
     const key = linkKey(from, to)

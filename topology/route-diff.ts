@@ -90,6 +90,17 @@ export class InstalledTables {
     return out
   }
 
+  /** The distinct next hops relay `u`'s entries forward over. */
+  hopsUsed (u: number): number[] {
+    const next = this.nextRow(u)
+    const out: number[] = []
+    for (let d = 0; d < next.length; d++) {
+      const h = next[d]
+      if (h >= 0 && !out.includes(h)) out.push(h)
+    }
+    return out
+  }
+
   /** Whether some entry of relay `u` forwards over `hop`. */
   usesHop (u: number, hop: number): boolean {
     const next = this.nextRow(u)

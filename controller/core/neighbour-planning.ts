@@ -32,10 +32,12 @@ export class NeighbourPlanner {
   select (graph: MeshGraph, installed: InstalledTables, refresh: boolean): boolean {
     if (refresh) this.seed++
     const index = installed.index
-    this.sets = selectNeighbours(graph.relayIds(), (a, b) => graph.rtt(a, b), this.policy, this.seed, {
+    this.sets = selectNeighbours(graph.relayIds(), (a) => graph.measuredFrom(a), this.policy, this.seed, {
       // After settling there is no selection yet: the links relays probe stand for it.
       previous: this.sets.size > 0 ? this.sets : graph.adjacency(),
-      inUse: (a, b) => installed.usesHop(index.of(a), index.of(b))
+      inUse: (a, b) => installed.usesHop(index.of(a), index.of(b)),
+      // Only a refresh re-draws random links; a join or a departure keeps everyone else's.
+      all: !refresh
     })
     return graph.retainLinks(this.sets)
   }
@@ -59,7 +61,6 @@ export class NeighbourPlanner {
 function * nextHopsInUse (registry: Registry, installed: InstalledTables): Generator<[string, string]> {
   const ids = installed.index.ids
   for (const s of registry.all()) {
-    const row = installed.nextRow(s.index)
-    for (let d = 0; d < row.length; d++) if (row[d] >= 0) yield [s.id, ids[row[d]]]
+    for (const h of installed.hopsUsed(s.index)) yield [s.id, ids[h]]
   }
 }

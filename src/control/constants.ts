@@ -1,9 +1,24 @@
 /** Control-channel timing both ends share; docs/routing.md explains them. */
 
-/** QUIC keepalive on control channels, so a silent controller or relay is noticed quickly. */
-export const CONTROL_KEEPALIVE_MS = 500
-/** A control channel with no traffic (keepalives included) for this long is closed. */
+/**
+ * A control channel with no traffic (keepalives included) for this long is closed: how soon a
+ * silent controller or relay is noticed.
+ */
 export const CONTROL_IDLE_TIMEOUT_MS = 3_000
+/**
+ * The relay's QUIC keepalive on its control channel, a third of the idle timeout so two may be
+ * lost. The controller sends none: each relay's reports (every second) and keepalives, and the
+ * controller's acknowledgements of them, keep both ends' idle timers fresh, and a controller that
+ * pinged 1,000 relays twice a second spent more on that than on their reports.
+ */
+export const CONTROL_CLIENT_KEEPALIVE_MS = 1_000
+export const CONTROL_SERVER_KEEPALIVE_MS = 0
+/**
+ * UDP buffers the controller asks for. 1,000 relays' reports, acknowledgements and handshakes
+ * arrive in bursts that overflow Linux's default 208 kB receive buffer; the kernel caps the ask at
+ * net.core.rmem_max / wmem_max.
+ */
+export const CONTROL_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 /** A relay's reconnect backoff: doubles from the first value, capped so relays find a standby in time. */
 export const RECONNECT_MIN_MS = 100

@@ -43,7 +43,7 @@ import { systemClock } from '../../src/clock.js'
 import { closeHttp } from '../../src/http.js'
 import { Prng } from '../../src/prng.js'
 import { MeshGraph } from '../../topology/mesh-graph.js'
-import { selectNeighbours } from '../../topology/neighbours.js'
+import { measuredFromPairs, selectNeighbours } from '../../topology/neighbours.js'
 import { RouteThreads } from '../../topology/route-threads.js'
 import { snapshotOf } from '../../topology/snapshot.js'
 
@@ -139,7 +139,7 @@ function mesh (n: number): { graph: MeshGraph, links: Array<[string, string, num
   const index = new Map(ids.map((id, i) => [id, i]))
   const graph = new MeshGraph()
   ids.forEach((id, i) => { graph.upsertRelay(id, `10.${i >> 8}.${i & 255}.1:7000`) })
-  const sets = selectNeighbours(ids, (a, b) => rtt(index.get(a) as number, index.get(b) as number))
+  const sets = selectNeighbours(ids, measuredFromPairs(ids, (a, b) => rtt(index.get(a) as number, index.get(b) as number)))
   const links: Array<[string, string, number]> = []
   for (const [a, peers] of sets) for (const b of peers) links.push([a, b, rtt(index.get(a) as number, index.get(b) as number)])
   for (const [a, b, ms] of links) graph.updateLink(a, b, { rttMs: ms, jitterMs: 1, loss: 0, up: true })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MeshGraph } from '../../topology/mesh-graph.js'
-import { planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
+import { measuredFromPairs, planNeighbours, selectNeighbours, type NeighbourPolicy } from '../../topology/neighbours.js'
 import { latencyLossPolicy, materialChange } from '../../topology/cost.js'
 
 const clean = (rttMs: number) => ({ rttMs, jitterMs: 0, loss: 0, up: true })
@@ -121,11 +121,11 @@ test('a measurement that changes the cost only a little moves no route and repor
 })
 
 test('neighbour selection is a full mesh up to its limit, then k nearest plus random, always symmetric', () => {
-  const small = selectNeighbours(['a', 'b', 'c'], () => undefined)
+  const small = selectNeighbours(['a', 'b', 'c'], () => [])
   assert.deepEqual([...(small.get('a') ?? [])].sort(), ['b', 'c'])
   const ids = Array.from({ length: 100 }, (_, i) => `r${String(i).padStart(3, '0')}`)
   const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
-  const sel = selectNeighbours(ids, rtt, { fullMeshMax: 32, nearest: 4, random: 2 })
+  const sel = selectNeighbours(ids, measuredFromPairs(ids, rtt), { fullMeshMax: 32, nearest: 4, random: 2 })
   for (const [a, set] of sel) {
     for (const b of set) assert.ok(sel.get(b)?.has(a), `${a}-${b} symmetric`)
     assert.ok(set.size >= 6 && set.size < 40, `${a} has ${set.size}`)
@@ -142,7 +142,7 @@ function lineMesh (): { ids: string[], rtt: (a: string, b: string) => number, po
   const ids = Array.from({ length: 60 }, (_, i) => `r${String(i).padStart(3, '0')}`)
   const rtt = (a: string, b: string): number => Math.abs(Number(a.slice(1)) - Number(b.slice(1)))
   const policy = { fullMeshMax: 32, nearest: 4, random: 2 }
-  const before = selectNeighbours(ids, rtt, policy, 1)
+  const before = selectNeighbours(ids, measuredFromPairs(ids, rtt), policy, 1)
   const far = [...(before.get('r000') as Set<string>)].find((b) => rtt('r000', b) > 4) as string
   assert.ok(far !== undefined)
   return { ids, rtt, policy, before, far }
@@ -151,8 +151,8 @@ function lineMesh (): { ids: string[], rtt: (a: string, b: string) => number, po
 test('a neighbour refresh keeps probing a link a route still uses, but the graph drops it', () => {
   // Routes over one random link of r000 from the first draw.
   const { ids, rtt, policy, far } = lineMesh()
-  let after = selectNeighbours(ids, rtt, policy, 2)
-  for (let seed = 3; after.get('r000')?.has(far) === true; seed++) after = selectNeighbours(ids, rtt, policy, seed)
+  let after = selectNeighbours(ids, measuredFromPairs(ids, rtt), policy, 2)
+  for (let seed = 3; after.get('r000')?.has(far) === true; seed++) after = selectNeighbours(ids, measuredFromPairs(ids, rtt), policy, seed)
   const plan = planNeighbours(after, [['r000', far], ['r001', 'nobody'], ['r002', 'r002'], ['r003', 'r004']])
   assert.equal(plan.lingering, true)
   assert.ok(plan.probe.get('r000')?.has(far))
@@ -168,10 +168,10 @@ test('a neighbour refresh keeps the random links routes use and draws the others
   const { ids, rtt, policy, before, far } = lineMesh()
   // A seed whose own draw would drop the link.
   let seed = 2
-  while (selectNeighbours(ids, rtt, policy, seed).get('r000')?.has(far) === true) seed++
+  while (selectNeighbours(ids, measuredFromPairs(ids, rtt), policy, seed).get('r000')?.has(far) === true) seed++
   // Only the route from `far` to r000 uses the link.
   const keep = { previous: before, inUse: (a: string, b: string) => a === far && b === 'r000' }
-  const after = selectNeighbours(ids, rtt, policy, seed, keep)
+  const after = selectNeighbours(ids, measuredFromPairs(ids, rtt), policy, seed, keep)
   assert.ok(after.get('r000')?.has(far))
   assert.ok(after.get(far)?.has('r000'))
   // Unused random links are drawn again: most of the long ones differ from the first draw.
@@ -185,4 +185,21 @@ test('a neighbour refresh keeps the random links routes use and draws the others
     }
   }
   assert.ok(long > 40 && kept < long / 3, `${kept} of ${long} long links kept`)
+})
+
+test('a relay joining keeps every other relay\'s random links; only a refresh re-draws them', () => {
+  const { ids, rtt, policy, before } = lineMesh()
+  const joined = [...ids, 'r060']
+  const measured = measuredFromPairs(ids, rtt)
+  const keep = { previous: before, inUse: () => false }
+  const after = selectNeighbours(joined, measured, policy, 1, { ...keep, all: true })
+  for (const a of ids) {
+    for (const b of before.get(a) ?? []) assert.ok(after.get(a)?.has(b), `${a}-${b} kept after a join`)
+  }
+  assert.ok((after.get('r060')?.size ?? 0) >= policy.nearest + policy.random, 'the newcomer gets its links')
+  // A refresh with nothing in use keeps only the nearest links and draws the rest anew.
+  const refreshed = selectNeighbours(joined, measured, policy, 2, keep)
+  let lost = 0
+  for (const a of ids) for (const b of before.get(a) ?? []) if (refreshed.get(a)?.has(b) !== true) lost++
+  assert.ok(lost > 20, `a refresh re-drew ${lost} links`)
 })

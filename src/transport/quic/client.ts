@@ -10,6 +10,7 @@ import { QuicChannel } from './quic-channel.js'
 import { checkAlpn, quicConfig, resolveTuning } from './quic-config.js'
 import { clientCrypto } from './quic-crypto.js'
 import { quicLibraryLogger } from './quic-logger.js'
+import { lightenRecvLock, warnHeavyLock } from './recv-lock.js'
 import type { Channel, ConnectQuicOptions } from './types.js'
 
 /**
@@ -55,6 +56,7 @@ export async function connectQuic (opts: ConnectQuicOptions): Promise<Channel> {
     throw ioError(`connect QUIC ${addr}`, err, true)
   }
 
+  if (!lightenRecvLock(client.connection)) warnHeavyLock(log)
   const stop = async (code: number, reason: string): Promise<void> => {
     await client.destroy({ isApp: true, errorCode: code, reason: Buffer.from(reason), force: true })
   }

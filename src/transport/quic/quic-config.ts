@@ -14,7 +14,9 @@ export function resolveTuning (t: ChannelTuning): ResolvedTuning {
     closeGraceMs: t.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS
   }
   for (const [name, v] of Object.entries(r)) {
-    if (!Number.isInteger(v) || v <= 0) throw new TypeError(`QUIC channel option ${name} must be a positive integer, got ${String(v)}`)
+    // A keepalive interval of 0 means this end sends none (the peer's keep the connection live).
+    const min = name === 'keepAliveIntervalMs' ? 0 : 1
+    if (!Number.isInteger(v) || v < min) throw new TypeError(`QUIC channel option ${name} must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got ${String(v)}`)
   }
   if (r.maxFrameBytes > 0xffffffff) throw new TypeError(`QUIC channel option maxFrameBytes must fit a u32, got ${r.maxFrameBytes}`)
   if (r.keepAliveIntervalMs >= r.maxIdleTimeoutMs) {
@@ -44,7 +46,7 @@ export function quicConfig (t: ResolvedTuning, role: 'client' | 'server', alpn: 
     verifyPeer: false,
     applicationProtos: [alpn],
     maxIdleTimeout: t.maxIdleTimeoutMs,
-    keepAliveIntervalTime: t.keepAliveIntervalMs,
+    keepAliveIntervalTime: t.keepAliveIntervalMs === 0 ? undefined : t.keepAliveIntervalMs,
     // Limits the streams the *peer* may open: a client may open one, a server none.
     initialMaxStreamsBidi: role === 'server' ? 1 : 0,
     initialMaxStreamsUni: 0

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:dgram'
 import { isIP } from 'node:net'
 import { events as quicEvents, QUICServer, type QUICConnection, type QUICStream } from '@matrixai/quic'
 import { Type as QuicPacketType } from '@matrixai/quic/native/types.js'
@@ -13,6 +14,7 @@ import { QuicChannel } from './quic-channel.js'
 import { checkAlpn, quicConfig, resolveTuning, type ResolvedTuning } from './quic-config.js'
 import { serverCrypto } from './quic-crypto.js'
 import { quicLibraryLogger } from './quic-logger.js'
+import { lightenRecvLock, warnHeavyLock } from './recv-lock.js'
 import type { Channel, QuicServer, QuicServerOptions } from './types.js'
 
 /** A connection that has not yet passed the authentication hook. */
@@ -95,8 +97,31 @@ class QuicChannelServer<P> implements QuicServer {
       throw ioError(`listen QUIC ${formatHostPort(this.opts)}`, err)
     }
     this.bound = { host: server.host, port: server.port, family }
+    if (this.opts.socketBufferBytes !== undefined) this.sizeBuffers(server, this.opts.socketBufferBytes)
     this.log.info({ address: formatHostPort(this.bound) }, 'QUIC server listening')
     return this.bound
+  }
+
+  /**
+   * Asks the kernel for bigger UDP buffers. The library keeps its dgram socket to itself (the
+   * QUICServer's QUICSocket holds it); a library without that field leaves the default, with a warning.
+   */
+  private sizeBuffers (server: QUICServer, bytes: number): void {
+    const sock = (server as unknown as { socket?: { socket?: Socket } }).socket?.socket
+    if (sock === undefined || typeof sock.setRecvBufferSize !== 'function') {
+      this.log.warn({ socketBufferBytes: bytes }, 'cannot reach the QUIC socket to size its buffers; keeping the kernel default')
+      return
+    }
+    try {
+      sock.setRecvBufferSize(bytes)
+      sock.setSendBufferSize(bytes)
+    } catch (err) {
+      this.log.warn({ socketBufferBytes: bytes, err: (err as Error).message }, 'could not size the QUIC socket buffers; keeping the kernel default')
+      return
+    }
+    // Linux reports twice the size it grants (the other half is its bookkeeping).
+    const got = Math.min(sock.getRecvBufferSize(), sock.getSendBufferSize()) / 2
+    if (got < bytes) this.log.warn({ socketBufferBytes: bytes, granted: got }, 'the kernel granted smaller UDP buffers than asked: raise net.core.rmem_max and net.core.wmem_max')
   }
 
   address (): HostPort {
@@ -162,6 +187,7 @@ class QuicChannelServer<P> implements QuicServer {
       void stopConnection(conn, CloseCode.SHUTDOWN, 'server stopping')
       return
     }
+    if (!lightenRecvLock(conn)) warnHeavyLock(this.log)
     const p: Pending = {
       conn,
       remote,

@@ -54,6 +54,7 @@ export interface Channel extends AsyncIterable<unknown> {
 export interface ChannelTuning {
   maxFrameBytes?: number
   maxIdleTimeoutMs?: number
+  /** PING interval when this end has nothing else to send; 0 sends none (the peer must, or talk). */
   keepAliveIntervalMs?: number
   handshakeTimeoutMs?: number
   closeGraceMs?: number
@@ -89,6 +90,12 @@ export interface QuicServerOptions<P = unknown> extends ChannelTuning {
    */
   maxPendingHandshakes?: number
   maxPendingPerSource?: number
+  /**
+   * UDP receive and send buffer asked of the kernel, in bytes (default: the kernel's). Thousands of
+   * clients overflow the default (about 208 kB on Linux) in bursts; the kernel caps the size at
+   * net.core.rmem_max / wmem_max, and the server logs a warning when it got less than asked.
+   */
+  socketBufferBytes?: number
 }
 
 export interface QuicServer {
