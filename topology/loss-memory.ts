@@ -30,6 +30,15 @@ export class LossMemory {
 
   /** The metrics for `from`→`l.peer` reported at `now` (ms, any monotonic clock). */
   metrics (from: string, l: ReportedLink, now: number): LinkMetrics {
+    return this.apply(from, l, now, true)
+  }
+
+  /** What metrics() would give, leaving the memory as it is. */
+  peek (from: string, l: ReportedLink, now: number): LinkMetrics {
+    return this.apply(from, l, now, false)
+  }
+
+  private apply (from: string, l: ReportedLink, now: number, remember: boolean): LinkMetrics {
     const m = reportedMetrics(l)
     if (!l.up) return m
     const reported = m.loss
@@ -37,6 +46,7 @@ export class LossMemory {
     const h = this.held.get(key)
     const decayed = h === undefined ? 0 : h.loss * Math.exp(-(now - h.at) / LOSS_MEMORY_TAU_MS)
     if (reported >= decayed) {
+      if (!remember) return m
       if (reported > 0) this.held.set(key, { loss: reported, at: now })
       else this.held.delete(key)
       return m

@@ -193,11 +193,20 @@ export class ControllerCore {
     const first = !s.reported
     s.reported = true
     let changed = first
+    let urgent = false
     if (this.spacingMs() === 0) {
       if (this.intake.take(r)) changed = true
     } else {
-      this.intake.hold(r)
-      changed = true
+      // Spaced computations: reports that change something wait for the next one, except that a
+      // link going down moves its routes at once (spacing is for batching links that come up).
+      const verdict = this.intake.holds(relay) ? 'change' : this.intake.classify(r)
+      if (verdict === 'none') {
+        if (this.intake.take(r)) changed = true
+      } else {
+        this.intake.hold(r)
+        changed = true
+        urgent = verdict === 'down'
+      }
     }
     if (this.settling.active) {
       this.settling.note(relay)
@@ -205,7 +214,8 @@ export class ControllerCore {
     }
     if (!this.leader) return
     this.out.push({ type: 'hset', key: Keys.links, field: relay, value: r.links })
-    if (changed) this.scheduleCompute(r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0)
+    if (urgent) this.scheduleCompute(0, true)
+    else if (changed) this.scheduleCompute(r.trigger === 'schedule' ? COMPUTE_DELAY_MS : 0)
   }
 
   /**
@@ -297,9 +307,9 @@ export class ControllerCore {
 
   // Routes.
 
-  private scheduleCompute (delayMs = COMPUTE_DELAY_MS): void {
+  private scheduleCompute (delayMs = COMPUTE_DELAY_MS, unspaced = false): void {
     if (!this.running || this.settling.active) return
-    this.scheduler.schedule(delayMs)
+    this.scheduler.schedule(delayMs, unspaced)
   }
 
   private compute (): void {

@@ -21,6 +21,10 @@ import type { MeshGraph } from '../../topology/mesh-graph.js'
  * The graph ends exactly as taking the reports one by one would leave it: a relay's reports keep
  * their order, and reports of different relays touch different links. What differs is that route
  * hysteresis restarts, as MeshGraph makes it do whenever a link is added.
+ *
+ * Only reports that would change something wait (`classify`): one that brings fresh figures and
+ * moves no cost is taken in at once, so a mesh at rest computes no routes, and its figures stay
+ * fresh between computations.
  */
 export class ReportIntake {
   /** Wall time spent taking reports in (ms), and reported figures that moved a cost in force. */
@@ -57,6 +61,27 @@ export class ReportIntake {
     this.stats.wallMs += performance.now() - t0
     return changed
   }
+
+  /**
+   * What a report would do if taken in now: 'down' when a link the graph has up is reported down,
+   * 'change' when it brings a link the graph lacks or moves a cost in force, else 'none' (the
+   * graph only takes in its fresh figures).
+   */
+  classify (r: ControlLinkReport): 'none' | 'change' | 'down' {
+    let verdict: 'none' | 'change' = 'none'
+    const now = this.clock.monoMs()
+    for (const l of r.links) {
+      if (!this.accepts(r.relay, l.peer)) continue
+      const link = this.graph.link(r.relay, l.peer)
+      if (link === undefined) { verdict = 'change'; continue }
+      if (link.up && !l.up) return 'down'
+      if (verdict === 'none' && materialChange(link.cost, this.graph.policy.cost(this.memory.peek(r.relay, l, now)))) verdict = 'change'
+    }
+    return verdict
+  }
+
+  /** Whether reports of `relay` wait for the next flush (a later one must not overtake them). */
+  holds (relay: string): boolean { return this.held.has(relay) }
 
   hold (r: ControlLinkReport): void {
     const list = this.held.get(r.relay)

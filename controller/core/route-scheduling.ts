@@ -4,8 +4,9 @@ import type { CommandSink } from './commands.js'
 /**
  * Route scheduling: when the next route computation runs. Reports within COMPUTE_DELAY_MS share
  * one (the debounce; a report of a change asks for no delay), computations are at least
- * `spacingMs()` apart (reports in between are held and taken in as one batch, report-intake.ts),
- * and one asked for while another is still rolling out runs once that one is done.
+ * `spacingMs()` apart (reports in between are held and taken in as one batch, report-intake.ts)
+ * unless a link went down, and one asked for while another is still rolling out runs once that
+ * one is done.
  */
 export class RouteScheduler {
   private readonly out: CommandSink
@@ -24,10 +25,13 @@ export class RouteScheduler {
     this.spacingMs = spacingMs
   }
 
-  /** Asks for a computation in `delayMs`, or at the next spaced slot; an earlier ask wins. */
-  schedule (delayMs = COMPUTE_DELAY_MS): void {
+  /**
+   * Asks for a computation in `delayMs`, or at the next spaced slot (unless `unspaced`: a link went
+   * down); an earlier ask wins.
+   */
+  schedule (delayMs = COMPUTE_DELAY_MS, unspaced = false): void {
     const now = this.clock.monoMs()
-    const at = Math.max(now + delayMs, this.lastComputeAt + this.spacingMs())
+    const at = unspaced ? now + delayMs : Math.max(now + delayMs, this.lastComputeAt + this.spacingMs())
     if (this.armed && at >= this.computeAt) return
     this.armed = true
     this.computeAt = at

@@ -6,12 +6,13 @@
  */
 export const CONTROL_IDLE_TIMEOUT_MS = 3_000
 /**
- * The relay's QUIC keepalive on its control channel, a third of the idle timeout so two may be
- * lost. The controller sends none: each relay's reports (every second) and keepalives, and the
- * controller's acknowledgements of them, keep both ends' idle timers fresh, and a controller that
- * pinged 1,000 relays twice a second spent more on that than on their reports.
+ * The relay's QUIC keepalive on its control channel. The controller sends none: each relay's
+ * reports (every second) and keepalives, and the controller's acknowledgements of them, keep both
+ * ends' idle timers fresh; a controller that pinged 1,000 relays twice a second spent more on that
+ * than on their reports. The keepalive only matters when the relay has nothing to report (it
+ * follows a standby): a lost PING is re-sent as a QUIC loss probe well within the idle timeout.
  */
-export const CONTROL_CLIENT_KEEPALIVE_MS = 1_000
+export const CONTROL_CLIENT_KEEPALIVE_MS = 2_000
 export const CONTROL_SERVER_KEEPALIVE_MS = 0
 /**
  * UDP buffers the controller asks for. 1,000 relays' reports, acknowledgements and handshakes

@@ -60,3 +60,17 @@ test(`beyond ${LARGE_MESH_RELAYS} relays, computations are spaced ${LARGE_MESH_C
   const cmds = at(1_020, report(ids[0], ring(0), 200, 'threshold'))
   assert.deepEqual(timers(cmds, 'compute'), [1_010 + LARGE_MESH_COMPUTE_SPACING_MS - 1_020])
 })
+
+test(`beyond ${LARGE_MESH_RELAYS} relays, a report that changes nothing computes nothing, and a link going down skips the spacing`, () => {
+  const { at, ids } = harness(LARGE_MESH_RELAYS + 1)
+  const ring = (i: number): string[] => [ids[(i + 1) % ids.length], ids[(i + ids.length - 1) % ids.length]]
+  for (const [i, id] of ids.entries()) at(10, report(id, ring(i), 10))
+  at(1_000, { type: 'timer', timer: 'push' })
+  at(1_010, { type: 'timer', timer: 'compute' })
+  // The same figures again, on schedule: taken in, no computation asked for.
+  assert.deepEqual(timers(at(1_020, report(ids[0], ring(0), 10.5)), 'compute'), [])
+  // One link down: a computation at once, not at the next spaced slot.
+  const down = report(ids[0], ring(0), 10, 'state')
+  if (down.type === 'report') down.report.links[0].up = false
+  assert.deepEqual(timers(at(1_030, down), 'compute'), [0])
+})
