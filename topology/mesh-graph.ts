@@ -132,6 +132,15 @@ export class MeshGraph {
     return Number.isFinite(r) ? r : undefined
   }
 
+  /** src's next hop toward dst on the current routes, or undefined (unreachable, or the same). */
+  nextHop (src: string, dst: string): string | undefined {
+    const e = this.routes()
+    const u = this.index.get(src); const d = this.index.get(dst)
+    if (u === undefined || d === undefined || u === d) return undefined
+    const x = e.next[d * this.ids.length + u]
+    return x < 0 ? undefined : this.ids[x]
+  }
+
   /** Hop count of the current path from src to dst (0 when unreachable or the same). */
   hops (src: string, dst: string): number {
     const e = this.routes()

@@ -12,22 +12,32 @@ export type RolloutPlan = Array<{ round: number, parts: Map<string, RoundPart> }
 
 export type DesiredEntry = TableRoute
 
+/** Longest path a rollout plan follows (a bound for a broken `nextHop`, never reached by routes). */
+const MAX_PATH_HOPS = 65_536
+
 /**
  * Orders a table change so that no forwarding loop forms while relays apply it.
  *
- * An entry (u → d) whose new path has h hops goes out in round h, and round h starts only after
- * every relay in round h−1 has acknowledged. So when u switches to its new next hop n, n (one hop
- * closer on the new tree, hence an earlier round) already forwards on its new route, and so does
- * everyone after it down to d. Following next hops from any relay then either stays on old,
- * loop-free routes, or joins the new tree and descends it: no cycle can close. Removals (d became
- * unreachable) go in round 0: dropping never loops.
+ * Round r starts only after every relay in round r−1 has acknowledged. An entry (u → d) goes out
+ * one round after the latest entry toward d whose next hop changes on u's new path below u, or in
+ * round 1 if none does. So when u switches to its new next hop, every relay after it down to d
+ * already forwards on its new route (it changed in an earlier round, or not at all). Following
+ * next hops from any relay then either stays on old, loop-free routes, or joins the new tree and
+ * descends it: no cycle can close. Removals (d became unreachable) go in round 0: dropping never
+ * loops. A change of backup only moves nothing and orders nothing below it. Toward a destination
+ * no relay moves an installed route for (only additions and backup changes), every entry goes
+ * in round 1.
  *
- * `hops(u, d)` is the hop count of u's new path to d. Pure: the caller sends and waits.
+ * Until M6 an entry went in the round of its new path's hop count, which is never earlier and is
+ * usually later: at 1,000 relays a link failure took 7–9 rounds and every join as many, each a
+ * round trip to the slowest relay in it.
+ *
+ * `nextHop(u, d)` is u's next hop toward d on the new routes. Pure: the caller sends and waits.
  */
 export function planRollout (
   installed: ReadonlyMap<string, ReadonlyMap<string, DesiredEntry>>,
   desired: ReadonlyMap<string, ReadonlyMap<string, DesiredEntry>>,
-  hops: (u: string, d: string) => number
+  nextHop: (u: string, d: string) => string | undefined
 ): RolloutPlan {
   const rounds = new Map<number, Map<string, RoundPart>>()
   const part = (round: number, relay: string): RoundPart => {
@@ -37,12 +47,46 @@ export function planRollout (
     if (p === undefined) { p = { upserts: {}, removals: [] }; parts.set(relay, p) }
     return p
   }
+  // Whether v's next hop toward d changes.
+  const moves = (v: string, d: string): boolean => {
+    const w = desired.get(v)?.get(d)
+    return w !== undefined && installed.get(v)?.get(d)?.nextHop !== w.nextHop
+  }
+  // Destinations toward which some relay moves an installed route to another next hop. Toward any
+  // other (a relay that just joined, or came back), every next hop in force is a new route's at
+  // every point of the rollout, so no order is needed: a join costs one round, not one per hop.
+  const rerouted = new Set<string>()
+  for (const [v, want] of desired) {
+    const have = installed.get(v)
+    if (have === undefined) continue
+    for (const [d, e] of want) {
+      const h = have.get(d)
+      if (h !== undefined && h.nextHop !== e.nextHop) rerouted.add(d)
+    }
+  }
+  const memo = new Map<string, number>()
+  const roundOf = (u: string, d: string): number => {
+    if (!rerouted.has(d)) return 1
+    const key = `${u}>${d}`
+    const known = memo.get(key)
+    if (known !== undefined) return known
+    // Routes come from shortest-path trees and never loop; if `nextHop` did, the walk and the
+    // recursion still end (the placeholder, and the step bound).
+    memo.set(key, 1)
+    let r = 1
+    // The first relay below u whose next hop changes: its round already covers everything below it.
+    for (let v = nextHop(u, d), steps = 0; v !== undefined && v !== d && steps < MAX_PATH_HOPS; v = nextHop(v, d), steps++) {
+      if (moves(v, d)) { r = 1 + roundOf(v, d); break }
+    }
+    memo.set(key, r)
+    return r
+  }
   for (const [u, want] of desired) {
     const have = installed.get(u)
     for (const [d, e] of want) {
       const h = have?.get(d)
       if (h !== undefined && h.nextHop === e.nextHop && h.backup === e.backup) continue
-      part(Math.max(1, hops(u, d)), u).upserts[d] = routeToWire(e)
+      part(roundOf(u, d), u).upserts[d] = routeToWire(e)
     }
     if (have === undefined) continue
     for (const d of have.keys()) if (!want.has(d)) part(0, u).removals.push(d)

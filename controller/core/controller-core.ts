@@ -322,7 +322,7 @@ export class ControllerCore {
     for (const s of this.registry.all()) if (s.conn !== undefined && s.reported) live.push(s.index)
     const ids = this.index.ids
     const changes = changedEntries(this.graph, live, this.installed, (d) => this.expiry.withdrawn(ids[d]))
-    const plan = changes.entries === 0 ? [] : planRollout(changes.installed, changes.desired, (u, d) => this.graph.hops(u, d))
+    const plan = changes.entries === 0 ? [] : planRollout(changes.installed, changes.desired, (u, d) => this.graph.nextHop(u, d))
     if (live.length > 0) this.computedAsLeader = true
     this.stats.computations++
     this.stats.lastComputeWallMs = performance.now() - t0

@@ -300,6 +300,8 @@ async function main (): Promise<void> {
     if (rerouteMs.length >= TRIALS) break
     await quiet(procs)
     const owner = procOf(a)
+    const computeS0 = await counterOf(httpPort, 'relaymesh_controller_route_compute_seconds_sum')
+    const computes0 = await counterOf(httpPort, 'relaymesh_controller_route_computations_total')
     const { t: down } = await owner.ask({ type: 'link', id: relayId(a), peer: relayId(b), up: false }, 'sent')
     // A controller behind on its input starts late: wait for its first table message (a while),
     // then for no more to come.
@@ -307,6 +309,8 @@ async function main (): Promise<void> {
     await until('a table message', () => lastTableAt(procs) > down || Date.now() > firstBy, FIRST_TABLE_WAIT_MS + 1_000)
     await until('the reroute to settle', () => hostMonoMs() - Math.max(lastTableAt(procs), down) >= QUIET_MS, 60_000)
     const events = await Promise.all(procs.map(async (p) => await p.ask({ type: 'events', since: down }, 'events')))
+    const computeMs = ((await counterOf(httpPort, 'relaymesh_controller_route_compute_seconds_sum') ?? NaN) - (computeS0 ?? NaN)) * 1000
+    const computes = (await counterOf(httpPort, 'relaymesh_controller_route_computations_total') ?? NaN) - (computes0 ?? NaN)
     await owner.ask({ type: 'link', id: relayId(a), peer: relayId(b), up: true }, 'sent')
     const tables = events.flatMap((e) => e.tables)
     if (events.some((e) => e.neighbours.length > 0)) { discarded++; log(`trial ${relayId(a)}→${relayId(b)}: neighbour sets changed meanwhile; discarded`); continue }
@@ -315,15 +319,16 @@ async function main (): Promise<void> {
     rerouteMs.push(ms)
     affected.push(new Set(tables.map((e) => e[0])).size)
     routesOnLink.push(n)
-    // Per table version: its rounds and when its last message arrived, for reading slow trials.
-    const byVersion = new Map<number, { rounds: Set<number>, last: number }>()
+    // Per table version, when each round's first and last message arrived, for reading slow trials.
+    const byVersion = new Map<number, Map<number, [number, number]>>()
     for (const [, v, round, t] of tables) {
-      const e = byVersion.get(v) ?? { rounds: new Set(), last: 0 }
-      e.rounds.add(round); e.last = Math.max(e.last, t - down)
-      byVersion.set(v, e)
+      const rounds = byVersion.get(v) ?? new Map<number, [number, number]>()
+      const r = rounds.get(round) ?? [Infinity, 0]
+      rounds.set(round, [Math.min(r[0], t - down), Math.max(r[1], t - down)])
+      byVersion.set(v, rounds)
     }
-    const detail = [...byVersion].map(([v, e]) => `v${v} rounds ${[...e.rounds].sort().join(',')} by ${e.last.toFixed(0)} ms`).join('; ')
-    log(`trial ${rerouteMs.length}/${TRIALS}: ${relayId(a)}→${relayId(b)} (${n} routes) down: ${affected[affected.length - 1]} clients acked within ${ms.toFixed(0)} ms (${detail})`)
+    const detail = [...byVersion].map(([v, rounds]) => `v${v} rounds ${[...rounds].sort((a, b) => a[0] - b[0]).map(([r, [a, b]]) => `${r}:${a.toFixed(0)}-${b.toFixed(0)}`).join(' ')} ms`).join('; ')
+    log(`trial ${rerouteMs.length}/${TRIALS}: ${relayId(a)}→${relayId(b)} (${n} routes) down: ${affected[affected.length - 1]} clients acked within ${ms.toFixed(0)} ms (${detail}; ${computes} computations, ${computeMs.toFixed(0)} ms)`)
   }
   await quiet(procs)
 

@@ -31,19 +31,47 @@ function clone (t: Tables): Tables {
   return new Map([...t].map(([k, v]) => [k, new Map(v)]))
 }
 
-test('planRollout puts each changed entry in the round of its new hop count, removals first', () => {
-  const installed: Tables = new Map([['a', new Map([['c', { nextHop: 'b', backup: null }], ['x', { nextHop: 'b', backup: null }]])]])
-  const desired: Tables = new Map([['a', new Map([['c', { nextHop: 'd', backup: 'b' }], ['d', { nextHop: 'd', backup: null }]])]])
-  const plan = planRollout(installed, desired, (u, d) => (d === 'c' ? 2 : 1))
-  assert.deepEqual(plan.map((r) => r.round), [0, 1, 2])
+test('planRollout puts each changed entry one round after the next-hop changes below it on its new path, removals first', () => {
+  // New routes toward c: a → d → e → c, with d's next hop changing and e's not; f → a also changes.
+  const next: Record<string, string> = { a: 'd', d: 'e', e: 'c', f: 'a' }
+  const installed: Tables = new Map([
+    ['a', new Map([['c', { nextHop: 'b', backup: null }], ['x', { nextHop: 'b', backup: null }]])],
+    ['d', new Map([['c', { nextHop: 'b', backup: null }]])],
+    ['e', new Map([['c', { nextHop: 'c', backup: null }]])],
+    ['f', new Map([['c', { nextHop: 'b', backup: null }]])]
+  ])
+  const desired: Tables = new Map([
+    ['a', new Map([['c', { nextHop: 'd', backup: 'b' }], ['d', { nextHop: 'd', backup: null }]])],
+    ['d', new Map([['c', { nextHop: 'e', backup: null }]])],
+    // A backup change only: it waits for nothing and holds nobody back.
+    ['e', new Map([['c', { nextHop: 'c', backup: 'd' }]])],
+    ['f', new Map([['c', { nextHop: 'a', backup: null }]])]
+  ])
+  const plan = planRollout(installed, desired, (u, d) => (d === 'c' ? next[u] : d))
+  assert.deepEqual(plan.map((r) => r.round), [0, 1, 2, 3])
   assert.deepEqual(plan[0].parts.get('a'), { upserts: {}, removals: ['x'] })
+  assert.deepEqual([...plan[1].parts.keys()].sort(), ['a', 'd', 'e'])
   assert.deepEqual(plan[1].parts.get('a')?.upserts, { d: { next_hop: 'd', backup: null } })
   assert.deepEqual(plan[2].parts.get('a')?.upserts, { c: { next_hop: 'd', backup: 'b' } })
+  assert.deepEqual(plan[3].parts.get('f')?.upserts, { c: { next_hop: 'a', backup: null } })
+})
+
+test('planRollout sends every route toward a destination no relay had a route to in round 1', () => {
+  // New relay x, reached over a → b → x; a and b also get a backup change toward c, which no one reroutes.
+  const next: Record<string, string> = { a: 'b', b: 'x' }
+  const installed: Tables = new Map([['a', new Map([['c', { nextHop: 'c', backup: null }]])], ['b', new Map()]])
+  const desired: Tables = new Map([
+    ['a', new Map([['x', { nextHop: 'b', backup: null }], ['c', { nextHop: 'c', backup: 'b' }]])],
+    ['b', new Map([['x', { nextHop: 'x', backup: null }]])]
+  ])
+  const plan = planRollout(installed, desired, (u, d) => (d === 'x' ? next[u] : d))
+  assert.deepEqual(plan.map((r) => r.round), [1])
+  assert.deepEqual([...plan[0].parts.keys()].sort(), ['a', 'b'])
 })
 
 test('planRollout sends nothing when the tables already match', () => {
   const t: Tables = new Map([['a', new Map([['b', { nextHop: 'b', backup: null }]])]])
-  assert.deepEqual(planRollout(t, clone(t), () => 1), [])
+  assert.deepEqual(planRollout(t, clone(t), () => undefined), [])
 })
 
 test('no forwarding loop forms at any point of a rollout, whatever order relays apply a round in', () => {
@@ -75,7 +103,7 @@ test('no forwarding loop forms at any point of a rollout, whatever order relays 
         g.updateLink(x, y, { rttMs: ms, jitterMs: 0, loss: 0, up }); g.updateLink(y, x, { rttMs: ms, jitterMs: 0, loss: 0, up })
       }
       const after = tablesOf(g)
-      const plan = planRollout(before, after, (u, d) => g.hops(u, d))
+      const plan = planRollout(before, after, (u, d) => g.nextHop(u, d))
       const live = clone(before)
       let r = seed >>> 0
       for (const { parts } of plan) {

@@ -222,7 +222,7 @@ test('planning from the changed entries alone gives the plan of whole tables', (
     // Or g expired: known to be gone, so routes to it are withdrawn.
     const expired = !inGraph.includes('g') && r.next() < 0.5
     const desired = new Map(live.map((i) => [ids[i], keepUnknown(g.tableFor(ids[i]), whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>, (id) => g.hasRelay(id) || (expired && id === 'g'))]))
-    const hops = (u: string, d: string): number => g.hops(u, d)
+    const hops = (u: string, d: string): string | undefined => g.nextHop(u, d)
     const want = planRollout(new Map(live.map((i) => [ids[i], whole.get(ids[i]) as Map<string, { nextHop: string, backup: string | null }>])), desired, hops)
     const c = changedEntries(g, live, installed, (d) => expired && d === 6)
     const got = c.entries === 0 ? [] : planRollout(c.installed, c.desired, hops)
