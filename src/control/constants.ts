@@ -6,13 +6,14 @@
  */
 export const CONTROL_IDLE_TIMEOUT_MS = 3_000
 /**
- * The relay's QUIC keepalive on its control channel. The controller sends none: each relay's
- * reports (every second) and keepalives, and the controller's acknowledgements of them, keep both
- * ends' idle timers fresh; a controller that pinged 1,000 relays twice a second spent more on that
- * than on their reports. The keepalive only matters when the relay has nothing to report (it
- * follows a standby): a lost PING is re-sent as a QUIC loss probe well within the idle timeout.
+ * Keepalives on the control channel: the longest an end stays silent before it PINGs
+ * (src/transport/quic/idle-keepalive.ts; silence then lasts up to 5/4 of it). The relay reports
+ * every second, so it pings only when it has nothing to report (it follows a standby); its reports
+ * or PINGs, and the controller's acknowledgements of them, keep both ends' idle timers fresh. The
+ * controller sends none: one that pinged 1,000 relays twice a second spent more on that than on
+ * their reports. A lost PING is re-sent as a QUIC loss probe well within the idle timeout.
  */
-export const CONTROL_CLIENT_KEEPALIVE_MS = 2_000
+export const CONTROL_CLIENT_KEEPALIVE_MS = 1_500
 export const CONTROL_SERVER_KEEPALIVE_MS = 0
 /**
  * UDP buffers the controller asks for. 1,000 relays' reports, acknowledgements and handshakes

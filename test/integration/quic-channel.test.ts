@@ -340,3 +340,27 @@ test('many clients closing at once leave no channel or connection behind on the 
   assert.equal(server.channels.size, 0)
   await within(server.stop(), 60_000, 'stop, which does not wait on leftovers')
 })
+
+test('a silent channel stays open on the client\'s idle keepalive alone, and closes at the idle timeout without it', LIMIT, async () => {
+  // The control channel's shape: the server sends no keepalives.
+  const { port, accepted } = await echoServer({ maxIdleTimeoutMs: 1_500, keepAliveIntervalMs: 0 })
+  const dial = async (keepAliveIntervalMs: number): Promise<Channel> => {
+    const ch = await connectQuic({ host: '127.0.0.1', port, alpn: CONTROL_ALPN, auth: meshKeyClientAuth(KEY), logger: recordingLogger().logger, maxIdleTimeoutMs: 1_500, keepAliveIntervalMs })
+    channels.push(ch)
+    return ch
+  }
+  const kept = await dial(400)
+  const silent = await dial(0)
+  // The one without keepalives closes by idle timeout: what the other must be spared.
+  const info = await within(silent.closed, 30_000, 'the silent channel timing out')
+  assert.equal(info.initiator, 'transport')
+  assert.match(info.reason, /idle timeout/)
+  // Four idle timeouts later the kept one is still open at both ends, and still carries messages.
+  const until = Date.now() + 6_000
+  while (Date.now() < until && !kept.isClosed) await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(kept.isClosed, false)
+  assert.equal(accepted.filter((c) => !c.isClosed).length, 1)
+  const echoed = new Promise((resolve) => { kept.on('message', resolve) })
+  await kept.send('still here')
+  assert.deepEqual(await within(echoed, 30_000, 'the echo'), { echo: 'still here' })
+})

@@ -70,6 +70,7 @@ export async function connectQuic (opts: ConnectQuicOptions): Promise<Channel> {
     stream: client.connection.newStream('bidi'),
     maxFrameBytes: tuning.maxFrameBytes,
     closeGraceMs: tuning.closeGraceMs,
+    keepAliveIntervalMs: tuning.keepAliveIntervalMs,
     stopConnection: stop
   })
   const peer = `QUIC server ${addr}`

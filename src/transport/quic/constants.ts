@@ -19,7 +19,10 @@ export const FRAME_HEADER_BYTES = 4
  */
 export const DEFAULT_MAX_IDLE_TIMEOUT_MS = 15_000
 
-/** Keepalive PING interval: a third of the idle timeout, so two may be lost before it fires. */
+/**
+ * Longest a channel stays silent before it sends a keepalive PING (idle-keepalive.ts): a third of
+ * the idle timeout, so two may be lost before it fires.
+ */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000
 
 /** Time a client waits for the QUIC handshake to complete. */

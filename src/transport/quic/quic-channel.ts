@@ -6,6 +6,7 @@ import type { Logger } from '../../logging.js'
 import type { HandshakeIo } from './auth.js'
 import { CloseCode } from './constants.js'
 import { encodeFrame, FrameDecoder, FrameError, parseFrameBody } from './frame.js'
+import { startIdleKeepalive } from './idle-keepalive.js'
 import type { Channel, ChannelCloseInfo, ChannelEvents } from './types.js'
 
 /**
@@ -29,6 +30,8 @@ export interface ChannelInit {
   stream: QUICStream
   maxFrameBytes: number
   closeGraceMs: number
+  /** Longest this end stays silent before it sends a PING (idle-keepalive.ts); 0 sends none. */
+  keepAliveIntervalMs: number
   /**
    * Ends the QUIC connection with an application close (code and reason reach the peer), and on
    * a client also its socket. Must tolerate a connection that has already closed.
@@ -82,6 +85,9 @@ export class QuicChannel implements Channel {
   private resolveConnClosed!: () => void
   private closing: Promise<void> | undefined
   private resolveClosed!: (info: ChannelCloseInfo) => void
+  /** When a frame last went to QUIC (clock.monoMs). */
+  private lastWriteMs: number
+  private stopKeepalive: (() => void) | undefined
 
   constructor (components: ChannelComponents, init: ChannelInit) {
     this.init = init
@@ -97,6 +103,11 @@ export class QuicChannel implements Channel {
     this.reader = init.stream.readable.getReader()
     this.writer = init.stream.writable.getWriter()
     init.connection.addEventListener(quicEvents.EventQUICConnectionClose.name, this.onConnectionClose, { once: true })
+    this.lastWriteMs = this.clock.monoMs()
+    if (init.keepAliveIntervalMs > 0) {
+      this.stopKeepalive = startIdleKeepalive(init.connection, init.keepAliveIntervalMs, this.clock, () => this.lastWriteMs)
+      if (this.stopKeepalive === undefined) warnNoKeepalive(this.log)
+    }
     void this.readLoop()
   }
 
@@ -230,6 +241,7 @@ export class QuicChannel implements Channel {
     const waiters = this.outboxWaiters
     this.outbox = []
     this.outboxWaiters = []
+    this.lastWriteMs = this.clock.monoMs()
     this.writer.write(chunk).then(() => {
       for (const w of waiters) w.resolve()
     }, (err: unknown) => {
@@ -369,6 +381,7 @@ export class QuicChannel implements Channel {
   }
 
   private beginClosing (): void {
+    this.stopKeepalive?.()
     // Frames sent before close() go out ahead of the FIN.
     this.flush()
     this.state = 'closing'
@@ -385,6 +398,7 @@ export class QuicChannel implements Channel {
 
   private finish (info: ChannelCloseInfo): void {
     if (this.state === 'closed') return
+    this.stopKeepalive?.()
     this.state = 'closed'
     this.log.debug({ reason: info.reason, code: info.code, initiator: info.initiator }, 'channel closed')
     this.resolveClosed(info)
@@ -417,4 +431,13 @@ export function describeConnectionClose (err: Error): ChannelCloseInfo {
     return { reason: `QUIC transport error 0x${data.errorCode.toString(16)}${text !== '' ? `: ${text}` : ''}`, initiator }
   }
   return { reason: err.message, initiator: 'transport' }
+}
+
+let keepaliveWarned = false
+
+/** Says once per process that channels run without keepalives (startIdleKeepalive failed). */
+function warnNoKeepalive (log: Logger): void {
+  if (keepaliveWarned) return
+  keepaliveWarned = true
+  log.warn('this @matrixai/quic lacks the internals the idle keepalive uses: channels send no keepalives, and an idle one closes at its idle timeout')
 }

@@ -19,8 +19,9 @@ export function resolveTuning (t: ChannelTuning): ResolvedTuning {
     if (!Number.isInteger(v) || v < min) throw new TypeError(`QUIC channel option ${name} must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got ${String(v)}`)
   }
   if (r.maxFrameBytes > 0xffffffff) throw new TypeError(`QUIC channel option maxFrameBytes must fit a u32, got ${r.maxFrameBytes}`)
-  if (r.keepAliveIntervalMs >= r.maxIdleTimeoutMs) {
-    throw new TypeError(`QUIC channel option keepAliveIntervalMs (${r.keepAliveIntervalMs}) must be below maxIdleTimeoutMs (${r.maxIdleTimeoutMs})`)
+  // The idle keepalive may stay silent for 5/4 of its interval (idle-keepalive.ts).
+  if (r.keepAliveIntervalMs * 5 / 4 >= r.maxIdleTimeoutMs) {
+    throw new TypeError(`QUIC channel option keepAliveIntervalMs (${r.keepAliveIntervalMs}) must be under 4/5 of maxIdleTimeoutMs (${r.maxIdleTimeoutMs}), so that a silent channel pings before it times out`)
   }
   return r
 }
@@ -46,7 +47,8 @@ export function quicConfig (t: ResolvedTuning, role: 'client' | 'server', alpn: 
     verifyPeer: false,
     applicationProtos: [alpn],
     maxIdleTimeout: t.maxIdleTimeoutMs,
-    keepAliveIntervalTime: t.keepAliveIntervalMs === 0 ? undefined : t.keepAliveIntervalMs,
+    // The channel keeps itself alive, and only when silent (idle-keepalive.ts).
+    keepAliveIntervalTime: undefined,
     // Limits the streams the *peer* may open: a client may open one, a server none.
     initialMaxStreamsBidi: role === 'server' ? 1 : 0,
     initialMaxStreamsUni: 0

@@ -239,6 +239,7 @@ class QuicChannelServer<P> implements QuicServer {
       stream,
       maxFrameBytes: this.tuning.maxFrameBytes,
       closeGraceMs: this.tuning.closeGraceMs,
+      keepAliveIntervalMs: this.tuning.keepAliveIntervalMs,
       stopConnection: async (code, reason) => { await stopConnection(conn, code, reason) }
     })
     this.authenticate(p, p.channel).catch((err: unknown) => {

@@ -54,7 +54,11 @@ export interface Channel extends AsyncIterable<unknown> {
 export interface ChannelTuning {
   maxFrameBytes?: number
   maxIdleTimeoutMs?: number
-  /** PING interval when this end has nothing else to send; 0 sends none (the peer must, or talk). */
+  /**
+   * Longest this end stays silent before it sends a PING; it checks four times an interval, so
+   * silence lasts up to 5/4 of it, which must stay under maxIdleTimeoutMs. 0 sends none (the peer
+   * must, or talk).
+   */
   keepAliveIntervalMs?: number
   handshakeTimeoutMs?: number
   closeGraceMs?: number
