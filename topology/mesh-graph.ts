@@ -141,20 +141,6 @@ export class MeshGraph {
     return x < 0 ? undefined : this.ids[x]
   }
 
-  /** Hop count of the current path from src to dst (0 when unreachable or the same). */
-  hops (src: string, dst: string): number {
-    const e = this.routes()
-    const u = this.index.get(src); const d = this.index.get(dst)
-    if (u === undefined || d === undefined) return 0
-    const n = this.ids.length
-    let h = 0
-    for (let x = u; x !== d && h <= n; h++) {
-      x = e.next[d * n + x]
-      if (x < 0) return 0
-    }
-    return h
-  }
-
   /** Forgets a relay and every link to or from it (the controller's relay expiry). */
   removeRelay (id: string): void {
     if (!this.g.hasNode(id)) return

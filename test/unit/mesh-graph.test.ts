@@ -39,15 +39,15 @@ test('a degraded link moves the route onto the detour, and the backup covers the
   assert.deepEqual(g.path('a', 'c'), ['a', 'b', 'c'])
 })
 
-test('hops counts the links on the current path, and 0 for the same relay or an unreachable one', () => {
+test('nextHop follows the current routes, and is undefined for the same relay or an unreachable one', () => {
   const g = triangle()
-  assert.equal(g.hops('a', 'c'), 1)
+  assert.equal(g.nextHop('a', 'c'), 'c')
   g.updateLink('a', 'c', { rttMs: 20, jitterMs: 0, loss: 0, up: false })
-  assert.equal(g.hops('a', 'c'), 2)
-  assert.equal(g.hops('a', 'a'), 0)
+  assert.equal(g.nextHop('a', 'c'), 'b')
+  assert.equal(g.nextHop('a', 'a'), undefined)
   g.upsertRelay('d', '127.0.0.1:7004')
-  assert.equal(g.hops('a', 'd'), 0)
-  assert.equal(g.hops('a', 'nobody'), 0)
+  assert.equal(g.nextHop('a', 'd'), undefined)
+  assert.equal(g.nextHop('a', 'nobody'), undefined)
 })
 
 test('rtt and adjacency read back the links the graph holds', () => {
