@@ -124,14 +124,6 @@ export class MeshGraph {
     return out
   }
 
-  /** RTT last measured from→to, or undefined. */
-  rtt (from: string, to: string): number | undefined {
-    const key = linkKey(from, to)
-    if (!this.g.hasEdge(key)) return undefined
-    const r = this.g.getEdgeAttribute(key, 'rttMs')
-    return Number.isFinite(r) ? r : undefined
-  }
-
   /** src's next hop toward dst on the current routes, or undefined (unreachable, or the same). */
   nextHop (src: string, dst: string): string | undefined {
     const e = this.routes()
