@@ -356,6 +356,7 @@ export class ControllerCore {
   }
 
   private computed (): void {
-    if (this.scheduler.done()) this.scheduleCompute(0)
+    const again = this.scheduler.done()
+    if (again !== 'idle') this.scheduleCompute(0, again === 'unspaced')
   }
 }

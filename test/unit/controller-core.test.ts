@@ -74,3 +74,34 @@ test(`beyond ${LARGE_MESH_RELAYS} relays, a report that changes nothing computes
   if (down.type === 'report') down.report.links[0].up = false
   assert.deepEqual(timers(at(1_030, down), 'compute'), [0])
 })
+
+/** Fires round timeouts 300 ms apart, the first at `now` + 300, until the rollout is done; returns the last commands and time. */
+function finishRollout (at: (now: number, ev: CoreEvent) => CoreCommand[], now: number): { cmds: CoreCommand[], now: number } {
+  for (let i = 0; i < 200; i++) {
+    now += 300
+    const cmds = at(now, { type: 'timer', timer: 'round' })
+    if (timers(cmds, 'round').length === 0) return { cmds, now }
+  }
+  throw new Error('the rollout never ended')
+}
+
+test(`beyond ${LARGE_MESH_RELAYS} relays, a computation asked for during a rollout runs a spacing after that rollout ends, or at once for a link gone down`, () => {
+  for (const linkDown of [false, true]) {
+    const { at, ids } = harness(LARGE_MESH_RELAYS + 1)
+    const ring = (i: number): string[] => [ids[(i + 1) % ids.length], ids[(i + ids.length - 1) % ids.length]]
+    for (const [i, id] of ids.entries()) at(10, report(id, ring(i), 10))
+    at(1_000, { type: 'timer', timer: 'push' })
+    assert.deepEqual(at(1_010, { type: 'timer', timer: 'compute' }).map((c) => c.type), ['reserve-version'])
+    // Nobody acknowledges: the rollout goes round by round on the timeout.
+    assert.ok(at(1_011, { type: 'version', value: 3 }).some((c) => c.type === 'table'))
+    const change = report(ids[0], ring(0), 200, linkDown ? 'state' : 'threshold')
+    if (linkDown && change.type === 'report') change.report.links[0].up = false
+    at(1_020, change)
+    // Its timer fires while the rollout is still going: the computation waits for the rollout.
+    assert.deepEqual(at(linkDown ? 1_020 : 2_010, { type: 'timer', timer: 'compute' }).filter((c) => c.type === 'reserve-version'), [])
+    // The first round is slow to time out (a busy controller), so the rollout outlasts the spacing.
+    const { cmds, now } = finishRollout(at, 2_100)
+    assert.ok(now > 1_010 + LARGE_MESH_COMPUTE_SPACING_MS, 'the rollout outlasts the spacing')
+    assert.deepEqual(timers(cmds, 'compute'), [linkDown ? 0 : LARGE_MESH_COMPUTE_SPACING_MS])
+  }
+})
