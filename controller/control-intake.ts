@@ -1,6 +1,6 @@
 import type { Clock } from '../src/clock.js'
 import {
-  parseRelayMessage, type ControlLinkReport, type ControllerMessage, type RegisterMessage
+  parseRelayMessage, type ControlLinkReport, type ControllerWireMessage, type RegisterMessage
 } from '../src/control/messages.js'
 import type { Logger } from '../src/logging.js'
 import type { Channel } from '../src/transport/quic/types.js'
@@ -55,7 +55,7 @@ export class ControlIntake {
     if (ch.isClosed) return
     this.metrics.refused.inc({ reason: metric })
     this.log.warn({ remote: ch.remote, reason }, 'control channel refused')
-    sendQuietly(ch, { type: 'refuse', reason: reason.slice(0, 256) } satisfies ControllerMessage)
+    sendQuietly(ch, { type: 'refuse', reason: reason.slice(0, 256) } satisfies ControllerWireMessage)
     void ch.close(reason.slice(0, 120))
   }
 
@@ -84,7 +84,7 @@ export class ControlIntake {
  * Sends without throwing: a channel that is closing rejects (or throws) on send, and a peer that
  * went away must never take the controller down with it. Returns false when the send was refused.
  */
-export function sendQuietly (ch: Channel, msg: ControllerMessage, onError: (err: Error) => void = () => {}): boolean {
+export function sendQuietly (ch: Channel, msg: ControllerWireMessage, onError: (err: Error) => void = () => {}): boolean {
   try {
     ch.send(msg).catch(onError)
     return true

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Clock } from '../src/clock.js'
-import type { ControllerMessage, RegisterMessage, RelayMessage } from '../src/control/messages.js'
+import type { ControllerWireMessage, RegisterMessage, RelayMessage } from '../src/control/messages.js'
+import { upsertsToWire } from '../src/control/table-codec.js'
 import { controlServerChannel } from '../src/control/control-channel.js'
 import { InvalidStateError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
@@ -274,7 +275,7 @@ export class Controller {
       case 'neighbours': this.sendTo(c.relay, { type: 'neighbours', fence: c.fence, neighbours: c.neighbours }); return
       case 'table': {
         const { relay, version, round, part } = c
-        const sent = this.sendTo(relay, { type: 'table', fence: c.fence, version, round, upserts: part.upserts, removals: part.removals })
+        const sent = this.sendTo(relay, { type: 'table', fence: c.fence, version, round, upserts: upsertsToWire(part.upserts), removals: part.removals })
         if (!sent) this.dispatch({ type: 'undelivered', relay, version, round })
         return
       }
@@ -298,7 +299,7 @@ export class Controller {
     }
   }
 
-  private sendTo (relay: string, msg: ControllerMessage): boolean {
+  private sendTo (relay: string, msg: ControllerWireMessage): boolean {
     const conn = this.core.registry.get(relay)?.conn
     const ch = conn === undefined ? undefined : this.channels.get(conn)
     if (ch === undefined || ch.isClosed) return false

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { Clock, Timer } from '../src/clock.js'
 import {
-  CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type NeighbourEntry, type RelayMessage,
+  CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type NeighbourEntry, type RelayWireMessage,
   type TableMessage
 } from '../src/control/messages.js'
 import { controlClientChannel } from '../src/control/control-channel.js'
 import { RECONNECT_MAX_MS, RECONNECT_MIN_MS } from '../src/control/constants.js'
+import { reportToWire } from '../src/control/report-codec.js'
 import { tableToWire } from '../src/control/table-codec.js'
 import { ErrorCode, RelaymeshError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
@@ -114,10 +115,11 @@ export class ControlClient {
   }
 
   sendReport (report: ControlLinkReport): void {
-    for (const l of this.links) this.send(l, { type: 'report', report })
+    const wire = reportToWire(report)
+    for (const l of this.links) this.send(l, { type: 'report', report: wire })
   }
 
-  private send (l: Link, msg: RelayMessage): void {
+  private send (l: Link, msg: RelayWireMessage): void {
     const ch = l.channel
     if (ch === undefined || ch.isClosed) return
     const fail = (err: Error): void => { this.log.debug({ controller: l.name, err: err.message }, 'control send failed') }

@@ -1,9 +1,11 @@
 import { z } from 'zod'
 import { hostPortError } from '../transport/address.js'
 import { relayIdError } from '../wire/relay-id.js'
+import { linkFromWire } from './report-codec.js'
+import { upsertsFromWire } from './table-codec.js'
 
 /**
- * The control protocol between a relay and a controller, version 1. Messages are JSON objects
+ * The control protocol between a relay and a controller, version 2. Messages are JSON objects
  * with a `type`, carried whole and in order by the QUIC channel (src/transport/quic) after the
  * mesh-key handshake. Both the relay and the controller import this module; neither imports the
  * other (DESIGN.md). docs/routing.md describes the exchange.
@@ -28,8 +30,14 @@ import { relayIdError } from '../wire/relay-id.js'
  * address (register, report) must pass or the message fails; an entry of a list or table that
  * fails (a neighbour at 127.0.0.1:0, a route to '_x') is taken out and counted as skipped, and the
  * rest of the message applies (docs/routing.md).
+ *
+ * The two messages that make up nearly all the bytes are compact on the wire, and parsing turns
+ * them into the in-memory forms: a report's links are tuples (report-codec.ts), and a table's
+ * upserts are grouped by next hop and backup (table-codec.ts). Version 2 (M6) brought these; a
+ * report of 14 links took two QUIC packets in version 1 and takes one. A controller refuses a
+ * register of another version, so relays and controllers are upgraded together.
  */
-export const CONTROL_PROTOCOL_VERSION = 1
+export const CONTROL_PROTOCOL_VERSION = 2
 
 /**
  * A relay id inside a list or table: only its shape is checked here. Entries are checked one by
@@ -61,6 +69,12 @@ export type TableEntry = z.infer<typeof tableEntrySchema>
 
 const tableSchema = z.record(relayId, tableEntrySchema).refine((t) => Object.keys(t).length <= MAX_TABLE_ENTRIES, 'too many table entries')
 
+/** Table upserts on the wire: [next_hop, backup, [destination, …]] per pair of next hop and backup. */
+const wireUpsertsSchema = z.array(z.tuple([relayId, relayId.nullable(), z.array(relayId).max(MAX_TABLE_ENTRIES)]))
+  .max(MAX_TABLE_ENTRIES)
+  .refine((groups) => groups.reduce((n, g) => n + g[2].length, 0) <= MAX_TABLE_ENTRIES, 'too many table entries')
+
+/** A report link as it is kept (the store's links records): the in-memory form of a wire link. */
 export const linkReportEntrySchema = z.object({
   peer: relayId,
   up: z.boolean(),
@@ -70,14 +84,21 @@ export const linkReportEntrySchema = z.object({
   loss_short: fraction,
   samples: z.number().int().min(0)
 }).strict()
+export type ReportLink = z.infer<typeof linkReportEntrySchema>
+
+/** A report link on the wire: [peer, up, rtt_ms, jitter_ms, loss, loss_short, samples]. */
+const wireLinkSchema = z.tuple([relayId, z.boolean(), nonNegative.nullable(), nonNegative, fraction, fraction, z.number().int().min(0)])
 
 export const linkReportSchema = z.object({
   relay: ownRelayId,
   seq: z.number().int().min(0),
   trigger: z.enum(['schedule', 'state', 'threshold']),
-  links: z.array(linkReportEntrySchema).max(MAX_REPORT_LINKS)
+  links: z.array(wireLinkSchema).max(MAX_REPORT_LINKS).transform((links) => links.map(linkFromWire))
 }).strict()
-export type ControlLinkReport = z.infer<typeof linkReportSchema>
+/** A link report as the controller takes it in (links as objects). */
+export type ControlLinkReport = z.output<typeof linkReportSchema>
+/** A link report as it is sent (links as tuples: reportToWire). */
+export type WireLinkReport = z.input<typeof linkReportSchema>
 
 // Relay → controller.
 
@@ -104,7 +125,10 @@ export const ackSchema = z.object({
 }).strict()
 
 export const relayMessageSchema = z.discriminatedUnion('type', [registerSchema, reportSchema, ackSchema])
-export type RelayMessage = z.infer<typeof relayMessageSchema>
+/** A relay's message as the controller takes it in. */
+export type RelayMessage = z.output<typeof relayMessageSchema>
+/** A relay's message as it is sent. */
+export type RelayWireMessage = z.input<typeof relayMessageSchema>
 export type RegisterMessage = z.infer<typeof registerSchema>
 
 // Controller → relay.
@@ -129,9 +153,9 @@ export const neighboursSchema = z.object({
 }).strict()
 
 /**
- * One round of a table update. Version v's changes go out in rounds: round r holds the entries
- * whose new path has r hops, so a relay switches to a new next hop only after that next hop has
- * installed its own new route (docs/routing.md). A relay that registers sends the table it has,
+ * One round of a table update. Version v's changes go out in rounds, ordered so that a relay
+ * switches to a new next hop only after the relays below it on the new path have installed their
+ * own new routes (topology/rollout-plan.ts, docs/routing.md). A relay that registers sends the table it has,
  * and the controller diffs against that, so no message ever replaces a whole table.
  */
 export const tableMessageSchema = z.object({
@@ -144,15 +168,19 @@ export const tableMessageSchema = z.object({
    * `full: false`; it is accepted and ignored so that relays can be upgraded before controllers.
    */
   full: z.literal(false).optional(),
-  upserts: tableSchema,
+  /** Grouped by next hop and backup on the wire (upsertsToWire); destination → entry once parsed. */
+  upserts: wireUpsertsSchema.transform(upsertsFromWire),
   removals: z.array(relayId).max(MAX_TABLE_ENTRIES)
 }).strict()
-export type TableMessage = z.infer<typeof tableMessageSchema>
+export type TableMessage = z.output<typeof tableMessageSchema>
 
 export const refuseSchema = z.object({ type: z.literal('refuse'), reason: z.string().max(256) }).strict()
 
 export const controllerMessageSchema = z.discriminatedUnion('type', [welcomeSchema, roleSchema, neighboursSchema, tableMessageSchema, refuseSchema])
-export type ControllerMessage = z.infer<typeof controllerMessageSchema>
+/** A controller's message as the relay takes it in. */
+export type ControllerMessage = z.output<typeof controllerMessageSchema>
+/** A controller's message as it is sent. */
+export type ControllerWireMessage = z.input<typeof controllerMessageSchema>
 
 /** A one-line reason for a message that failed validation, for logs and refusals. */
 export function describeInvalid (err: z.ZodError): string {

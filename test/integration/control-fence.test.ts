@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../../src/clock.js'
-import type { ControllerMessage, TableMessage } from '../../src/control/messages.js'
+import type { ControllerWireMessage, TableMessage } from '../../src/control/messages.js'
 import { controlServerChannel } from '../../src/control/control-channel.js'
 import { silentLogger } from '../../src/logging.js'
 import { createQuicServer } from '../../src/transport/quic/server.js'
@@ -27,8 +27,8 @@ async function fakeController (): Promise<{ server: QuicServer, port: number, ch
   return { server, port, channel: () => channel, got }
 }
 
-function table (fence: number, version: number): ControllerMessage {
-  return { type: 'table', fence, version, round: 0, upserts: { z: { next_hop: `via${version}`, backup: null } }, removals: [] }
+function table (fence: number, version: number): ControllerWireMessage {
+  return { type: 'table', fence, version, round: 0, upserts: [[`via${version}`, null, ['z']]], removals: [] }
 }
 
 const acked = (got: Array<Record<string, unknown>>, version: number): boolean => got.some((m) => m.type === 'ack' && m.version === version)
@@ -54,22 +54,22 @@ test('a relay\'s control client ignores a leader\'s messages with a lower fencin
     const chA = a.channel() as Channel
     const chB = b.channel() as Channel
     // A leads under fence 20.
-    await chA.send({ type: 'welcome', role: 'leader', controller: 'A', fence: 20 } satisfies ControllerMessage)
+    await chA.send({ type: 'welcome', role: 'leader', controller: 'A', fence: 20 } satisfies ControllerWireMessage)
     await chA.send(table(20, 1))
     await waitFor(() => acked(a.got, 1), 10_000, 'ack of v1')
     // A message from before A's current term (fence 10) is stale, even from the followed controller.
     await chA.send(table(10, 2))
-    await chA.send({ type: 'neighbours', fence: 10, neighbours: [{ id: 'n10', address: '127.0.0.1:7010' }] } satisfies ControllerMessage)
+    await chA.send({ type: 'neighbours', fence: 10, neighbours: [{ id: 'n10', address: '127.0.0.1:7010' }] } satisfies ControllerWireMessage)
     await chA.send(table(20, 3))
     await waitFor(() => acked(a.got, 3), 10_000, 'ack of v3')
     assert.deepEqual(applied, [1, 3])
     assert.deepEqual(neighbours, [])
     assert.equal(acked(a.got, 2), false, 'a stale table is not acknowledged')
     // B, deposed long ago (fence 15) and unaware of it, claims leadership: the relay keeps following A.
-    await chB.send({ type: 'welcome', role: 'leader', controller: 'B', fence: 15 } satisfies ControllerMessage)
+    await chB.send({ type: 'welcome', role: 'leader', controller: 'B', fence: 15 } satisfies ControllerWireMessage)
     await chB.send(table(15, 4))
     // Then B wins a real election (fence 30): followed from now on.
-    await chB.send({ type: 'role', role: 'leader', fence: 30 } satisfies ControllerMessage)
+    await chB.send({ type: 'role', role: 'leader', fence: 30 } satisfies ControllerWireMessage)
     await chB.send(table(30, 5))
     await waitFor(() => acked(b.got, 5), 10_000, 'ack of v5')
     assert.deepEqual(applied, [1, 3, 5])
@@ -102,16 +102,16 @@ test('after FENCE_FORGET_MS with no leader, a relay accepts a lower fencing numb
   try {
     await waitFor(() => a.got.some((m) => m.type === 'register'), 15_000, 'register')
     const ch = a.channel() as Channel
-    await ch.send({ type: 'welcome', role: 'leader', controller: 'A', fence: 50 } satisfies ControllerMessage)
+    await ch.send({ type: 'welcome', role: 'leader', controller: 'A', fence: 50 } satisfies ControllerWireMessage)
     await ch.send(table(50, 1))
     await waitFor(() => acked(a.got, 1), 10_000, 'ack of v1')
     // The leader goes; a lower number straight after is still refused.
-    await ch.send({ type: 'role', role: 'standby', fence: 0 } satisfies ControllerMessage)
-    await ch.send({ type: 'role', role: 'leader', fence: 10 } satisfies ControllerMessage)
+    await ch.send({ type: 'role', role: 'standby', fence: 0 } satisfies ControllerWireMessage)
+    await ch.send({ type: 'role', role: 'leader', fence: 10 } satisfies ControllerWireMessage)
     await ch.send(table(10, 2))
     await waitFor(() => client.staleFenceDrops === 2, 10_000, 'two stale messages')
     skew += 10_000
-    await ch.send({ type: 'role', role: 'leader', fence: 10 } satisfies ControllerMessage)
+    await ch.send({ type: 'role', role: 'leader', fence: 10 } satisfies ControllerWireMessage)
     await ch.send(table(10, 3))
     await waitFor(() => acked(a.got, 3), 10_000, 'ack of v3')
     assert.deepEqual(applied, [1, 3])

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { controlClientChannel } from '../../src/control/control-channel.js'
+import { CONTROL_PROTOCOL_VERSION } from '../../src/control/messages.js'
 import { connectQuic } from '../../src/transport/quic/client.js'
 import type { Channel } from '../../src/transport/quic/types.js'
 import { randomBytes } from 'node:crypto'
@@ -90,7 +91,7 @@ test('bad control input is refused with a reason, and the controller keeps servi
     // A second process claiming a registered id.
     const ch3 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log })
     const reply3 = nextMessage(ch3)
-    await ch3.send({ type: 'register', protocol: 1, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: {} })
+    await ch3.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: {} })
     assert.match((await reply3 as { reason: string }).reason, /already registered/)
     // An oversized message: the channel is closed, nothing else happens.
     const ch4 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log, maxFrameBytes: 8 * 1024 * 1024 })

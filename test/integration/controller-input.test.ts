@@ -4,6 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { Controller, type ControllerInit } from '../../controller/controller.js'
 import { RELAY_EXPIRY_SWEEP_MS } from '../../controller/constants.js'
 import { controlClientChannel } from '../../src/control/control-channel.js'
+import { CONTROL_PROTOCOL_VERSION } from '../../src/control/messages.js'
+import { linkToWire } from '../../src/control/report-codec.js'
 import { silentLogger } from '../../src/logging.js'
 import { Keys } from '../../src/store/keys.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
@@ -41,7 +43,7 @@ async function fakeRelay (c: Controller, id: string, address: string): Promise<F
   cleanup.push(async () => { await ch.close() })
   const got: Array<Record<string, unknown>> = []
   ch.on('message', (m) => { got.push(m as Record<string, unknown>) })
-  await ch.send({ type: 'register', protocol: 1, id, address, boot: `boot-${id}-0000`, caps: [], table_version: 0, table: {} })
+  await ch.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id, address, boot: `boot-${id}-0000`, caps: [], table_version: 0, table: {} })
   return { ch, got }
 }
 
@@ -59,8 +61,8 @@ async function metric (c: Controller, name: string, labels = ''): Promise<number
   return line === undefined ? 0 : Number(line.split(' ')[1])
 }
 
-function link (peer: string): Record<string, unknown> {
-  return { peer, up: true, rtt_ms: 2, jitter_ms: 0, loss: 0, loss_short: 0, samples: 10 }
+function link (peer: string): unknown[] {
+  return linkToWire({ peer, up: true, rtt_ms: 2, jitter_ms: 0, loss: 0, loss_short: 0, samples: 10 })
 }
 
 async function refusal (r: FakeRelay): Promise<string> {

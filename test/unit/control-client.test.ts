@@ -6,7 +6,8 @@ import { ForwardingTable, type IdRoute } from '../../relay/forwarding-table.js'
 import type { Route } from '../../relay/types.js'
 import { systemClock } from '../../src/clock.js'
 import { controlServerChannel } from '../../src/control/control-channel.js'
-import type { NeighbourEntry, TableMessage } from '../../src/control/messages.js'
+import { CONTROL_PROTOCOL_VERSION, type NeighbourEntry, type TableEntry, type TableMessage } from '../../src/control/messages.js'
+import { upsertsToWire } from '../../src/control/table-codec.js'
 import { silentLogger } from '../../src/logging.js'
 import { captureLogger } from '../helpers/capture-logger.js'
 import { createQuicServer, type Channel, type QuicServer } from '../../src/transport/quic/channel.js'
@@ -86,8 +87,9 @@ class FakeController {
   }
 }
 
-function table (version: number, upserts: Record<string, unknown>, removals: string[] = []): Msg {
-  return { type: 'table', version, round: 0, upserts, removals }
+/** A table message as a controller sends it (upserts grouped, table-codec.ts). */
+function table (version: number, upserts: Record<string, TableEntry>, removals: string[] = []): Msg {
+  return { type: 'table', version, round: 0, upserts: upsertsToWire(upserts), removals }
 }
 
 interface Harness {
@@ -128,7 +130,7 @@ test('the client registers with its id, advertised address, boot and the table i
   await until('a register arrives', () => c.of('register').length === 1)
   assert.deepEqual(c.of('register')[0], {
     type: 'register',
-    protocol: 1,
+    protocol: CONTROL_PROTOCOL_VERSION,
     id: 'a',
     address: '127.0.0.1:7001',
     boot: h.client.boot,
