@@ -7,7 +7,7 @@ import {
 import { controlClientChannel } from '../src/control/control-channel.js'
 import { RECONNECT_MAX_MS, RECONNECT_MIN_MS } from '../src/control/constants.js'
 import { reportToWire } from '../src/control/report-codec.js'
-import { tableToWire } from '../src/control/table-codec.js'
+import { tableToWire, upsertsToWire } from '../src/control/table-codec.js'
 import { ErrorCode, RelaymeshError } from '../src/errors.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
@@ -137,7 +137,7 @@ export class ControlClient {
       boot: this.boot,
       caps: this.init.caps ?? ['forward', 'tunnel'],
       table_version: cur.version,
-      table: tableToWire(cur.table)
+      table: upsertsToWire(tableToWire(cur.table))
     })
   }
 

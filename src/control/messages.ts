@@ -31,9 +31,9 @@ import { upsertsFromWire } from './table-codec.js'
  * fails (a neighbour at 127.0.0.1:0, a route to '_x') is taken out and counted as skipped, and the
  * rest of the message applies (docs/routing.md).
  *
- * The two messages that make up nearly all the bytes are compact on the wire, and parsing turns
- * them into the in-memory forms: a report's links are tuples (report-codec.ts), and a table's
- * upserts are grouped by next hop and backup (table-codec.ts). Version 2 (M6) brought these; a
+ * What makes up nearly all the bytes is compact on the wire, and parsing turns it into the
+ * in-memory forms: a report's links are tuples (report-codec.ts), and routes (a table round's
+ * upserts, a register's table) are grouped by next hop and backup (table-codec.ts). Version 2 (M6) brought these; a
  * report of 14 links took two QUIC packets in version 1 and takes one. A controller refuses a
  * register of another version, so relays and controllers are upgraded together.
  */
@@ -67,12 +67,14 @@ export const MAX_REPORT_LINKS = 4_096
 export const tableEntrySchema = z.object({ next_hop: relayId, backup: relayId.nullable() }).strict()
 export type TableEntry = z.infer<typeof tableEntrySchema>
 
-const tableSchema = z.record(relayId, tableEntrySchema).refine((t) => Object.keys(t).length <= MAX_TABLE_ENTRIES, 'too many table entries')
-
-/** Table upserts on the wire: [next_hop, backup, [destination, …]] per pair of next hop and backup. */
-const wireUpsertsSchema = z.array(z.tuple([relayId, relayId.nullable(), z.array(relayId).max(MAX_TABLE_ENTRIES)]))
+/**
+ * Routes on the wire (a register's table, a table round's upserts): [next_hop, backup,
+ * [destination, …]] per pair of next hop and backup (table-codec.ts); destination → entry once parsed.
+ */
+const wireRoutesSchema = z.array(z.tuple([relayId, relayId.nullable(), z.array(relayId).max(MAX_TABLE_ENTRIES)]))
   .max(MAX_TABLE_ENTRIES)
   .refine((groups) => groups.reduce((n, g) => n + g[2].length, 0) <= MAX_TABLE_ENTRIES, 'too many table entries')
+  .transform(upsertsFromWire)
 
 /** A report link as it is kept (the store's links records): the in-memory form of a wire link. */
 export const linkReportEntrySchema = z.object({
@@ -113,7 +115,7 @@ export const registerSchema = z.object({
   caps: z.array(z.string().max(32)).max(32),
   /** The version and table the relay forwards on now, so a new leader diffs against the truth. */
   table_version: z.number().int().min(0),
-  table: tableSchema
+  table: wireRoutesSchema
 }).strict()
 
 export const reportSchema = z.object({ type: z.literal('report'), report: linkReportSchema }).strict()
@@ -155,21 +157,16 @@ export const neighboursSchema = z.object({
 /**
  * One round of a table update. Version v's changes go out in rounds, ordered so that a relay
  * switches to a new next hop only after the relays below it on the new path have installed their
- * own new routes (topology/rollout-plan.ts, docs/routing.md). A relay that registers sends the table it has,
- * and the controller diffs against that, so no message ever replaces a whole table.
+ * own new routes (topology/rollout-plan.ts, docs/routing.md). A relay that registers sends the
+ * table it has, and the controller diffs against that, so no message ever replaces a whole table
+ * (version 1 had a `full` flag for that, never true and never read; it is gone).
  */
 export const tableMessageSchema = z.object({
   type: z.literal('table'),
   fence,
   version: z.number().int().min(1),
   round: z.number().int().min(0),
-  /**
-   * @deprecated Never true, read by no relay, and no longer sent. Controllers before M6 send
-   * `full: false`; it is accepted and ignored so that relays can be upgraded before controllers.
-   */
-  full: z.literal(false).optional(),
-  /** Grouped by next hop and backup on the wire (upsertsToWire); destination → entry once parsed. */
-  upserts: wireUpsertsSchema.transform(upsertsFromWire),
+  upserts: wireRoutesSchema,
   removals: z.array(relayId).max(MAX_TABLE_ENTRIES)
 }).strict()
 export type TableMessage = z.output<typeof tableMessageSchema>

@@ -92,7 +92,6 @@ function makeRelay (index: number, controller: HostPort): SimRelay {
       status.neighbourChanges++
     },
     onTable: (m) => {
-      if (m.full) r.table.clear()
       for (const [d, e] of Object.entries(m.upserts)) r.table.set(d, { nextHop: e.next_hop, backup: e.backup })
       for (const d of m.removals) r.table.delete(d)
       r.version = m.version

@@ -91,7 +91,7 @@ test('bad control input is refused with a reason, and the controller keeps servi
     // A second process claiming a registered id.
     const ch3 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log })
     const reply3 = nextMessage(ch3)
-    await ch3.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: {} })
+    await ch3.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: [] })
     assert.match((await reply3 as { reason: string }).reason, /already registered/)
     // An oversized message: the channel is closed, nothing else happens.
     const ch4 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log, maxFrameBytes: 8 * 1024 * 1024 })

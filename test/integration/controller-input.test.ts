@@ -43,7 +43,7 @@ async function fakeRelay (c: Controller, id: string, address: string): Promise<F
   cleanup.push(async () => { await ch.close() })
   const got: Array<Record<string, unknown>> = []
   ch.on('message', (m) => { got.push(m as Record<string, unknown>) })
-  await ch.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id, address, boot: `boot-${id}-0000`, caps: [], table_version: 0, table: {} })
+  await ch.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id, address, boot: `boot-${id}-0000`, caps: [], table_version: 0, table: [] })
   return { ch, got }
 }
 

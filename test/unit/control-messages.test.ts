@@ -5,7 +5,7 @@ import { linkToWire, reportToWire } from '../../src/control/report-codec.js'
 import { routeFromWire, routeToWire, tableFromWire, tableToWire, upsertsFromWire, upsertsToWire } from '../../src/control/table-codec.js'
 
 function register (fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: '127.0.0.1:7001', boot: 'boot-0001', caps: [], table_version: 0, table: {}, ...fields }
+  return { type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: '127.0.0.1:7001', boot: 'boot-0001', caps: [], table_version: 0, table: [], ...fields }
 }
 
 function link (peer: string): unknown[] {
@@ -55,15 +55,16 @@ test('a table entry with a bad destination, next hop or backup is skipped and co
   assert.match(p.skipped.first ?? '', /table entry for '_x': relay id '_x' is invalid/)
 })
 
-test('a table message carries no full flag: one without it applies, a full table is refused, full:false from an older controller is accepted and ignored', () => {
+test('a table message carries no full flag: one without it applies, one with it (true or false) is refused', () => {
   const table = { type: 'table', fence: 1, version: 2, round: 0, upserts: [['b', null, ['b']]], removals: [] }
   const p = parseControllerMessage(table)
   assert.ok(p.ok)
   assert.deepEqual(p.msg, { ...table, upserts: { b: { next_hop: 'b', backup: null } } })
-  const full = parseControllerMessage({ ...table, full: true })
-  assert.equal(full.ok, false, 'no relay would replace its table: the message must not pass')
-  assert.match(full.ok ? '' : full.reason, /^full:/)
-  assert.equal(parseControllerMessage({ ...table, full: false }).ok, true)
+  for (const flag of [true, false]) {
+    const full = parseControllerMessage({ ...table, full: flag })
+    assert.equal(full.ok, false, `full: ${flag} must not pass (no relay would replace its table)`)
+    assert.match(full.ok ? '' : full.reason, /Unrecognized key.*full/)
+  }
 })
 
 test('the table codec turns wire entries into routes and back, and nothing else', () => {
@@ -127,7 +128,7 @@ test('a report link to a bad peer id is skipped and counted; a register table en
   if (r.msg.type !== 'report') assert.fail('report message')
   assert.deepEqual(r.msg.report.links.map((l) => l.peer), ['b'])
   assert.equal(r.skipped.count, 1)
-  const g = parseRelayMessage(register({ table: { b: { next_hop: 'b', backup: null }, _x: { next_hop: 'b', backup: null } } }))
+  const g = parseRelayMessage(register({ table: [['b', null, ['b', '_x']]] }))
   assert.ok(g.ok)
   if (g.msg.type !== 'register') assert.fail('register message')
   assert.deepEqual(Object.keys(g.msg.table), ['b'])
