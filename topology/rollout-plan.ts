@@ -7,8 +7,11 @@ export interface RoundPart {
   removals: string[]
 }
 
-/** Round r → relay id → what that relay changes in round r. Rounds are sparse and ascending. */
-export type RolloutPlan = Array<{ round: number, parts: Map<string, RoundPart> }>
+/**
+ * Round r → relay id → what that relay changes in round r, and the relays of round r − 1 whose
+ * parts it must wait for (`waitsFor`; none in rounds 0 and 1). Rounds are ascending.
+ */
+export type RolloutPlan = Array<{ round: number, parts: Map<string, RoundPart>, waitsFor: Map<string, Set<string>> }>
 
 export type DesiredEntry = TableRoute
 
@@ -18,10 +21,11 @@ const MAX_PATH_HOPS = 65_536
 /**
  * Orders a table change so that no forwarding loop forms while relays apply it.
  *
- * Round r starts only after every relay in round r−1 has acknowledged. An entry (u → d) goes out
- * one round after the latest entry toward d whose next hop changes on u's new path below u, or in
- * round 1 if none does. So when u switches to its new next hop, every relay after it down to d
- * already forwards on its new route (it changed in an earlier round, or not at all). Following
+ * An entry (u → d) goes out one round after the first entry toward d whose next hop changes on u's
+ * new path below u (at v), or in round 1 if none does, and u's part of that round waits for v's
+ * part of the round before to be acknowledged (`waitsFor`). So when u switches to its new next
+ * hop, every relay after it down to d already forwards on its new route (it changed before, or
+ * not at all). Following
  * next hops from any relay then either stays on old, loop-free routes, or joins the new tree and
  * descends it: no cycle can close. Removals (d became unreachable) go in round 0: dropping never
  * loops. A change of backup only moves nothing and orders nothing below it. Toward a destination
@@ -39,14 +43,20 @@ export function planRollout (
   desired: ReadonlyMap<string, ReadonlyMap<string, DesiredEntry>>,
   nextHop: (u: string, d: string) => string | undefined
 ): RolloutPlan {
-  const rounds = new Map<number, Map<string, RoundPart>>()
+  const rounds = new Map<number, { parts: Map<string, RoundPart>, waitsFor: Map<string, Set<string>> }>()
+  const roundAt = (round: number): { parts: Map<string, RoundPart>, waitsFor: Map<string, Set<string>> } => {
+    let r = rounds.get(round)
+    if (r === undefined) { r = { parts: new Map(), waitsFor: new Map() }; rounds.set(round, r) }
+    return r
+  }
   const part = (round: number, relay: string): RoundPart => {
-    let parts = rounds.get(round)
-    if (parts === undefined) { parts = new Map(); rounds.set(round, parts) }
+    const { parts } = roundAt(round)
     let p = parts.get(relay)
     if (p === undefined) { p = { upserts: {}, removals: [] }; parts.set(relay, p) }
     return p
   }
+  // u's entry toward d waits for v's (the first relay below u whose next hop toward d changes).
+  const below = new Map<string, string>()
   // Whether v's next hop toward d changes.
   const moves = (v: string, d: string): boolean => {
     const w = desired.get(v)?.get(d)
@@ -76,7 +86,7 @@ export function planRollout (
     let r = 1
     // The first relay below u whose next hop changes: its round already covers everything below it.
     for (let v = nextHop(u, d), steps = 0; v !== undefined && v !== d && steps < MAX_PATH_HOPS; v = nextHop(v, d), steps++) {
-      if (moves(v, d)) { r = 1 + roundOf(v, d); break }
+      if (moves(v, d)) { r = 1 + roundOf(v, d); below.set(key, v); break }
     }
     memo.set(key, r)
     return r
@@ -86,12 +96,19 @@ export function planRollout (
     for (const [d, e] of want) {
       const h = have?.get(d)
       if (h !== undefined && h.nextHop === e.nextHop && h.backup === e.backup) continue
-      part(roundOf(u, d), u).upserts[d] = routeToWire(e)
+      const round = roundOf(u, d)
+      part(round, u).upserts[d] = routeToWire(e)
+      const v = round > 1 ? below.get(`${u}>${d}`) : undefined
+      if (v === undefined) continue
+      const { waitsFor } = roundAt(round)
+      let set = waitsFor.get(u)
+      if (set === undefined) { set = new Set(); waitsFor.set(u, set) }
+      set.add(v)
     }
     if (have === undefined) continue
     for (const d of have.keys()) if (!want.has(d)) part(0, u).removals.push(d)
   }
-  return [...rounds.entries()].sort((a, b) => a[0] - b[0]).map(([round, parts]) => ({ round, parts }))
+  return [...rounds.entries()].sort((a, b) => a[0] - b[0]).map(([round, { parts, waitsFor }]) => ({ round, parts, waitsFor }))
 }
 
 /**

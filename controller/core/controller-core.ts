@@ -92,7 +92,7 @@ export class ControllerCore {
       case 'report': this.onReport(ev.relay, ev.report); break
       case 'ack':
       case 'undelivered':
-        if (this.rollout.acked(ev.relay, ev.version, ev.round, this.out)) this.nextRound()
+        if (this.rollout.acked(ev.relay, ev.version, ev.round)) this.nextRound()
         break
       case 'disconnect': this.onDisconnect(ev.conn, ev.reason, ev.initiator); break
       case 'elected': this.leader = true; this.fence = ev.fence; this.computedAsLeader = false; break
@@ -138,7 +138,7 @@ export class ControllerCore {
         this.scheduleCompute()
         return
       case 'compute': if (this.scheduler.fired()) this.compute(); return
-      case 'round': this.rollout.timedOut(this.out); this.nextRound()
+      case 'round': this.rollout.timedOut(this.out, this.clock.monoMs()); this.nextRound()
     }
   }
 

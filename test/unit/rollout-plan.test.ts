@@ -74,7 +74,7 @@ test('planRollout sends nothing when the tables already match', () => {
   assert.deepEqual(planRollout(t, clone(t), () => undefined), [])
 })
 
-test('no forwarding loop forms at any point of a rollout, whatever order relays apply a round in', () => {
+test('no forwarding loop forms at any point of a rollout, in any order that applies each part after the parts it waits for', () => {
   fc.assert(fc.property(
     fc.integer({ min: 4, max: 9 }),
     fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 60 })), { minLength: 8, maxLength: 40 }),
@@ -105,15 +105,23 @@ test('no forwarding loop forms at any point of a rollout, whatever order relays 
       const after = tablesOf(g)
       const plan = planRollout(before, after, (u, d) => g.nextHop(u, d))
       const live = clone(before)
+      // Parts are applied one at a time, each picked at random among those whose wait is over
+      // (across rounds, as the controller sends them), and never before what it waits for.
       let r = seed >>> 0
-      for (const { parts } of plan) {
-        const order = [...parts.keys()].sort(() => ((r = (r * 1103515245 + 12345) >>> 0) & 1) - 0.5)
-        for (const id of order) {
-          let t = live.get(id)
-          if (t === undefined) { t = new Map(); live.set(id, t) }
-          applyPart(t, parts.get(id) as NonNullable<ReturnType<typeof parts.get>>)
-          if (!loopFree(live)) return false
-        }
+      const key = (id: string, round: number): string => `${id}/${round}`
+      const applied = new Set<string>()
+      const pending = plan.flatMap(({ round, parts, waitsFor }) => [...parts].map(([id, part]) => ({ id, round, part, after: [...(waitsFor.get(id) ?? [])].map((v) => key(v, round - 1)) })))
+      for (const p of pending) for (const k of p.after) assert.ok(pending.some((q) => key(q.id, q.round) === k), `${key(p.id, p.round)} waits for a part of the plan`)
+      while (pending.length > 0) {
+        const free = pending.filter((p) => p.after.every((k) => applied.has(k)))
+        assert.ok(free.length > 0, 'some part can always go out')
+        const p = free[(r = (r * 1103515245 + 12345) >>> 0) % free.length]
+        pending.splice(pending.indexOf(p), 1)
+        let t = live.get(p.id)
+        if (t === undefined) { t = new Map(); live.set(p.id, t) }
+        applyPart(t, p.part)
+        applied.add(key(p.id, p.round))
+        if (!loopFree(live)) return false
       }
       const strip = (t: Map<string, DesiredEntry> | undefined): Array<[string, string, string | null]> =>
         [...(t ?? [])].map(([d, e]) => [d, e.nextHop, e.backup] as [string, string, string | null]).sort()
