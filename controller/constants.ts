@@ -12,8 +12,9 @@ export const COMPUTE_DELAY_MS = 10
  * previous one's rollout ended, reports in between held and taken in as one batch. At 1,000
  * relays a full computation costs about a second of CPU and each incremental link update about a
  * millisecond; the 10 ms debounce alone would rebuild the routes after nearly every report while
- * new links come up (start-up, every neighbour refresh), and update them link by link after that. Spaced out, a refresh's new links are mostly
- * taken in before the next computation, at the cost of up to this much extra reaction time.
+ * new links come up (start-up, every neighbour refresh), and update them link by link after that.
+ * Spaced out, a refresh's new links are mostly taken in before the next computation, at the cost
+ * of up to this much extra reaction time.
  */
 export const LARGE_MESH_RELAYS = 100
 export const LARGE_MESH_COMPUTE_SPACING_MS = 1_000

@@ -81,7 +81,9 @@ export class Rollout {
   next (out: CommandSink, ctx: Context): boolean {
     const version = this.version
     if (version === undefined) return true
-    for (let st = this.ready.shift(); st !== undefined; st = this.ready.shift()) {
+    // finish() may append to `ready` while this runs (a part for a relay that is gone).
+    for (let i = 0; i < this.ready.length; i++) {
+      const st = this.ready[i]
       const s = ctx.registry.get(st.relay)
       if (s?.conn === undefined) { this.finish(st); continue }
       out.push({ type: 'table', relay: st.relay, fence: ctx.fence, version, round: st.round, part: st.part })
@@ -92,6 +94,7 @@ export class Rollout {
       st.sentAt = ctx.now
       this.sent.push(st)
     }
+    this.ready = []
     if (this.remaining > 0) { this.armTimer(out, ctx.now); return false }
     if (this.timerAt !== undefined) out.clearTimer('round')
     for (const s of ctx.registry.live()) out.push({ type: 'hset', key: Keys.tableVersions, field: s.id, value: String(s.version) })
