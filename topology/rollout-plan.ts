@@ -25,12 +25,11 @@ const MAX_PATH_HOPS = 65_536
  * new path below u (at v), or in round 1 if none does, and u's part of that round waits for v's
  * part of the round before to be acknowledged (`waitsFor`). So when u switches to its new next
  * hop, every relay after it down to d already forwards on its new route (it changed before, or
- * not at all). Following
- * next hops from any relay then either stays on old, loop-free routes, or joins the new tree and
- * descends it: no cycle can close. Removals (d became unreachable) go in round 0: dropping never
- * loops. A change of backup only moves nothing and orders nothing below it. Toward a destination
- * no relay moves an installed route for (only additions and backup changes), every entry goes
- * in round 1.
+ * not at all). Following next hops from any relay then either stays on old, loop-free routes, or
+ * joins the new tree and descends it: no cycle can close. Removals (d became unreachable) go in
+ * round 0: dropping never loops. A change of backup only moves nothing and orders nothing below
+ * it. Toward a destination no relay moves an installed route for (only additions and backup
+ * changes), every entry goes in round 1.
  *
  * Until M6 an entry went in the round of its new path's hop count, which is never earlier and is
  * usually later: at 1,000 relays a link failure took 7–9 rounds and every join as many, each a
@@ -98,7 +97,8 @@ export function planRollout (
       if (h !== undefined && h.nextHop === e.nextHop && h.backup === e.backup) continue
       const round = roundOf(u, d)
       part(round, u).upserts[d] = routeToWire(e)
-      const v = round > 1 ? below.get(`${u}>${d}`) : undefined
+      // Set only for entries after round 1.
+      const v = below.get(`${u}>${d}`)
       if (v === undefined) continue
       const { waitsFor } = roundAt(round)
       let set = waitsFor.get(u)
