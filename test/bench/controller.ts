@@ -208,6 +208,7 @@ async function main (): Promise<void> {
   }
   const progress = (): string => `controller UDP drops ${udpDrops(ctlPid)}, ${sum(procs, (s) => s.following)}/${N} following the leader, ${sum(procs, (s) => s.withTable)} with tables, ${sum(procs, (s) => s.reconnects)} reconnects, ${r1((hostMonoMs() - t0) / 1000)} s`
   const c0 = cpuSeconds(ctlPid)
+  const clientsCpu = (): number => procs.reduce((a, p) => a + cpuSeconds(p.proc.pid as number), 0)
   try {
     await until('every client to follow the leader', () => sum(procs, (s) => s.following) === N, CONNECT_TIMEOUT_S * 1000, progress)
   } catch (err) {
@@ -233,6 +234,15 @@ async function main (): Promise<void> {
   }
   const connectAllS = (hostMonoMs() - t0) / 1000
   const connectMsgs = { tables: sum(procs, (s) => s.tableMessages), neighbours: sum(procs, (s) => s.neighbourChanges), udpDrops: udpDrops(ctlPid) }
+  // Where the connect time went: the controller's and the clients' CPU, and the route computations.
+  const connectWork = {
+    // Read first: every scrape restarts the event-loop delay histogram.
+    loop_delay_max_s: r1(await counterOf(httpPort, 'relaymesh_process_nodejs_eventloop_lag_max_seconds') ?? NaN),
+    controller_cpu_pct: r1(100 * (cpuSeconds(ctlPid) - c0) / connectAllS),
+    clients_cpu_pct: r1(100 * clientsCpu() / connectAllS),
+    computations: await counterOf(httpPort, 'relaymesh_controller_route_computations_total') ?? null,
+    compute_s: r1(await counterOf(httpPort, 'relaymesh_controller_route_compute_seconds_sum') ?? NaN)
+  }
   log(`all ${N} connected in ${r1(connectAllS)} s`)
   await until('every client to have tables', () => sum(procs, (s) => s.withTable) === N, 120_000, progress)
   await quiet(procs, 120_000)
@@ -344,6 +354,7 @@ async function main (): Promise<void> {
     // What the clients received until all were connected: the controller's churn while they join.
     connect_table_messages: connectMsgs.tables,
     connect_neighbour_changes: connectMsgs.neighbours,
+    connect_work: connectWork,
     // Datagrams the controller's socket dropped (receive buffer full): while connecting, and in all.
     controller_udp_drops: { connect: connectMsgs.udpDrops, total: udpDrops(ctlPid) },
     sink_connect_all_s: sinkConnectS === undefined ? null : r1(sinkConnectS),
