@@ -64,6 +64,11 @@ Docs: README.md and docs/ in the repository.`)
 }
 
 async function main (): Promise<void> {
+  // A reader that went away (`relaymesh controller --help | head`) is no error of ours: what is
+  // left to print has nowhere to go. Unhandled, it ended the process with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.stderr.write(`relaymesh: cannot write to standard output: ${err.message}\n`)
+  })
   try {
     await (await buildProgram(process.argv.slice(2))).parseAsync(process.argv)
   } catch (err) {

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli as cli, makeMeshDir, startRelay, waitFor } from '../helpers/relay-process.js'
+import { runCli as cli, CLI, makeMeshDir, startRelay, waitFor } from '../helpers/relay-process.js'
 
 
 test('--version prints the package version', async () => {
@@ -41,6 +43,17 @@ test('--help lists every command, and each daemon\'s --help every flag it takes'
     const flags = flagsIn(help.stdout)
     for (const flag of want) assert.ok(flags.includes(flag), `${cmd} --help lists ${flag} (it lists ${flags.join(' ')})`)
   }
+})
+
+test('--help into a reader that went away (| head) ends quietly, without a stack trace', async () => {
+  const proc = spawn(process.execPath, [CLI, 'controller', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Closed before the help text is written: the write meets EPIPE.
+  proc.stdout.destroy()
+  let stderr = ''
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  const [code] = await once(proc, 'exit') as [number | null]
+  assert.equal(stderr, '')
+  assert.equal(code, 0)
 })
 
 test('a mistyped flag gets one line that names the fix', async () => {
