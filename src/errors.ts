@@ -9,6 +9,8 @@ export const ErrorCode = {
   STATIC_MESH: 'RM_ERR_STATIC_MESH',
   /** The mesh key file is missing, unreadable or malformed. */
   MESH_KEY: 'RM_ERR_MESH_KEY',
+  /** An identity file, public key or allow-list of relay keys is missing, unreadable or malformed. */
+  IDENTITY: 'RM_ERR_IDENTITY',
   /**
    * A QUIC channel was refused: the server serves another channel type (ALPN), or one end failed
    * the channel's authentication hook. The mesh-key hook of the control channel uses MESH_KEY.

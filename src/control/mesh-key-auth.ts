@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ErrorCode } from '../errors.js'
-import { HandshakeError, type AuthContext, type ClientAuth, type HandshakeIo, type ServerAuth } from '../transport/quic/auth.js'
+import { HandshakeError, type AuthContext, type ClientAuth, type ServerAuth } from '../transport/quic/auth.js'
+import { bytesField, readHandshakeMessage } from './handshake-messages.js'
 
 /**
  * Mesh-key authentication: the control channel's hook for the QUIC transport (auth.ts there).
@@ -71,16 +72,16 @@ export function meshKeyServerAuth (meshKey: Buffer): ServerAuth<void> {
   return {
     name: NAME,
     verify: async ({ io, fingerprint, peer }: AuthContext) => {
-      const hello = await readMessage(io, 'hello', peer)
+      const hello = await readHandshakeMessage(io, 'hello', peer)
       if (hello.version !== HANDSHAKE_VERSION) {
         const reason = `unsupported handshake version ${String(hello.version).slice(0, 20)}; this server speaks ${HANDSHAKE_VERSION}`
         throw new HandshakeError('protocol', `${peer} ${reason}`, { reason })
       }
       const sc = randomBytes(CHALLENGE_BYTES)
       await io.send({ type: 'challenge', challenge: sc.toString('base64') })
-      const proof = await readMessage(io, 'proof', peer)
-      const cc = bytesField(proof, 'challenge', peer)
-      const mac = bytesField(proof, 'mac', peer)
+      const proof = await readHandshakeMessage(io, 'proof', peer)
+      const cc = bytesField(proof, 'challenge', CHALLENGE_BYTES, peer)
+      const mac = bytesField(proof, 'mac', CHALLENGE_BYTES, peer)
       if (!macEquals(mac, proofMac(key, 'client', sc, cc, fingerprint))) {
         throw new HandshakeError('rejected', `${peer} failed the mesh-key proof: it holds another mesh key`, { reason: 'mesh key proof failed', code: ErrorCode.MESH_KEY })
       }
@@ -98,39 +99,15 @@ export function meshKeyClientAuth (meshKey: Buffer): ClientAuth {
     fix: FIX,
     prove: async ({ io, fingerprint, peer }: AuthContext) => {
       await io.send({ type: 'hello', version: HANDSHAKE_VERSION })
-      const challenge = await readMessage(io, 'challenge', peer)
-      const sc = bytesField(challenge, 'challenge', peer)
+      const challenge = await readHandshakeMessage(io, 'challenge', peer)
+      const sc = bytesField(challenge, 'challenge', CHALLENGE_BYTES, peer)
       const cc = randomBytes(CHALLENGE_BYTES)
       await io.send({ type: 'proof', challenge: cc.toString('base64'), mac: proofMac(key, 'client', sc, cc, fingerprint).toString('base64') })
-      const accept = await readMessage(io, 'accept', peer)
-      const mac = bytesField(accept, 'mac', peer)
+      const accept = await readHandshakeMessage(io, 'accept', peer)
+      const mac = bytesField(accept, 'mac', CHALLENGE_BYTES, peer)
       if (!macEquals(mac, proofMac(key, 'server', sc, cc, fingerprint))) {
         throw new HandshakeError('rejected', `${peer} failed to prove it holds the mesh key; check that ${FIX}`, { reason: 'server mesh key proof failed', code: ErrorCode.MESH_KEY })
       }
     }
   }
-}
-
-type Message = Record<string, unknown>
-
-/** Reads the next message and checks its type. */
-async function readMessage (io: HandshakeIo, type: string, peer: string): Promise<Message> {
-  const msg = await io.read()
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-    throw new HandshakeError('protocol', `${peer} sent a non-object handshake message where '${type}' was expected`)
-  }
-  const m = msg as Message
-  if (m.type !== type) {
-    throw new HandshakeError('protocol', `${peer} sent handshake message '${String(m.type).slice(0, 40)}' where '${type}' was expected`)
-  }
-  return m
-}
-
-function bytesField (m: Message, name: string, peer: string): Buffer {
-  const v = m[name]
-  const b = typeof v === 'string' ? Buffer.from(v, 'base64') : undefined
-  if (b === undefined || b.length !== CHALLENGE_BYTES || b.toString('base64') !== v) {
-    throw new HandshakeError('protocol', `${peer} sent a handshake '${name}' that is not ${CHALLENGE_BYTES} bytes of base64`)
-  }
-  return b
 }

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parseIdentity, parsePublicKey } from '../../src/identity.js'
 import { runCli as cli, CLI, makeMeshDir, startRelay, waitFor } from '../helpers/relay-process.js'
 
 
@@ -83,6 +84,20 @@ test('keygen writes one base64 line of 32 bytes and refuses to overwrite', async
   assert.match(text, /^[A-Za-z0-9+/]+=*\n$/)
   assert.equal(Buffer.from(text.trim(), 'base64').length, 32)
   const again = await cli('keygen', file)
+  assert.equal(again.code, 1)
+  assert.match(again.stderr, /already exists.*--force/)
+})
+
+test('keygen --identity writes a secret identity file and its public key, prints the key, and refuses to overwrite', async () => {
+  const mesh = await makeMeshDir([], [])
+  const file = join(mesh.dir, 'relay-a.id')
+  const r = await cli('keygen', '--identity', file)
+  assert.equal(r.code, 0, r.stderr)
+  const pub = (await readFile(`${file}.pub`, 'utf8')).trim()
+  assert.equal(r.stdout.trim(), pub)
+  assert.ok(parsePublicKey(pub, 'pub').equals(parseIdentity(await readFile(file, 'utf8'), file).public))
+  assert.equal((await stat(file)).mode & 0o777, 0o600)
+  const again = await cli('keygen', '--identity', file)
   assert.equal(again.code, 1)
   assert.match(again.stderr, /already exists.*--force/)
 })
