@@ -4,7 +4,9 @@ import type { Clock } from '../src/clock.js'
 import type { ControllerWireMessage, RegisterMessage, RelayMessage } from '../src/control/messages.js'
 import { upsertsToWire } from '../src/control/table-codec.js'
 import { controlServerChannel } from '../src/control/control-channel.js'
+import { identityServerAuth, type IdentityPeer } from '../src/control/identity-auth.js'
 import { InvalidStateError } from '../src/errors.js'
+import type { Identity, PublicIdentity } from '../src/identity.js'
 import type { Logger } from '../src/logging.js'
 import { Keys, type Store } from '../src/store/index.js'
 import { loadStoredState } from '../src/store/records.js'
@@ -38,6 +40,12 @@ export interface ControllerInit {
   /** QUIC control address relays connect to. */
   control: HostPort
   meshKey: Buffer
+  /**
+   * Security v2's control channel (docs/security.md): relays prove an identity key that `relayKeys`
+   * lists under their id, and this controller proves `own`; a relay registers only under the id its
+   * key is listed under. Without it the control channel is authenticated by the mesh key.
+   */
+  identity?: { own: Identity, relayKeys: ReadonlyMap<string, PublicIdentity> }
   /** Cost policy kind (topology/cost.ts). */
   costPolicy?: string
   neighbourPolicy?: NeighbourPolicy
@@ -100,6 +108,8 @@ export class Controller {
   private readonly driver: CoreDriver<CoreRecord['message']>
   private server: QuicServer | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
+  /** The relay id each channel's identity key is listed under (identity mode only). */
+  private readonly proven = new WeakMap<Channel, string>()
   /** Connection numbers for the core, by channel, and back. */
   private readonly conns = new Map<Channel, number>()
   private readonly channels = new Map<number, Channel>()
@@ -183,14 +193,26 @@ export class Controller {
     this.state = 'running'
     this.leadership.events.on('elected', () => { void this.onElected() })
     this.leadership.events.on('deposed', () => { this.dispatch({ type: 'deposed' }) })
-    this.server = createQuicServer({
-      host: this.init.control.host,
-      port: this.init.control.port,
-      ...controlServerChannel(this.init.meshKey),
-      logger: this.baseLog,
-      clock: this.clock,
-      onChannel: (ch) => { this.intake.accept(ch) }
-    })
+    const identity = this.init.identity
+    const channel = controlServerChannel(this.init.meshKey)
+    this.server = identity === undefined
+      ? createQuicServer({
+        host: this.init.control.host,
+        port: this.init.control.port,
+        ...channel,
+        logger: this.baseLog,
+        clock: this.clock,
+        onChannel: (ch) => { this.intake.accept(ch) }
+      })
+      : createQuicServer<IdentityPeer>({
+        host: this.init.control.host,
+        port: this.init.control.port,
+        ...channel,
+        auth: identityServerAuth(identity.own, keyLookup(identity.relayKeys)),
+        logger: this.baseLog,
+        clock: this.clock,
+        onChannel: (ch, peer) => { this.proven.set(ch, peer.relayId); this.intake.accept(ch) }
+      })
     this.address = await this.server.start()
     this.dispatch({ type: 'start' })
     await this.leadership.start()
@@ -234,6 +256,11 @@ export class Controller {
   }
 
   private onRegister (ch: Channel, m: RegisterMessage): void {
+    const proven = this.proven.get(ch)
+    if (this.init.identity !== undefined && m.id !== proven) {
+      this.intake.refuse(ch, 'wrong_identity', `register names relay '${m.id}' but this connection proved the key listed for '${proven ?? '?'}'`)
+      return
+    }
     const badAddress = this.advertisePolicy.check(m.address, ch.remote.host)
     if (badAddress !== undefined) { this.intake.refuse(ch, 'bad_advertise', badAddress); return }
     let conn = this.conns.get(ch)
@@ -320,4 +347,10 @@ export class Controller {
     c.versions = s.versions
     c.expired = s.expired
   }
+}
+
+/** The relay id a public key is listed under, by key. */
+function keyLookup (relayKeys: ReadonlyMap<string, PublicIdentity>): (key: PublicIdentity) => string | undefined {
+  const byKey = new Map([...relayKeys].map(([id, k]) => [k.text, id]))
+  return (key) => byKey.get(key.text)
 }

@@ -5,10 +5,12 @@ import {
   type TableMessage
 } from '../src/control/messages.js'
 import { controlClientChannel } from '../src/control/control-channel.js'
+import { identityClientAuth } from '../src/control/identity-auth.js'
 import { RECONNECT_MAX_MS, RECONNECT_MIN_MS } from '../src/control/constants.js'
 import { reportToWire } from '../src/control/report-codec.js'
 import { tableToWire, upsertsToWire } from '../src/control/table-codec.js'
 import { ErrorCode, RelaymeshError } from '../src/errors.js'
+import type { Identity, PublicIdentity } from '../src/identity.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { connectQuic } from '../src/transport/quic/client.js'
@@ -38,6 +40,12 @@ export interface ControlClientInit {
   advertise: HostPort
   controllers: HostPort[]
   meshKey: Buffer
+  /**
+   * Security v2's control channel (docs/security.md): this relay proves `own`, and each controller
+   * must prove the key pinned for it (`controllerKeys[i]` for `controllers[i]`). Without it the
+   * channel is authenticated by the mesh key.
+   */
+  identity?: { own: Identity, controllerKeys: PublicIdentity[] }
   caps?: string[]
   /** FENCE_FORGET_MS by default. */
   fenceForgetMs?: number
@@ -50,6 +58,8 @@ interface Link {
   role: 'leader' | 'standby' | 'unknown'
   backoffMs: number
   timer: Timer | undefined
+  /** The channel type and its authentication toward this controller. */
+  options: ReturnType<typeof controlClientChannel>
 }
 
 /**
@@ -86,13 +96,26 @@ export class ControlClient {
 
   constructor (components: { clock: Clock, logger: Logger }, init: ControlClientInit, handlers: ControlHandlers) {
     if (init.controllers.length === 0) throw new TypeError('at least one controller address is required')
+    if (init.identity !== undefined && init.identity.controllerKeys.length !== init.controllers.length) {
+      throw new TypeError(`one pinned key per controller: ${init.controllers.length} controllers, ${init.identity.controllerKeys.length} keys`)
+    }
     this.clock = components.clock
     this.baseLog = components.logger
     this.log = components.logger.child({ component: 'control-client' })
     this.init = init
     this.handlers = handlers
     this.leaderlessSince = this.clock.monoMs()
-    this.links = init.controllers.map((addr) => ({ addr, name: formatHostPort(addr), channel: undefined, role: 'unknown', backoffMs: RECONNECT_MIN_MS, timer: undefined }))
+    const channel = controlClientChannel(init.meshKey)
+    const identity = init.identity
+    this.links = init.controllers.map((addr, i) => ({
+      addr,
+      name: formatHostPort(addr),
+      channel: undefined,
+      role: 'unknown',
+      backoffMs: RECONNECT_MIN_MS,
+      timer: undefined,
+      options: identity === undefined ? channel : { ...channel, auth: identityClientAuth(identity.own, identity.controllerKeys[i]) }
+    }))
   }
 
   /** The controller this relay follows now, if any. */
@@ -149,7 +172,7 @@ export class ControlClient {
       ch = await connectQuic({
         host: l.addr.host,
         port: l.addr.port,
-        ...controlClientChannel(this.init.meshKey),
+        ...l.options,
         logger: this.baseLog,
         clock: this.clock,
         timeoutMs: CONNECT_TIMEOUT_MS

@@ -3,6 +3,7 @@ import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import { microsOf, type Clock } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
+import type { Identity, PublicIdentity } from '../src/identity.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
@@ -41,6 +42,8 @@ export interface RelayInit {
   staticMesh?: StaticMesh
   /** Controllers to follow (controller mode): a leader and its standbys. */
   controllers?: HostPort[]
+  /** Authenticate the control channel by identities (ControlClientInit.identity) instead of the mesh key. */
+  identity?: { own: Identity, controllerKeys: PublicIdentity[] }
   /** The address other relays reach this relay at; default: the bound --listen address. */
   advertise?: HostPort
   /** Keep the last tables here, and start from them (controller mode). */
@@ -266,7 +269,7 @@ export class Relay {
     const advertise = this.init.advertise ?? this.address as HostPort
     const { ControlClient } = await import('./control-client.js')
     this.control = new ControlClient({ clock: this.clock, logger: this.baseLog }, {
-      id: this.id, advertise, controllers, meshKey: Buffer.from(this.init.meshKey)
+      id: this.id, advertise, controllers, meshKey: Buffer.from(this.init.meshKey), identity: this.init.identity
     }, {
       current: () => ({ version: this.forwarding.version, table: this.forwarding.entries() }),
       onNeighbours: (list) => {

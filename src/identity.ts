@@ -174,3 +174,14 @@ export function parseAllowList (text: string, path: string): Map<string, PublicI
   }
   return out
 }
+
+/** Reads an allow-list file (parseAllowList). */
+export async function readAllowListFile (path: string): Promise<Map<string, PublicIdentity>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new RelaymeshError(ErrorCode.IDENTITY, `cannot read the allow-list of relay keys '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
+  }
+  return parseAllowList(text, path)
+}

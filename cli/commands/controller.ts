@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { systemClock } from '../../src/clock.js'
 import { ConfigError } from '../../src/errors.js'
 import { readFile } from 'node:fs/promises'
+import { readAllowListFile, readIdentityFile } from '../../src/identity.js'
 import { readMeshKeyFile, warnIfExposed } from '../../src/mesh-key.js'
 import type { Logger } from '../../src/logging.js'
 import { createStore } from '../../src/store/index.js'
@@ -20,6 +21,8 @@ interface ControllerOptions {
   control: string
   http: string
   meshKeyFile?: string
+  identity?: string
+  relayKeys?: string
   redis?: string
   redisPasswordFile?: string
   redisPrefix: string
@@ -56,6 +59,8 @@ export function controllerCommand (): Command {
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
+    .option('--identity <file>', "this controller's identity (relaymesh keygen --identity FILE); with --relay-keys, relays authenticate by their own keys instead of the mesh key (docs/security.md)")
+    .option('--relay-keys <file>', 'allow-list of relay keys, one "RELAY_ID rmpub1:…" per line: the relays admitted, each only under its id (needs --identity)')
     .option('--redis <url>', 'keep state in Redis (redis://[USER@]HOST:PORT/DB, or rediss:// for TLS) so a restarted or standby controller recovers it; default: in memory')
     .option('--redis-password-file <file>', 'read the Redis password (for USER in the URL, or the default user) from the first line of this file; keep it chmod 600')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')
@@ -83,6 +88,12 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       const control = parseHostPort(opts.control, '--control', true)
       const http = parseHostPort(opts.http, '--http', true)
       const meshKey = Buffer.from(await readMeshKeyFile(opts.meshKeyFile, log))
+      if ((opts.identity === undefined) !== (opts.relayKeys === undefined)) {
+        throw new ConfigError('--identity and --relay-keys go together: the controller proves its own key and admits the relays listed; give both, or neither for the mesh key alone')
+      }
+      const identity = opts.identity === undefined || opts.relayKeys === undefined
+        ? undefined
+        : { own: await readIdentityFile(opts.identity, log), relayKeys: await readAllowListFile(opts.relayKeys) }
       const readyFd = parseReadyFd(opts.readyFd)
       const policy = {
         fullMeshMax: count(opts.fullMeshMax, '--full-mesh-max', 100_000),
@@ -102,7 +113,7 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       // Half the lease: a Redis that stops answering fails a renewal well before the lease runs out.
       const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix, password, commandTimeoutMs: LEASE_TTL_MS / 2 })
       const controller = new Controller({ clock: systemClock, logger: log, store }, {
-        control, meshKey, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs
+        control, meshKey, identity, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs
       })
       const giveUp = async (err: unknown): Promise<never> => { await controller.stop(); await store.close(); throw err }
       await controller.start().catch(giveUp)

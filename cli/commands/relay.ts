@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander'
 import { systemClock } from '../../src/clock.js'
+import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../../src/errors.js'
+import { PUBLIC_KEY_PREFIX, parsePublicKey, readIdentityFile, type Identity, type PublicIdentity } from '../../src/identity.js'
+import type { Logger } from '../../src/logging.js'
 import { readMeshKeyFile } from '../../src/mesh-key.js'
 import { parseHostPort } from '../../src/transport/address.js'
 import { checkRelayId } from '../../src/wire/relay-id.js'
@@ -28,6 +31,8 @@ interface RelayOptions {
   emulateLinks?: boolean
   emulateLinksTokenFile?: string
   meshKeyFile?: string
+  identity?: string
+  controllerKey: string[]
   http?: string
   tunnel: string[]
   egressAllow: string[]
@@ -43,6 +48,23 @@ interface RelayOptions {
   logLevel: string
 }
 
+/** --identity and one --controller-key per --controller, or neither (the mesh key authenticates the control channel). */
+async function controlIdentity (opts: RelayOptions, controllers: number, log: Logger): Promise<{ own: Identity, controllerKeys: PublicIdentity[] } | undefined> {
+  if (opts.identity === undefined && opts.controllerKey.length === 0) return undefined
+  if (opts.identity === undefined) throw new ConfigError('--controller-key needs --identity FILE, the key this relay proves itself with (relaymesh keygen --identity FILE)')
+  if (opts.controllerKey.length !== controllers) {
+    throw new ConfigError(`--identity needs one --controller-key per --controller, in the same order: ${controllers} --controller, ${opts.controllerKey.length} --controller-key`)
+  }
+  const controllerKeys: PublicIdentity[] = []
+  for (const [i, k] of opts.controllerKey.entries()) {
+    const text = k.startsWith(PUBLIC_KEY_PREFIX) ? k : await readFile(k, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigError(`--controller-key '${k}' is neither a public key (${PUBLIC_KEY_PREFIX}…) nor a readable file: ${err.code ?? err.message}`)
+    })
+    controllerKeys.push(parsePublicKey(text, `--controller-key #${i + 1}`))
+  }
+  return { own: await readIdentityFile(opts.identity, log), controllerKeys }
+}
+
 function positiveInt (text: string, flag: string, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new ConfigError(`${flag} '${text}' is not a whole number from 1 to ${max}`)
   return Number(text)
@@ -54,6 +76,8 @@ export function relayCommand (): Command {
     .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
     .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
     .option('--controller <host:port>', 'QUIC address of a controller to follow; give it again for each standby', collect, [])
+    .option('--identity <file>', "this relay's identity (relaymesh keygen --identity FILE); with --controller-key, the control channel is authenticated by identities instead of the mesh key (docs/security.md)")
+    .option('--controller-key <key>', "the public key (rmpub1:…, or a file holding it, such as the controller's FILE.pub) the controller of the same position in --controller must prove; give it once per --controller", collect, [])
     .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
     .addOption(new Option('--advertise <host:port>', 'the address other relays reach this relay at, when it differs from --listen (NAT, 0.0.0.0)'))
     .addOption(new Option('--state-file <file>', 'keep the last forwarding tables here, and start from them if no controller answers'))
@@ -117,6 +141,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       }
       const controllers = opts.controller.map((c) => parseHostPort(c, '--controller'))
       const advertise = opts.advertise === undefined ? undefined : parseHostPort(opts.advertise, '--advertise')
+      const identity = await controlIdentity(opts, controllers.length, log)
       const meshKey = await readMeshKeyFile(need(opts.meshKeyFile, '--mesh-key-file', 'mesh.key'), log)
       const http = opts.http === undefined ? undefined : parseHostPort(opts.http, '--http', true)
       const tunnels = opts.tunnel.map(parseTunnelSpec)
@@ -148,7 +173,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       const readyFd = parseReadyFd(opts.readyFd)
       const staticMesh = opts.static === undefined ? undefined : await loadStaticMesh(opts.static)
       const relay = new Relay({ clock: systemClock, logger: log }, {
-        id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, advertise, stateFile: opts.stateFile, http,
+        id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, identity, advertise, stateFile: opts.stateFile, http,
         linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, emulationToken, tunnels, egressAllow, tunnelAllowSource, tunnelLimits: limits,
         probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
         reportIntervalMs

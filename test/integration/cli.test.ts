@@ -33,8 +33,8 @@ test('--help lists every command, and each daemon\'s --help every flag it takes'
   assert.equal(top.code, 0)
   assert.deepEqual(commandsIn(top.stdout).sort(), ['controller', 'demo', 'help', 'impair', 'keygen', 'relay', 'sim', 'topology'])
   const expected: Record<string, string[]> = {
-    relay: ['--id', '--listen', '--controller', '--static', '--mesh-key-file', '--http', '--tunnel', '--egress-allow', '--state-file', '--ready-fd', '--config', '--log-level'],
-    controller: ['--control', '--http', '--mesh-key-file', '--redis', '--ready-fd', '--config', '--log-level'],
+    relay: ['--id', '--listen', '--controller', '--controller-key', '--identity', '--static', '--mesh-key-file', '--http', '--tunnel', '--egress-allow', '--state-file', '--ready-fd', '--config', '--log-level'],
+    controller: ['--control', '--http', '--mesh-key-file', '--identity', '--relay-keys', '--redis', '--ready-fd', '--config', '--log-level'],
     impair: ['--listen', '--to', '--loss', '--delay', '--jitter', '--rate', '--http', '--ready-fd', '--config', '--log-level']
   }
   for (const [cmd, want] of Object.entries(expected)) {
@@ -100,6 +100,24 @@ test('keygen --identity writes a secret identity file and its public key, prints
   const again = await cli('keygen', '--identity', file)
   assert.equal(again.code, 1)
   assert.match(again.stderr, /already exists.*--force/)
+})
+
+test('identity flags that do not go together get one line naming the fix', async () => {
+  const mesh = await makeMeshDir([], [])
+  const id = join(mesh.dir, 'r.id')
+  assert.equal((await cli('keygen', '--identity', id)).code, 0)
+  const relay = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--controller', '127.0.0.1:2', '--controller', '127.0.0.1:3',
+    '--mesh-key-file', mesh.keyFile, '--identity', id, '--controller-key', `${id}.pub`)
+  assert.equal(relay.code, 2)
+  assert.equal(relay.stderr.trim().split('\n').length, 1)
+  assert.match(relay.stderr, /one --controller-key per --controller.*2 --controller, 1 --controller-key/)
+  const ctl = await cli('controller', '--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--mesh-key-file', mesh.keyFile, '--identity', id)
+  assert.equal(ctl.code, 2)
+  assert.match(ctl.stderr, /--identity and --relay-keys go together/)
+  const badKey = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--controller', '127.0.0.1:2', '--mesh-key-file', mesh.keyFile,
+    '--identity', id, '--controller-key', 'rmpub1:AAAA')
+  assert.equal(badKey.code, 1)
+  assert.match(badKey.stderr, /--controller-key #1: 'rmpub1:AAAA' is not a public key/)
 })
 
 test('--config supplies options, flags given on the command line win, and unknown keys are refused', async () => {

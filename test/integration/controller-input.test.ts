@@ -4,12 +4,14 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { Controller, type ControllerInit } from '../../controller/controller.js'
 import { RELAY_EXPIRY_SWEEP_MS } from '../../controller/constants.js'
 import { controlClientChannel } from '../../src/control/control-channel.js'
+import { identityClientAuth } from '../../src/control/identity-auth.js'
+import { Identity } from '../../src/identity.js'
 import { CONTROL_PROTOCOL_VERSION } from '../../src/control/messages.js'
 import { linkToWire } from '../../src/control/report-codec.js'
 import { silentLogger } from '../../src/logging.js'
 import { Keys } from '../../src/store/keys.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
-import { connectQuic, type Channel } from '../../src/transport/quic/channel.js'
+import { connectQuic, type Channel, type ClientAuth } from '../../src/transport/quic/channel.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 
 /**
@@ -37,9 +39,11 @@ async function startController (init: Partial<ControllerInit> = {}): Promise<{ c
 
 interface FakeRelay { ch: Channel, got: Array<Record<string, unknown>> }
 
-async function fakeRelay (c: Controller, id: string, address: string): Promise<FakeRelay> {
+/** `auth`: the relay's side of the handshake, the mesh-key one by default. */
+async function fakeRelay (c: Controller, id: string, address: string, auth?: ClientAuth): Promise<FakeRelay> {
   const port = c.address?.port ?? 0
-  const ch = await connectQuic({ host: '127.0.0.1', port, ...controlClientChannel(KEY), logger: silentLogger() })
+  const channel = controlClientChannel(KEY)
+  const ch = await connectQuic({ host: '127.0.0.1', port, ...channel, ...(auth === undefined ? {} : { auth }), logger: silentLogger() })
   cleanup.push(async () => { await ch.close() })
   const got: Array<Record<string, unknown>> = []
   ch.on('message', (m) => { got.push(m as Record<string, unknown>) })
@@ -79,6 +83,20 @@ test('a register with a bad id, port 0, or a third party\'s address is refused w
   assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="bad_advertise"}'), 1)
   assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="invalid_message"}'), 2)
   assert.deepEqual(c.snapshot().relays, [])
+})
+
+test('with identities, a relay registers only under the id its key is listed under', LIMIT, async () => {
+  const own = Identity.generate()
+  const [keyA, keyB] = [Identity.generate(), Identity.generate()]
+  const { c } = await startController({ identity: { own, relayKeys: new Map([['a', keyA.public], ['b', keyB.public]]) } })
+  // a's key, claiming to be b: refused, though the key itself is on the list.
+  assert.match(await refusal(await fakeRelay(c, 'b', '127.0.0.1:7002', identityClientAuth(keyA, own.public))), /register names relay 'b' but this connection proved the key listed for 'a'/)
+  assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="wrong_identity"}'), 1)
+  const a = await fakeRelay(c, 'a', '127.0.0.1:7001', identityClientAuth(keyA, own.public))
+  await until('a is welcomed', () => a.got.some((m) => m.type === 'welcome'))
+  assert.deepEqual(c.snapshot().relays.map((x) => x.id), ['a'])
+  // The mesh key alone no longer gets a relay in.
+  await assert.rejects(fakeRelay(c, 'b', '127.0.0.1:7002'))
 })
 
 test('--advertise-allow admits an address the relay does not connect from', LIMIT, async () => {
