@@ -50,7 +50,7 @@ export class Demo {
 
   constructor (opts: DemoOptions) {
     this.opts = opts
-    this.mesh = new ProcessMesh({ controllerHttp: opts.http })
+    this.mesh = new ProcessMesh({ controllerHttp: opts.http, relayIds: DEMO_RELAYS.map((r) => r.id) })
     for (const a of DEMO_RELAYS) {
       for (const b of DEMO_RELAYS) {
         if (a.id !== b.id) this.base.set(`${a.id}>${b.id}`, { delay_ms: Math.round(oneWayDelayMs(a, b) * 10) / 10, jitter_ms: 1 })

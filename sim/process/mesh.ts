@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { Identity } from '../../src/identity.js'
 import { formatHostPort, type HostPort } from '../../src/transport/address.js'
 import { impairParamsOf, type LinkState } from '../scenario.js'
 import { Daemon, hostPortOf, type LogLine } from './daemons.js'
@@ -27,9 +28,10 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 
 /**
  * A mesh of real daemons on loopback: one `relaymesh controller` and `relaymesh relay` processes
- * with --emulate-links, sharing a fresh mesh key and emulation token in a temp dir. Ports are
- * chosen by the kernel at the first start and pinned, so a killed daemon restarts where its peers
- * expect it. Used by the simulator's process mode and by `relaymesh demo`.
+ * with --emulate-links, sharing a fresh mesh key and emulation token in a temp dir (and, given the
+ * relay ids, an identity for each daemon). Ports are chosen by the kernel at the first start and
+ * pinned, so a killed daemon restarts where its peers expect it. Used by the simulator's process
+ * mode and by `relaymesh demo`.
  *
  * A relay takes link settings only for its current neighbours, which the controller hands out
  * after start-up and may change later. So the mesh keeps the wanted state of every directed pair,
@@ -47,6 +49,8 @@ export class ProcessMesh {
   private keyFile = ''
   private tokenFile = ''
   private token = ''
+  /** The controller's public key, which relays pin, when the mesh runs on identities. */
+  private controllerKey: string | undefined
   /** What each directed link `from>to` should do, as last asked. */
   private readonly wanted = new Map<string, LinkState>()
   /** The neighbours each relay process logged last; cleared when it (re)starts. */
@@ -56,7 +60,20 @@ export class ProcessMesh {
   /** A send that failed after a neighbour change, thrown by the next setLink. */
   private failure: Error | undefined
 
-  constructor (private readonly opts: { fullMeshMax?: number, controllerHttp?: HostPort, onControllerLog?: (l: LogLine) => void } = {}) {}
+  /**
+   * relayIds: the relays to be started, known up front. Given, each relay and the controller get
+   * an identity of their own, the controller admits those relays by their keys and each relay pins
+   * the controller's key (docs/security.md); without it the control channel uses the mesh key.
+   */
+  constructor (private readonly opts: { fullMeshMax?: number, controllerHttp?: HostPort, onControllerLog?: (l: LogLine) => void, relayIds?: string[] } = {}) {}
+
+  /** The identity file of `name` in this mesh's directory, written now; returns its path. */
+  private async writeIdentity (name: string): Promise<{ file: string, pub: string }> {
+    const id = Identity.generate()
+    const file = join(this.dir, `${name}.id`)
+    await writeFile(file, id.text + '\n', { mode: 0o600 })
+    return { file, pub: id.public.text }
+  }
 
   async startController (): Promise<void> {
     this.dir = await mkdtemp(join(tmpdir(), 'relaymesh-mesh-'))
@@ -67,6 +84,15 @@ export class ProcessMesh {
     await writeFile(this.tokenFile, this.token + '\n', { mode: 0o600 })
     const http = this.opts.controllerHttp === undefined ? '127.0.0.1:0' : formatHostPort(this.opts.controllerHttp)
     const args = ['controller', '--control', '127.0.0.1:0', '--http', http, '--mesh-key-file', this.keyFile, '--log-level', 'info']
+    if (this.opts.relayIds !== undefined) {
+      const own = await this.writeIdentity('controller')
+      this.controllerKey = own.pub
+      const lines = []
+      for (const id of this.opts.relayIds) lines.push(`${id} ${(await this.writeIdentity(`relay-${id}`)).pub}`)
+      const relayKeys = join(this.dir, 'relay-keys')
+      await writeFile(relayKeys, lines.join('\n') + '\n')
+      args.push('--identity', own.file, '--relay-keys', relayKeys)
+    }
     if (this.opts.fullMeshMax !== undefined) args.push('--full-mesh-max', String(this.opts.fullMeshMax))
     const daemon = new Daemon('controller', args, (l) => {
       // Logged once the last round is acknowledged; the version changed when the rollout began.
@@ -90,6 +116,7 @@ export class ProcessMesh {
     const args = ['relay', '--id', spec.id, '--listen', '127.0.0.1:0', '--controller', formatHostPort(this.controlAddr), '--mesh-key-file', this.keyFile,
       '--http', '127.0.0.1:0', '--emulate-links', '--emulate-links-token-file', this.tokenFile, '--state-file', join(this.dir, `${spec.id}.state.json`), '--log-level', 'info', ...tunnels]
     if (spec.probeIntervalMs !== undefined) args.push('--probe-interval', String(spec.probeIntervalMs))
+    if (this.controllerKey !== undefined) args.push('--identity', join(this.dir, `relay-${spec.id}.id`), '--controller-key', this.controllerKey)
     // Flow sinks bind port 0 on loopback, outside the default egress ports (49152-65535) at times.
     args.push('--egress-allow', '127.0.0.1/32')
     const daemon = new Daemon(`relay ${spec.id}`, args, (l) => { this.relayLog(spec.id, l) })

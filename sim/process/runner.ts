@@ -29,7 +29,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 export async function runProcess (s: Scenario, opts: ProcessRunOptions = {}): Promise<SimResult> {
   const wall0 = performance.now()
   const note = opts.onNote ?? (() => {})
-  const mesh = new ProcessMesh({ fullMeshMax: s.full_mesh_max })
+  const mesh = new ProcessMesh({ fullMeshMax: s.full_mesh_max, relayIds: s.relays.map((r) => r.id) })
   const flows: FlowDriver[] = []
   let pacer: NodeJS.Timeout | undefined
   let actionTimers: NodeJS.Timeout[] = []
