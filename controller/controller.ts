@@ -108,8 +108,11 @@ export class Controller {
   private readonly driver: CoreDriver<CoreRecord['message']>
   private server: QuicServer | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
-  /** The relay id each channel's identity key is listed under (identity mode only). */
-  private readonly proven = new WeakMap<Channel, string>()
+  /** The key each channel proved, and the relay id it was listed under (identity mode only). */
+  private readonly proven = new WeakMap<Channel, IdentityPeer>()
+  /** The allow-list as it stands (setRelayKeys), by key and by relay id. */
+  private relayOfKey = new Map<string, string>()
+  private relayKeys: ReadonlyMap<string, PublicIdentity> = new Map()
   /** Connection numbers for the core, by channel, and back. */
   private readonly conns = new Map<Channel, number>()
   private readonly channels = new Map<number, Channel>()
@@ -143,6 +146,7 @@ export class Controller {
         recorder?.({ at, event, message, commands })
       }
     })
+    if (init.identity !== undefined) this.useRelayKeys(init.identity.relayKeys)
     this.advertisePolicy = new AdvertisePolicy(init.advertiseAllow)
     this.leadership = new Leadership({ clock: this.clock, store: this.store, logger: this.baseLog }, {
       owner: this.instanceId, ttlMs: init.leaseTtlMs, renewMs: init.leaseRenewMs
@@ -208,10 +212,10 @@ export class Controller {
         host: this.init.control.host,
         port: this.init.control.port,
         ...channel,
-        auth: identityServerAuth(identity.own, keyLookup(identity.relayKeys)),
+        auth: identityServerAuth(identity.own, (key) => this.relayOfKey.get(key.text)),
         logger: this.baseLog,
         clock: this.clock,
-        onChannel: (ch, peer) => { this.proven.set(ch, peer.relayId); this.intake.accept(ch) }
+        onChannel: (ch, peer) => { this.proven.set(ch, peer); this.intake.accept(ch) }
       })
     this.address = await this.server.start()
     this.dispatch({ type: 'start' })
@@ -226,6 +230,30 @@ export class Controller {
     this.driver.clearTimers()
     await this.leadership.stop()
     await this.server?.stop()
+  }
+
+  /**
+   * Replaces the allow-list of relay keys (identity mode; the CLI calls it on SIGHUP). A relay no
+   * longer listed, or listed with another key, is revoked: its channel is closed, it is forgotten
+   * and routes to and through it are withdrawn at once, and its key is refused from now on.
+   * Returns the ids revoked.
+   */
+  setRelayKeys (keys: ReadonlyMap<string, PublicIdentity>): string[] {
+    if (this.init.identity === undefined) throw new InvalidStateError('controller without --identity')
+    const before = this.relayKeys
+    this.useRelayKeys(keys)
+    const revoked = [...before].filter(([id, k]) => keys.get(id)?.equals(k) !== true).map(([id]) => id)
+    for (const ch of [...this.conns.keys()]) {
+      const id = this.proven.get(ch)?.relayId
+      if (id !== undefined && revoked.includes(id)) this.intake.refuse(ch, 'revoked', `relay '${id}' was revoked: its key is no longer on the allow-list`)
+    }
+    if (revoked.length > 0) this.dispatch({ type: 'revoke', relays: revoked })
+    return revoked
+  }
+
+  private useRelayKeys (keys: ReadonlyMap<string, PublicIdentity>): void {
+    this.relayKeys = keys
+    this.relayOfKey = new Map([...keys].map(([id, k]) => [k.text, id]))
   }
 
   /** The topology as GET /api/topology serves it, as objects (slow at scale: see topology()). */
@@ -256,10 +284,17 @@ export class Controller {
   }
 
   private onRegister (ch: Channel, m: RegisterMessage): void {
-    const proven = this.proven.get(ch)
-    if (this.init.identity !== undefined && m.id !== proven) {
-      this.intake.refuse(ch, 'wrong_identity', `register names relay '${m.id}' but this connection proved the key listed for '${proven ?? '?'}'`)
-      return
+    if (this.init.identity !== undefined) {
+      const peer = this.proven.get(ch)
+      if (m.id !== peer?.relayId) {
+        this.intake.refuse(ch, 'wrong_identity', `register names relay '${m.id}' but this connection proved the key listed for '${peer?.relayId ?? '?'}'`)
+        return
+      }
+      // Revoked between its handshake and this register.
+      if (this.relayKeys.get(peer.relayId)?.equals(peer.key) !== true) {
+        this.intake.refuse(ch, 'revoked', `relay '${peer.relayId}' was revoked: its key is no longer on the allow-list`)
+        return
+      }
     }
     const badAddress = this.advertisePolicy.check(m.address, ch.remote.host)
     if (badAddress !== undefined) { this.intake.refuse(ch, 'bad_advertise', badAddress); return }
@@ -349,8 +384,3 @@ export class Controller {
   }
 }
 
-/** The relay id a public key is listed under, by key. */
-function keyLookup (relayKeys: ReadonlyMap<string, PublicIdentity>): (key: PublicIdentity) => string | undefined {
-  const byKey = new Map([...relayKeys].map(([id, k]) => [k.text, id]))
-  return (key) => byKey.get(key.text)
-}

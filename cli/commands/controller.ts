@@ -60,7 +60,7 @@ export function controllerCommand (): Command {
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .option('--identity <file>', "this controller's identity (relaymesh keygen --identity FILE); with --relay-keys, relays authenticate by their own keys instead of the mesh key (docs/security.md)")
-    .option('--relay-keys <file>', 'allow-list of relay keys, one "RELAY_ID rmpub1:…" per line: the relays admitted, each only under its id (needs --identity)')
+    .option('--relay-keys <file>', 'allow-list of relay keys, one "RELAY_ID rmpub1:…" per line: the relays admitted, each only under its id (needs --identity); SIGHUP re-reads it and revokes relays taken off it')
     .option('--redis <url>', 'keep state in Redis (redis://[USER@]HOST:PORT/DB, or rediss:// for TLS) so a restarted or standby controller recovers it; default: in memory')
     .option('--redis-password-file <file>', 'read the Redis password (for USER in the URL, or the default user) from the first line of this file; keep it chmod 600')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')
@@ -128,6 +128,15 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       }).catch(giveUp)
       log.info({ http: bound }, 'controller HTTP API listening')
       writeReadyLine(readyFd, { control: controller.address, http: bound }, log)
+      // SIGHUP re-reads the allow-list; relays taken off it are revoked (docs/security.md).
+      process.on('SIGHUP', () => {
+        const path = opts.relayKeys
+        if (path === undefined) { log.info('SIGHUP: nothing to reload (no --relay-keys)'); return }
+        readAllowListFile(path).then((keys) => {
+          const revoked = controller.setRelayKeys(keys)
+          log.info({ relays: keys.size, revoked }, 'allow-list of relay keys reloaded')
+        }, (err: Error) => { log.error({ err: err.message }, 'could not reload the allow-list of relay keys; the one in force stays') })
+      })
       await untilSignal(async () => {
         await closeHttp(server)
         await controller.stop()

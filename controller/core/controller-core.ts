@@ -10,7 +10,7 @@ import { COMPUTE_DELAY_MS, NEIGHBOUR_BATCH_MS, NEIGHBOUR_REFRESH_MS } from '../c
 import { CommandSink } from './commands.js'
 import { Expiry } from './expiry.js'
 import { NeighbourPlanner } from './neighbour-planning.js'
-import { Registry } from './registry.js'
+import { Registry, type RelayRecord } from './registry.js'
 import { ReportIntake } from './report-intake.js'
 import { computeSpacingFor, RouteScheduler } from './route-scheduling.js'
 import { Rollout } from './rollout.js'
@@ -95,6 +95,7 @@ export class ControllerCore {
         if (this.rollout.acked(ev.relay, ev.version, ev.round)) this.nextRound()
         break
       case 'disconnect': this.onDisconnect(ev.conn, ev.reason, ev.initiator); break
+      case 'revoke': this.onRevoke(ev.relays); break
       case 'elected': this.leader = true; this.fence = ev.fence; this.computedAsLeader = false; break
       case 'restored': this.onRestored(ev.state); break
       case 'deposed': this.onDeposed(); break
@@ -225,17 +226,36 @@ export class ControllerCore {
   private expireOffline (): void {
     const gone = this.expiry.sweep(this.registry, this.clock.monoMs())
     if (gone.length === 0) return
-    for (const s of gone) {
-      this.graph.removeRelay(s.id)
-      this.neighbours.forget(s.id)
-      this.installed.clearRow(s.index)
-      this.stats.expired++
-      if (this.leader) for (const key of [Keys.relays, Keys.links, Keys.tableVersions]) this.out.push({ type: 'hdel', key, field: s.id })
-    }
+    for (const s of gone) this.forget(s)
+    this.stats.expired += gone.length
     this.out.log('info', { relays: gone.map((s) => s.id), offlineMs: this.expiry.expiryMs }, 'relays disconnected past the expiry forgotten')
     if (!this.leader || this.settling.active) return
     this.pushNeighbours(false)
     this.scheduleCompute()
+  }
+
+  /** Revoked relays are forgotten at once, and routes move off them without waiting for the spacing. */
+  private onRevoke (ids: string[]): void {
+    const gone: RelayRecord[] = []
+    for (const id of ids) {
+      const s = this.registry.forget(id)
+      if (s !== undefined) gone.push(s)
+    }
+    if (gone.length === 0) return
+    this.expiry.forgotten(gone.map((s) => s.id))
+    for (const s of gone) this.forget(s)
+    this.out.log('warn', { relays: gone.map((s) => s.id) }, 'relays revoked: forgotten, and their routes withdrawn')
+    if (!this.running || !this.leader || this.settling.active) return
+    this.pushNeighbours(false)
+    this.scheduleCompute(0, true)
+  }
+
+  /** Takes a relay out of the graph, the neighbour sets, the installed tables and (as leader) the store. */
+  private forget (s: RelayRecord): void {
+    this.graph.removeRelay(s.id)
+    this.neighbours.forget(s.id)
+    this.installed.clearRow(s.index)
+    if (this.leader) for (const key of [Keys.relays, Keys.links, Keys.tableVersions]) this.out.push({ type: 'hdel', key, field: s.id })
   }
 
   // Leadership.

@@ -24,9 +24,14 @@ export class Expiry {
   /** Takes out of `registry` the relays offline past the expiry at `now`, and returns them. */
   sweep (registry: Registry, now: number): RelayRecord[] {
     const gone = registry.expire(now, this.expiryMs)
-    if (this.expired.size + gone.length > MAX_EXPIRED_IDS) this.expired.clear()
-    for (const s of gone) this.expired.add(s.id)
+    this.forgotten(gone.map((s) => s.id))
     return gone
+  }
+
+  /** These relays were forgotten (expired, or revoked): routes toward them are withdrawn. */
+  forgotten (ids: string[]): void {
+    if (this.expired.size + ids.length > MAX_EXPIRED_IDS) this.expired.clear()
+    for (const id of ids) this.expired.add(id)
   }
 
   /** Whether routes toward `id` are withdrawn although the graph does not hold it. */

@@ -104,6 +104,15 @@ export class Registry {
     this.byId.set(id, { id, index, address, boot: '', caps, conn: undefined, version: 0, neighboursSent: '', reported: false, offlineSince: now, num: relayNumber(id) })
   }
 
+  /** Forgets a relay, connected or not (revoked); returns what was known of it. */
+  forget (id: string): RelayRecord | undefined {
+    const s = this.byId.get(id)
+    if (s === undefined) return undefined
+    this.byId.delete(id)
+    if (s.conn !== undefined) this.byConn.delete(s.conn)
+    return s
+  }
+
   /** Forgets relays offline for `maxOfflineMs` or longer at `now`, and returns them. */
   expire (now: number, maxOfflineMs: number): RelayRecord[] {
     const gone: RelayRecord[] = []

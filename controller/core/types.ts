@@ -33,6 +33,11 @@ export type CoreEvent =
   /** A table part the core asked to send could not be handed to the channel: wait no more for it. */
   | { type: 'undelivered', relay: string, version: number, round: number }
   | { type: 'disconnect', conn: number, reason: string, initiator: string }
+  /**
+   * These relays' keys were taken off the allow-list (docs/security.md): forget them at once, as
+   * if expired, and withdraw every route to and through them. The shell closes their channels.
+   */
+  | { type: 'revoke', relays: string[] }
   /** This instance took the leadership lease under `fence`; the store's state follows (restored). */
   | { type: 'elected', fence: number }
   /** What the store held when elected (undefined when it could not be read). */

@@ -99,6 +99,31 @@ test('with identities, a relay registers only under the id its key is listed und
   await assert.rejects(fakeRelay(c, 'b', '127.0.0.1:7002'))
 })
 
+test('a relay taken off the allow-list is revoked: its channel closes, it is forgotten with its routes, and its key no longer gets in', LIMIT, async () => {
+  const own = Identity.generate()
+  const [keyA, keyB] = [Identity.generate(), Identity.generate()]
+  const { c, clock } = await startController({ identity: { own, relayKeys: new Map([['a', keyA.public], ['b', keyB.public]]) } })
+  const a = await fakeRelay(c, 'a', '127.0.0.1:7001', identityClientAuth(keyA, own.public))
+  const b = await fakeRelay(c, 'b', '127.0.0.1:7002', identityClientAuth(keyB, own.public))
+  await a.ch.send({ type: 'report', report: { relay: 'a', seq: 1, trigger: 'state', links: [link('b')] } })
+  await b.ch.send({ type: 'report', report: { relay: 'b', seq: 1, trigger: 'state', links: [link('a')] } })
+  await until('a is sent a route to b', async () => {
+    // The fake relays never ack: keep the controller's time going through its rounds.
+    clock.advance(100)
+    return c.installedTables().get('a')?.has('b') === true
+  })
+  assert.deepEqual(c.setRelayKeys(new Map([['a', keyA.public]])), ['b'])
+  assert.match(await refusal(b), /relay 'b' was revoked/)
+  assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="revoked"}'), 1)
+  assert.deepEqual(c.snapshot().relays.map((x) => x.id), ['a'])
+  await until('a\'s route to b is withdrawn', async () => {
+    clock.advance(100)
+    return c.installedTables().get('a')?.has('b') === false
+  })
+  await assert.rejects(fakeRelay(c, 'b', '127.0.0.1:7002', identityClientAuth(keyB, own.public)), /unknown relay key/)
+  assert.equal(a.ch.isClosed, false, 'a stays')
+})
+
 test('--advertise-allow admits an address the relay does not connect from', LIMIT, async () => {
   const { c } = await startController({ advertiseAllow: ['192.0.2.0/24'] })
   const r = await fakeRelay(c, 'a', '192.0.2.7:7001')

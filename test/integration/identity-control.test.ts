@@ -11,7 +11,8 @@ import { CLI, waitFor } from '../helpers/relay-process.js'
 /**
  * The real daemons with the control channel authenticated by identities (docs/security.md): relays
  * whose keys the controller's allow-list holds, pinning the controller's key, get tables; a relay
- * whose key is not listed, and one that pins another controller key, are refused, each saying why.
+ * whose key is not listed, and one that pins another controller key, are refused, each saying why;
+ * a relay taken off the list and revoked by SIGHUP is forgotten, and told.
  */
 
 interface Health { role: string, ready: boolean }
@@ -57,8 +58,18 @@ test('relays authenticate to the controller by their own keys, and pin its key',
     const wrongPin = await relay('b', b.file, a.pub)
     await waitFor(() => /unknown relay key.*controller refused the control channel/.test(unlisted.log()), 30_000, 'the unlisted relay to be refused')
     await waitFor(() => /not the one pinned.*controller refused the control channel/.test(wrongPin.log()), 30_000, 'the relay to refuse an unpinned controller key')
-    const topology = await (await fetch(`${controller.http}/api/topology`)).json() as { relays: Array<{ id: string }> }
-    assert.deepEqual(topology.relays.map((r) => r.id).sort(), ['a', 'b'])
+    const relaysNow = async (): Promise<string[]> => {
+      const t = await (await fetch(`${controller.http}/api/topology`)).json() as { relays: Array<{ id: string }> }
+      return t.relays.map((r) => r.id).sort()
+    }
+    assert.deepEqual(await relaysNow(), ['a', 'b'])
+
+    // Revocation: b comes off the list, and SIGHUP makes the controller re-read it.
+    await writeFile(allow, `a ${a.id.public.text}\n`)
+    controller.proc.kill('SIGHUP')
+    await waitFor(async () => (await relaysNow()).join() === 'a', 30_000, 'b to be forgotten')
+    await waitFor(() => /relay 'b' was revoked.*controller refused the control channel|unknown relay key.*controller refused the control channel/.test(rb.log()), 30_000, 'b to be told')
+    assert.ok(controller.proc.exitCode === null, 'the controller runs on')
   } finally {
     for (const p of [...procs, controller.proc]) p.kill('SIGTERM')
     await h.stop()
