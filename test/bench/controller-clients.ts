@@ -14,8 +14,10 @@
  * Connects are paced: at most `maxPending` relays of this process wait for the leader's welcome at
  * once. With a second ControlClient per relay, the same reports go to the bare QUIC sink.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { systemClock } from '../../src/clock.js'
 import type { NeighbourEntry } from '../../src/control/messages.js'
+import { parseIdentity, parsePublicKey } from '../../src/identity.js'
 import { createLogger, silentLogger } from '../../src/logging.js'
 import type { HostPort } from '../../src/transport/address.js'
 import { buildReport } from '../../prober/reporter.js'
@@ -47,8 +49,14 @@ const relays: SimRelay[] = []
 const tableEvents: Array<[number, number, number, number]> = []
 const neighbourEvents: number[] = []
 let mesh: SyntheticMesh
-let status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, reconnects: 0, tableMessages: 0, neighbourChanges: 0, lastTableAt: 0, lastNeighboursAt: 0 }
+let status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, reconnects: 0, tableMessages: 0, neighbourChanges: 0, lastTableAt: 0, lastNeighboursAt: 0, loopDelayMaxMs: 0 }
 let meshKey: Buffer
+/** How long this process's own event loop is held up: a client that cannot run its timers and sockets in time fails handshakes. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+loopDelay.enable()
+/** With --identity: the relays' identities (from `firstIndex` on) and the controller's key they pin. */
+let identities: { relays: string[], controller: string } | undefined
+let firstIndex = 0
 
 function send (m: FromClients): void { process.send?.(m) }
 
@@ -78,7 +86,8 @@ function makeRelay (index: number, controller: HostPort): SimRelay {
     // Never dialled: the clients probe nothing. Unique per relay, as the controller expects.
     advertise: { host: '127.0.0.1', port: 10_000 + index, family: 4 },
     controllers: [controller],
-    meshKey
+    meshKey,
+    identity: identities === undefined ? undefined : { own: parseIdentity(identities.relays[index - firstIndex], id), controllerKeys: [parsePublicKey(identities.controller, 'controller')] }
   }, {
     current: () => ({ version: r.version, table: r.table }),
     onNeighbours: (list: NeighbourEntry[]) => {
@@ -163,7 +172,7 @@ function updateStatus (): void {
     if (r.sink !== undefined && r.sink.connected > 0) sinkConnected++
     degreeSum += r.peers.length
   }
-  status = { ...status, following, withTable, sinkConnected, degreeSum, reconnects }
+  status = { ...status, following, withTable, sinkConnected, degreeSum, reconnects, loopDelayMaxMs: loopDelay.max / 1e6 }
   send(status)
 }
 
@@ -197,6 +206,8 @@ process.on('message', (m: ToClients) => {
       total = m.total
       mesh = new SyntheticMesh(m.total, m.seed)
       meshKey = Buffer.from(m.meshKey, 'base64')
+      identities = m.identities
+      firstIndex = m.first
       statusTimer = setInterval(updateStatus, 200)
       maxPending = m.maxPending
       void startAll(m.first, m.count, m.controller, m.maxPending)

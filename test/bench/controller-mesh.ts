@@ -112,7 +112,8 @@ export function hostMonoMs (): number { return Number(process.hrtime.bigint()) /
 // Messages between the bench and a client process.
 
 export type ToClients =
-  | { type: 'init', first: number, count: number, total: number, seed: number, controller: HostPort, meshKey: string, maxPending: number }
+  /** identities: with --identity, this process's relays' identity lines (in order) and the controller's public key. */
+  | { type: 'init', first: number, count: number, total: number, seed: number, controller: HostPort, meshKey: string, maxPending: number, identities?: { relays: string[], controller: string } }
   | { type: 'sink', sink: HostPort }
   /** Sets link id→peer down or up and sends a report at once; answered with 'sent'. */
   | { type: 'link', id: string, peer: string, up: boolean }
@@ -139,6 +140,8 @@ export interface ClientStatus {
   neighbourChanges: number
   lastTableAt: number
   lastNeighboursAt: number
+  /** The longest this process's event loop was held up since it started (ms). */
+  loopDelayMaxMs: number
 }
 
 export type FromClients =

@@ -27,7 +27,7 @@
  *
  * Prints one JSON line; progress on stderr. Flags: --clients N (1000), --procs P (4), --trials T
  * (20), --steady-s S (30), --max-pending K (6), --connect-timeout-s S (give up; N/2), --seed N, --fast (short windows, 3 trials: a smoke
- * test), --no-sink, --cpu-prof DIR (profile the controller and the sink; profile-summary.js reads them), and
+ * test), --no-sink, --identity (the control channel on identities instead of the mesh key: docs/security.md), --cpu-prof DIR (profile the controller and the sink; profile-summary.js reads them), and
  * --nearest / --random-links, passed to the controller (default 6 and 3: a mesh of degree ~16).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
@@ -37,6 +37,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Identity } from '../../src/identity.js'
 import { generateMeshKeyText, parseMeshKey } from '../../src/mesh-key.js'
 import type { HostPort } from '../../src/transport/address.js'
 import { CLI, READY_FD, READY_STDIO, readyLine } from '../../sim/process/daemons.js'
@@ -57,7 +58,8 @@ const { values: opt } = parseArgs({
     'no-sink': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     nearest: { type: 'string', default: '6' },
-    'random-links': { type: 'string', default: '3' }
+    'random-links': { type: 'string', default: '3' },
+    identity: { type: 'boolean', default: false }
   }
 })
 const N = Number(opt.clients)
@@ -113,7 +115,7 @@ process.once('SIGTERM', () => { void shutdown(143) })
 
 /** A client process, with its latest status and a queue of replies. */
 class ClientProc {
-  status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, reconnects: 0, tableMessages: 0, neighbourChanges: 0, lastTableAt: 0, lastNeighboursAt: 0 }
+  status: ClientStatus = { type: 'status', started: 0, following: 0, withTable: 0, sinkConnected: 0, reportsSent: 0, degreeSum: 0, reconnects: 0, tableMessages: 0, neighbourChanges: 0, lastTableAt: 0, lastNeighboursAt: 0, loopDelayMaxMs: 0 }
   private readonly waiting: Array<(m: FromClients) => void> = []
   constructor (readonly proc: ChildProcess, readonly first: number, readonly count: number) {
     proc.on('message', (m: FromClients) => {
@@ -168,10 +170,21 @@ async function main (): Promise<void> {
   await writeFile(keyFile, keyText, { mode: 0o600 })
   const meshKey = parseMeshKey(keyText, keyFile).toString('base64')
 
+  // --identity: the control channel on identities (docs/security.md), one per relay and the controller's.
+  let identities: { relays: string[], controller: string } | undefined
+  const identityArgs: string[] = []
+  if (opt.identity) {
+    const own = Identity.generate()
+    const relays = Array.from({ length: N }, () => Identity.generate())
+    await writeFile(join(dir, 'controller.id'), own.text + '\n', { mode: 0o600 })
+    await writeFile(join(dir, 'relay-keys'), relays.map((r, i) => `${relayId(i)} ${r.public.text}`).join('\n') + '\n')
+    identities = { relays: relays.map((r) => r.text), controller: own.public.text }
+    identityArgs.push('--identity', join(dir, 'controller.id'), '--relay-keys', join(dir, 'relay-keys'))
+  }
   const prof = opt['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']]
   const ctl = spawn(process.execPath, [...prof, CLI, 'controller', '--control', '127.0.0.1:0', '--http', '127.0.0.1:0',
     '--mesh-key-file', keyFile, '--log-level', 'warn', '--nearest', opt.nearest, '--random-links', opt['random-links'],
-    '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
+    ...identityArgs, '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
   children.add(ctl)
   let ctlLog = ''
   ctl.stderr?.setEncoding('utf8')
@@ -204,7 +217,10 @@ async function main (): Promise<void> {
     children.add(child)
     const cp = new ClientProc(child, first, count)
     procs.push(cp)
-    cp.send({ type: 'init', first, count, total: N, seed: Number(opt.seed), controller: control, meshKey, maxPending: Number(opt['max-pending']) })
+    cp.send({
+      type: 'init', first, count, total: N, seed: Number(opt.seed), controller: control, meshKey, maxPending: Number(opt['max-pending']),
+      identities: identities === undefined ? undefined : { relays: identities.relays.slice(first, first + count), controller: identities.controller }
+    })
   }
   const progress = (): string => `controller UDP drops ${udpDrops(ctlPid)}, ${sum(procs, (s) => s.following)}/${N} following the leader, ${sum(procs, (s) => s.withTable)} with tables, ${sum(procs, (s) => s.reconnects)} reconnects, ${r1((hostMonoMs() - t0) / 1000)} s`
   const c0 = cpuSeconds(ctlPid)
@@ -240,6 +256,8 @@ async function main (): Promise<void> {
     loop_delay_max_s: r1(await counterOf(httpPort, 'relaymesh_process_nodejs_eventloop_lag_max_seconds') ?? NaN),
     controller_cpu_pct: r1(100 * (cpuSeconds(ctlPid) - c0) / connectAllS),
     clients_cpu_pct: r1(100 * clientsCpu() / connectAllS),
+    // The client processes' longest event-loop stall: beyond the 1 s connect timeout, their own handshakes fail.
+    clients_loop_delay_max_s: r1(Math.max(...procs.map((p) => p.status.loopDelayMaxMs)) / 1000),
     computations: await counterOf(httpPort, 'relaymesh_controller_route_computations_total') ?? null,
     compute_s: r1(await counterOf(httpPort, 'relaymesh_controller_route_compute_seconds_sum') ?? NaN)
   }
@@ -345,6 +363,8 @@ async function main (): Promise<void> {
   process.stdout.write(JSON.stringify({
     bench: 'controller',
     clients: N,
+    // The control channel's handshake: the mesh key, or identities (--identity).
+    control_auth: opt.identity ? 'identity' : 'mesh-key',
     // Others' work on this host slows connects and reroutes (not CPU seconds): the 1-min load.
     load_1m: [r1(load0), r1(loadavg()[0])],
     client_processes: procs.length,
