@@ -25,6 +25,8 @@ const CONNECT_TIMEOUT_MS = 1_000
  * its clock stepped back): without this, the relay would ignore every controller until it restarts.
  */
 export const FENCE_FORGET_MS = 10_000
+/** A controller refusing this relay over and over is logged as an error at most this often (ms). */
+export const REFUSAL_LOG_MS = 60_000
 
 /** What the client needs of the relay. */
 export interface ControlHandlers {
@@ -60,6 +62,10 @@ interface Link {
   timer: Timer | undefined
   /** The channel type and its authentication toward this controller. */
   options: ReturnType<typeof controlClientChannel>
+  /** The last refusal logged as an error, when, and how many times it came again since. */
+  refusal: string | undefined
+  refusalLoggedAt: number
+  refusalRepeats: number
 }
 
 /**
@@ -114,7 +120,10 @@ export class ControlClient {
       role: 'unknown',
       backoffMs: RECONNECT_MIN_MS,
       timer: undefined,
-      options: identity === undefined ? channel : { ...channel, auth: identityClientAuth(identity.own, identity.controllerKeys[i]) }
+      options: identity === undefined ? channel : { ...channel, auth: identityClientAuth(identity.own, identity.controllerKeys[i]) },
+      refusal: undefined,
+      refusalLoggedAt: 0,
+      refusalRepeats: 0
     }))
   }
 
@@ -178,16 +187,28 @@ export class ControlClient {
         timeoutMs: CONNECT_TIMEOUT_MS
       })
     } catch (err) {
-      // RM_ERR_MESH_KEY: the keys differ; RM_ERR_AUTH: another kind of QUIC server listens there.
+      // RM_ERR_MESH_KEY: the keys differ; RM_ERR_AUTH: another kind of QUIC server listens there,
+      // or an identity was refused. Retried every second: the same refusal is logged as an error
+      // once, then again at most every REFUSAL_LOG_MS, so the log says it without filling up.
+      const message = (err as Error).message
       const refused = err instanceof RelaymeshError && (err.code === ErrorCode.MESH_KEY || err.code === ErrorCode.AUTH)
-      const level = refused ? 'error' : 'debug'
-      this.log[level]({ controller: l.name, err: (err as Error).message }, refused ? 'controller refused the control channel' : 'controller unreachable')
+      const now = this.clock.monoMs()
+      if (refused && (message !== l.refusal || now - l.refusalLoggedAt >= REFUSAL_LOG_MS)) {
+        this.log.error({ controller: l.name, err: message, repeats: l.refusalRepeats }, 'controller refused the control channel')
+        l.refusal = message
+        l.refusalLoggedAt = now
+        l.refusalRepeats = 0
+      } else {
+        if (refused) l.refusalRepeats++
+        this.log.debug({ controller: l.name, err: message }, refused ? 'controller refused the control channel' : 'controller unreachable')
+      }
       this.retry(l)
       return
     }
     if (!this.running) { void ch.close('relay shutting down'); return }
     l.channel = ch
     l.backoffMs = RECONNECT_MIN_MS
+    l.refusal = undefined
     this.log.info({ controller: l.name }, 'connected to controller')
     ch.on('message', (raw) => { this.onMessage(l, ch, raw) })
     ch.on('close', (info) => {

@@ -253,3 +253,18 @@ test('a controller address where another kind of QUIC server listens, or one hol
   await until('both refusals are logged', () => refusals().some((e) => wrongAlpn.test(e)) && refusals().some((e) => wrongKey.test(e)), 60_000)
   assert.equal(client.connected, 0)
 })
+
+test('a controller that keeps refusing is logged as an error once, and each retry after that at debug level', LIMIT, async () => {
+  const server = createQuicServer({ host: '127.0.0.1', port: 0, ...controlServerChannel(Buffer.alloc(32, 5)), logger: silentLogger(), onChannel: () => {} })
+  const port = (await server.start()).port
+  cleanup.push(async () => { await server.stop() })
+  const { logger, lines } = captureLogger()
+  const client = new ControlClient({ clock: systemClock, logger }, {
+    id: 'a', advertise: { host: '127.0.0.1', port: 7001, family: 4 }, controllers: [{ host: '127.0.0.1', port, family: 4 }], meshKey: KEY
+  }, { current: () => ({ version: 0, table: new Map() }), onNeighbours: () => {}, onTable: () => {} })
+  client.start()
+  cleanup.push(async () => { await client.stop() })
+  const refusals = (level: number): number => lines.filter((l) => l.level === level && l.msg === 'controller refused the control channel').length
+  await until('three more refusals, at debug level', () => refusals(20) >= 3, 20_000)
+  assert.equal(refusals(50), 1)
+})
