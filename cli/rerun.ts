@@ -35,6 +35,8 @@ export async function rerunWith (flag: string, what: string, passFds: number[] =
   const forward = (sig: NodeJS.Signals): void => { child.kill(sig) }
   process.on('SIGINT', forward)
   process.on('SIGTERM', forward)
+  // A reload (relay --identity); left to its default, it would end the parent and so the child.
+  process.on('SIGHUP', forward)
   return await new Promise((resolve) => {
     child.on('error', (err) => { process.stderr.write(`${what}: could not start itself with ${flag}: ${err.message}\n`); resolve(1) })
     child.on('exit', (code, signal) => { resolve(code ?? (signal === null ? 1 : 130)) })

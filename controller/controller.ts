@@ -45,7 +45,7 @@ export interface ControllerInit {
    * lists under their id, and this controller proves `own`; a relay registers only under the id its
    * key is listed under. Without it the control channel is authenticated by the mesh key.
    */
-  identity?: { own: Identity, relayKeys: ReadonlyMap<string, PublicIdentity> }
+  identity?: { own: Identity, relayKeys: ReadonlyMap<string, readonly PublicIdentity[]> }
   /** Cost policy kind (topology/cost.ts). */
   costPolicy?: string
   neighbourPolicy?: NeighbourPolicy
@@ -112,7 +112,7 @@ export class Controller {
   private readonly proven = new WeakMap<Channel, IdentityPeer>()
   /** The allow-list as it stands (setRelayKeys), by key and by relay id. */
   private relayOfKey = new Map<string, string>()
-  private relayKeys: ReadonlyMap<string, PublicIdentity> = new Map()
+  private relayKeys: ReadonlyMap<string, readonly PublicIdentity[]> = new Map()
   /** Connection numbers for the core, by channel, and back. */
   private readonly conns = new Map<Channel, number>()
   private readonly channels = new Map<number, Channel>()
@@ -233,27 +233,33 @@ export class Controller {
   }
 
   /**
-   * Replaces the allow-list of relay keys (identity mode; the CLI calls it on SIGHUP). A relay no
-   * longer listed, or listed with another key, is revoked: its channel is closed, it is forgotten
-   * and routes to and through it are withdrawn at once, and its key is refused from now on.
-   * Returns the ids revoked.
+   * Replaces the allow-list of relay keys (identity mode; the CLI calls it on SIGHUP). A channel
+   * whose key is no longer listed for its relay is closed (refused: revoked), and its key is
+   * refused from then on. A relay no longer listed at all is revoked: forgotten, and routes to and
+   * through it withdrawn at once. One still listed under another key (a rotation's last step) only
+   * loses a channel on the old key, and comes back on its new one. Returns the ids revoked.
    */
-  setRelayKeys (keys: ReadonlyMap<string, PublicIdentity>): string[] {
+  setRelayKeys (keys: ReadonlyMap<string, readonly PublicIdentity[]>): string[] {
     if (this.init.identity === undefined) throw new InvalidStateError('controller without --identity')
     const before = this.relayKeys
     this.useRelayKeys(keys)
-    const revoked = [...before].filter(([id, k]) => keys.get(id)?.equals(k) !== true).map(([id]) => id)
     for (const ch of [...this.conns.keys()]) {
-      const id = this.proven.get(ch)?.relayId
-      if (id !== undefined && revoked.includes(id)) this.intake.refuse(ch, 'revoked', `relay '${id}' was revoked: its key is no longer on the allow-list`)
+      const peer = this.proven.get(ch)
+      if (peer !== undefined && !this.listed(peer)) this.intake.refuse(ch, 'revoked', `the key relay '${peer.relayId}' proved is no longer on the allow-list (revoked)`)
     }
+    const revoked = [...before.keys()].filter((id) => !keys.has(id))
     if (revoked.length > 0) this.dispatch({ type: 'revoke', relays: revoked })
     return revoked
   }
 
-  private useRelayKeys (keys: ReadonlyMap<string, PublicIdentity>): void {
+  private useRelayKeys (keys: ReadonlyMap<string, readonly PublicIdentity[]>): void {
     this.relayKeys = keys
-    this.relayOfKey = new Map([...keys].map(([id, k]) => [k.text, id]))
+    this.relayOfKey = new Map([...keys].flatMap(([id, ks]) => ks.map((k) => [k.text, id] as const)))
+  }
+
+  /** Whether a channel's proven key is still listed for its relay. */
+  private listed (peer: IdentityPeer): boolean {
+    return this.relayKeys.get(peer.relayId)?.some((k) => k.equals(peer.key)) === true
   }
 
   /** The topology as GET /api/topology serves it, as objects (slow at scale: see topology()). */
@@ -291,8 +297,8 @@ export class Controller {
         return
       }
       // Revoked between its handshake and this register.
-      if (this.relayKeys.get(peer.relayId)?.equals(peer.key) !== true) {
-        this.intake.refuse(ch, 'revoked', `relay '${peer.relayId}' was revoked: its key is no longer on the allow-list`)
+      if (!this.listed(peer)) {
+        this.intake.refuse(ch, 'revoked', `the key relay '${peer.relayId}' proved is no longer on the allow-list (revoked)`)
         return
       }
     }

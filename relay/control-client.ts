@@ -127,6 +127,22 @@ export class ControlClient {
     }))
   }
 
+  /**
+   * Switches this relay to another identity, the middle step of a key rotation (docs/security.md):
+   * each controller's channel is closed and reopened with the new key, which the controller must
+   * already list. Tables are kept meanwhile, as for any reconnect.
+   */
+  setIdentity (own: Identity): void {
+    const keys = this.init.identity?.controllerKeys
+    if (keys === undefined) throw new TypeError('this control client authenticates by the mesh key, not an identity')
+    this.links.forEach((l, i) => {
+      l.options = { ...l.options, auth: identityClientAuth(own, keys[i]) }
+      // Its 'close' handler reconnects, with the new key.
+      if (l.channel !== undefined) void l.channel.close('switching to a new identity key')
+    })
+    this.log.info({ key: own.public.text.slice(0, 24) }, 'identity switched: reconnecting to the controllers with the new key')
+  }
+
   /** The controller this relay follows now, if any. */
   get leaderAddress (): string | undefined { return this.leader?.name }
   get connected (): number { return this.links.filter((l) => l.channel !== undefined).length }

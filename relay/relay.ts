@@ -202,6 +202,12 @@ export class Relay {
     return this.state === 'running' && this.bound && (this.init.staticMesh !== undefined || this.hasTables)
   }
 
+  /** Switches the control channel to another identity (ControlClient.setIdentity); the CLI calls it on SIGHUP. */
+  setIdentity (own: Identity): void {
+    if (this.control === undefined || this.init.identity === undefined) throw new ConfigError('this relay has no --identity to switch')
+    this.control.setIdentity(own)
+  }
+
   async start (): Promise<void> {
     if (this.state !== 'new') throw new InvalidStateError(`relay '${this.id}'`)
     this.state = 'running'

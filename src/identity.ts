@@ -146,37 +146,42 @@ export async function readIdentityFile (path: string, logger?: Logger): Promise<
 }
 
 /**
- * Parses an allow-list of relay keys: one `RELAY_ID rmpub1:…` per line; blank lines and lines
- * starting with '#' are skipped. A relay id or a key listed twice is refused: each relay has one
- * key, and one key speaks for one relay.
+ * Parses an allow-list of relay keys: one `RELAY_ID rmpub1:… [rmpub1:…]` per line; blank lines and
+ * lines starting with '#' are skipped. A relay may have two keys or more while it rotates (docs/
+ * security.md): any of them gets it in. A relay id listed on two lines, or a key listed twice, is
+ * refused: one key speaks for one relay.
  */
-export function parseAllowList (text: string, path: string): Map<string, PublicIdentity> {
-  const out = new Map<string, PublicIdentity>()
+export function parseAllowList (text: string, path: string): Map<string, PublicIdentity[]> {
+  const out = new Map<string, PublicIdentity[]>()
   const keys = new Map<string, string>()
   for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) continue
     const where = `${path}:${i + 1}`
     const parts = line.split(/\s+/)
-    if (parts.length !== 2) throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: expected 'RELAY_ID ${PUBLIC_KEY_PREFIX}…', got '${line.slice(0, 80)}'`)
-    const [id, key] = parts
+    if (parts.length < 2) throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: expected 'RELAY_ID ${PUBLIC_KEY_PREFIX}… [${PUBLIC_KEY_PREFIX}…]', got '${line.slice(0, 80)}'`)
+    const [id, ...texts] = parts
     try {
       checkRelayId(id)
     } catch (err) {
       throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: ${(err as Error).message}`, { cause: err })
     }
-    const pub = parsePublicKey(key, where)
-    if (out.has(id)) throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: relay '${id}' is listed twice; keep one line per relay`)
-    const other = keys.get(pub.text)
-    if (other !== undefined) throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: this key is already relay '${other}'s; each relay needs its own (relaymesh keygen --identity FILE)`)
-    out.set(id, pub)
-    keys.set(pub.text, id)
+    if (out.has(id)) throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: relay '${id}' is listed twice; keep one line per relay (several keys go on that line)`)
+    const pubs: PublicIdentity[] = []
+    for (const t of texts) {
+      const pub = parsePublicKey(t, where)
+      const other = keys.get(pub.text)
+      if (other !== undefined) throw new RelaymeshError(ErrorCode.IDENTITY, `${where}: this key is already relay '${other}'s; each relay needs its own (relaymesh keygen --identity FILE)`)
+      keys.set(pub.text, id)
+      pubs.push(pub)
+    }
+    out.set(id, pubs)
   }
   return out
 }
 
 /** Reads an allow-list file (parseAllowList). */
-export async function readAllowListFile (path: string): Promise<Map<string, PublicIdentity>> {
+export async function readAllowListFile (path: string): Promise<Map<string, PublicIdentity[]>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')

@@ -76,7 +76,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
     .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
     .option('--controller <host:port>', 'QUIC address of a controller to follow; give it again for each standby', collect, [])
-    .option('--identity <file>', "this relay's identity (relaymesh keygen --identity FILE); with --controller-key, the control channel is authenticated by identities instead of the mesh key (docs/security.md)")
+    .option('--identity <file>', "this relay's identity (relaymesh keygen --identity FILE); with --controller-key, the control channel is authenticated by identities instead of the mesh key (docs/security.md); SIGHUP re-reads it, to switch keys")
     .option('--controller-key <key>', "the public key (rmpub1:…, or a file holding it, such as the controller's FILE.pub) the controller of the same position in --controller must prove; give it once per --controller", collect, [])
     .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
     .addOption(new Option('--advertise <host:port>', 'the address other relays reach this relay at, when it differs from --listen (NAT, 0.0.0.0)'))
@@ -182,6 +182,14 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       writeReadyLine(readyFd, {
         listen: relay.address, http: relay.httpAddress, tunnels: relay.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
       }, log)
+      // SIGHUP re-reads --identity: the middle step of a key rotation (docs/security.md).
+      process.on('SIGHUP', () => {
+        const path = opts.identity
+        if (path === undefined || identity === undefined) { log.info('SIGHUP: nothing to reload (no --identity)'); return }
+        readIdentityFile(path, log).then((own) => { relay.setIdentity(own) }, (err: Error) => {
+          log.error({ err: err.message }, 'could not reload the identity file; the key in force stays')
+        })
+      })
       await untilSignal(async () => { await relay.stop() }, log)
     })
 }

@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { systemClock } from '../../src/clock.js'
+import type { Identity } from '../../src/identity.js'
 import { createLogger, type Logger } from '../../src/logging.js'
 import { MemoryStore } from '../../src/store/memory-store.js'
 import type { Store } from '../../src/store/types.js'
@@ -28,6 +29,11 @@ export class MeshHarness {
   readonly emulators = new Map<string, LinkEmulator>()
   /** Passed to every relay started from now on. */
   fastReroute = true
+  /**
+   * Set before starting: the control channel runs on identities (docs/security.md), the
+   * controller's and one per relay id, which the controller lists and the relays use.
+   */
+  identities: { own: Identity, relays: Map<string, Identity> } | undefined
   controller: Controller | undefined
   controllerAddrs: HostPort[] = []
   dir = ''
@@ -37,7 +43,9 @@ export class MeshHarness {
   }
 
   async startController (store: Store = new MemoryStore(systemClock)): Promise<Controller> {
-    const c = new Controller({ clock: systemClock, logger: this.log, store }, { control: { host: '127.0.0.1', port: 0, family: 4 }, meshKey: this.meshKey })
+    const ids = this.identities
+    const identity = ids === undefined ? undefined : { own: ids.own, relayKeys: new Map([...ids.relays].map(([id, k]) => [id, [k.public]])) }
+    const c = new Controller({ clock: systemClock, logger: this.log, store }, { control: { host: '127.0.0.1', port: 0, family: 4 }, meshKey: this.meshKey, identity })
     await c.start()
     this.controller = c
     this.controllerAddrs = [c.address as HostPort]
@@ -53,6 +61,7 @@ export class MeshHarness {
       listen: { host: '127.0.0.1', port: opts.port ?? 0, family: 4 },
       meshKey: this.meshKey,
       controllers: this.controllerAddrs,
+      identity: this.identities === undefined ? undefined : { own: this.identities.relays.get(id) as Identity, controllerKeys: this.controllerAddrs.map(() => (this.identities as { own: Identity }).own.public) },
       tunnels: (opts.tunnels ?? []).map(parseTunnelSpec),
       // Tunnel targets bind port 0 on loopback, outside the default egress ports at times.
       egressAllow: ['127.0.0.1/32'],

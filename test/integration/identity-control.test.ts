@@ -12,7 +12,8 @@ import { CLI, waitFor } from '../helpers/relay-process.js'
  * The real daemons with the control channel authenticated by identities (docs/security.md): relays
  * whose keys the controller's allow-list holds, pinning the controller's key, get tables; a relay
  * whose key is not listed, and one that pins another controller key, are refused, each saying why;
- * a relay taken off the list and revoked by SIGHUP is forgotten, and told.
+ * a relay rotates its key by SIGHUPs to the controller and to itself; a relay taken off the list
+ * and revoked by SIGHUP is forgotten, and told.
  */
 
 interface Health { role: string, ready: boolean }
@@ -38,14 +39,14 @@ test('relays authenticate to the controller by their own keys, and pin its key',
   const allow = join(h.dir, 'relay-keys')
   await writeFile(allow, `# the relays of this mesh\na ${a.id.public.text}\nb ${b.id.public.text}\n`)
   const procs: ChildProcess[] = []
-  const relay = async (id: string, identity: string, controllerKey: string): Promise<{ url: string, log: () => string }> => {
+  const relay = async (id: string, identity: string, controllerKey: string): Promise<{ proc: ChildProcess, url: string, log: () => string }> => {
     const proc = spawn(process.execPath, [CLI, 'relay', '--id', id, '--listen', '127.0.0.1:0', '--controller', `${controller.control.host}:${controller.control.port}`,
       '--mesh-key-file', keyFile, '--identity', identity, '--controller-key', controllerKey, '--http', '127.0.0.1:0', '--ready-fd', String(READY_FD)], { stdio: READY_STDIO })
     procs.push(proc)
     let log = ''
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d })
     const line = await readyLine(proc, `relay ${id}`, 20_000, () => log)
-    return { url: `http://127.0.0.1:${hostPortOf(line.http).port}`, log: () => log }
+    return { proc, url: `http://127.0.0.1:${hostPortOf(line.http).port}`, log: () => log }
   }
   const controller = await startControllerProcess(h, 0, ['--identity', ctl.file, '--relay-keys', allow])
   try {
@@ -64,11 +65,24 @@ test('relays authenticate to the controller by their own keys, and pin its key',
     }
     assert.deepEqual(await relaysNow(), ['a', 'b'])
 
-    // Revocation: b comes off the list, and SIGHUP makes the controller re-read it.
-    await writeFile(allow, `a ${a.id.public.text}\n`)
+    // a rotates its key: the list takes both (SIGHUP to the controller), then a switches (SIGHUP to
+    // a, which re-reads its identity file), then the old key goes, below, with b.
+    const a2 = Identity.generate()
+    await writeFile(allow, `a ${a.id.public.text} ${a2.public.text}\nb ${b.id.public.text}\n`)
+    controller.proc.kill('SIGHUP')
+    await waitFor(() => /"relays":2,"revoked":\[\].*allow-list of relay keys reloaded/.test(controller.log()), 30_000, 'the controller to reload its list')
+    await writeFile(a.file, a2.text + '\n', { mode: 0o600 })
+    const switched = (ra.log().match(/connected to controller/g) ?? []).length
+    ra.proc.kill('SIGHUP')
+    await waitFor(() => /identity switched/.test(ra.log()) && (ra.log().match(/connected to controller/g) ?? []).length > switched, 30_000, 'a to reconnect on its new key')
+
+    // Revocation: b comes off the list (and a's old key with it), and SIGHUP makes the controller re-read it.
+    await writeFile(allow, `a ${a2.public.text}\n`)
     controller.proc.kill('SIGHUP')
     await waitFor(async () => (await relaysNow()).join() === 'a', 30_000, 'b to be forgotten')
-    await waitFor(() => /relay 'b' was revoked.*controller refused the control channel|unknown relay key.*controller refused the control channel/.test(rb.log()), 30_000, 'b to be told')
+    assert.ok((await health(ra.url)).ready, 'a, on its new key, stays')
+    assert.doesNotMatch(ra.log(), /revoked/)
+    await waitFor(() => /no longer on the allow-list \(revoked\).*controller refused|unknown relay key.*controller refused the control channel/.test(rb.log()), 30_000, 'b to be told')
     assert.ok(controller.proc.exitCode === null, 'the controller runs on')
   } finally {
     for (const p of [...procs, controller.proc]) p.kill('SIGTERM')

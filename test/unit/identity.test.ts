@@ -48,14 +48,16 @@ test('an allow-list maps relay ids to keys; a repeated id or key, a bad id or a 
   const [a, b] = [Identity.generate().public, Identity.generate().public]
   const list = parseAllowList(`# relays\n\nrelay-a ${a.text}\n  relay-b   ${b.text}  \n`, 'keys')
   assert.deepEqual([...list.keys()], ['relay-a', 'relay-b'])
-  assert.ok((list.get('relay-b') as PublicIdentity).equals(b))
+  assert.ok((list.get('relay-b') as PublicIdentity[])[0].equals(b))
+  const rotating = parseAllowList(`a ${a.text} ${b.text}\n`, 'keys')
+  assert.deepEqual(rotating.get('a')?.map((k) => k.text), [a.text, b.text], 'two keys while a rotates')
   const refused = (text: string, pattern: RegExp): void => {
     assert.throws(() => parseAllowList(text, 'keys'), (e: Error & { code?: string }) => e.code === 'RM_ERR_IDENTITY' && pattern.test(e.message), text)
   }
   refused(`a ${a.text}\na ${b.text}\n`, /^keys:2: relay 'a' is listed twice/)
   refused(`a ${a.text}\nb ${a.text}\n`, /^keys:2: this key is already relay 'a's/)
   refused(`-a ${a.text}\n`, /^keys:1: relay id '-a' is invalid/)
-  refused(`a\n`, /^keys:1: expected 'RELAY_ID rmpub1:…'/)
-  refused(`a ${a.text} extra\n`, /^keys:1: expected/)
+  refused(`a\n`, /^keys:1: expected 'RELAY_ID rmpub1:… \[rmpub1:…\]'/)
+  refused(`a ${a.text} ${a.text}\n`, /^keys:1: this key is already relay 'a's/)
   refused(`a rmpub1:AAAA\n`, /^keys:1: 'rmpub1:AAAA' is not a public key/)
 })

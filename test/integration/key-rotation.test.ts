@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Identity } from '../../src/identity.js'
+import type { HostPort } from '../../src/transport/address.js'
+import { Flow, MeshHarness } from '../helpers/mesh-harness.js'
+
+/**
+ * Rotating a relay's identity key without a flag day (docs/security.md), with tunnel traffic
+ * flowing through it: the allow-list takes both keys, the relay switches to the new one, the old
+ * one is dropped. At each step the relay stays in the mesh, and the flow loses nothing.
+ */
+test('a relay key rotates in three steps, accept both, switch, drop, with traffic flowing and nothing lost', { timeout: 180_000 }, async () => {
+  const h = new MeshHarness()
+  await h.init()
+  const oldKey = Identity.generate()
+  const newKey = Identity.generate()
+  h.identities = { own: Identity.generate(), relays: new Map([['a', oldKey], ['b', Identity.generate()]]) }
+  const flow = new Flow()
+  try {
+    const c = await h.startController()
+    const target = await flow.open()
+    const a = await h.startRelay('a', { tunnels: [`127.0.0.1:0@b=127.0.0.1:${target.port}`] })
+    await h.startRelay('b')
+    await h.until('a routes to b', () => h.nextHop('a', 'b') === 'b', 60_000)
+    flow.start(a.tunnels.ingress[0].bound as HostPort, 5)
+    await h.until('the flow arrives', () => flow.received() > 50, 30_000)
+    const keysOf = (aKeys: Identity[]): Map<string, typeof oldKey.public[]> => new Map([['a', aKeys.map((k) => k.public)], ['b', [(h.identities?.relays.get('b') as Identity).public]]])
+
+    // 1. Accept both: nothing is revoked, a stays connected on its old key.
+    assert.deepEqual(c.setRelayKeys(keysOf([oldKey, newKey])), [])
+    // 2. Switch: a reconnects with its new key, and registers again.
+    const registered = (): number => c.core.registry.get('a')?.conn ?? -1
+    const before = registered()
+    a.setIdentity(newKey)
+    await h.until('a registers again, on its new key', () => registered() !== before && registered() !== -1, 30_000)
+    // 3. Drop the old key: a, on its new key, keeps its channel.
+    const conn = registered()
+    assert.deepEqual(c.setRelayKeys(keysOf([newKey])), [])
+    const sentAt = flow.sent
+    await h.until('the flow goes on past the last step', () => flow.received() >= sentAt + 100, 30_000)
+    assert.equal(registered(), conn, 'a kept the channel it opened with its new key')
+    assert.ok(c.snapshot().relays.some((r) => r.id === 'a' && r.up))
+    flow.stopSending()
+    const sent = flow.sent
+    await h.until('every datagram sent has arrived', () => flow.received() === sent, 10_000).catch(() => {})
+    assert.equal(flow.received(), sent, `lost ${sent - flow.received()} of ${sent} datagrams`)
+  } finally {
+    flow.close()
+    await h.stop()
+  }
+})
