@@ -389,4 +389,3 @@ export class Controller {
     c.expired = s.expired
   }
 }
-

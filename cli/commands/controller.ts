@@ -60,7 +60,7 @@ export function controllerCommand (): Command {
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .option('--identity <file>', "this controller's identity (relaymesh keygen --identity FILE); with --relay-keys, relays authenticate by their own keys instead of the mesh key (docs/security.md)")
-    .option('--relay-keys <file>', 'allow-list of relay keys, one "RELAY_ID rmpub1:…" per line: the relays admitted, each only under its id (needs --identity); SIGHUP re-reads it and revokes relays taken off it')
+    .option('--relay-keys <file>', 'allow-list of relay keys, one "RELAY_ID rmpub1:… [rmpub1:…]" per line (a second key while the relay rotates): the relays admitted, each only under its id (needs --identity); SIGHUP re-reads it and revokes relays and keys taken off it')
     .option('--redis <url>', 'keep state in Redis (redis://[USER@]HOST:PORT/DB, or rediss:// for TLS) so a restarted or standby controller recovers it; default: in memory')
     .option('--redis-password-file <file>', 'read the Redis password (for USER in the URL, or the default user) from the first line of this file; keep it chmod 600')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key, to share one Redis between meshes', 'relaymesh:')
