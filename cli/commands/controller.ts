@@ -135,7 +135,7 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
         readAllowListFile(path).then((keys) => {
           const revoked = controller.setRelayKeys(keys)
           log.info({ relays: keys.size, revoked }, 'allow-list of relay keys reloaded')
-        }, (err: Error) => { log.error({ err: err.message }, 'could not reload the allow-list of relay keys; the one in force stays') })
+        }).catch((err: Error) => { log.error({ err: err.message }, 'could not reload the allow-list of relay keys; the one in force stays') })
       })
       await untilSignal(async () => {
         await closeHttp(server)

@@ -52,6 +52,7 @@ interface RelayOptions {
 async function controlIdentity (opts: RelayOptions, controllers: number, log: Logger): Promise<{ own: Identity, controllerKeys: PublicIdentity[] } | undefined> {
   if (opts.identity === undefined && opts.controllerKey.length === 0) return undefined
   if (opts.identity === undefined) throw new ConfigError('--controller-key needs --identity FILE, the key this relay proves itself with (relaymesh keygen --identity FILE)')
+  if (controllers === 0) throw new ConfigError('--identity authenticates the control channel, so it needs --controller; a static mesh (--static) runs on the mesh key alone for now')
   if (opts.controllerKey.length !== controllers) {
     throw new ConfigError(`--identity needs one --controller-key per --controller, in the same order: ${controllers} --controller, ${opts.controllerKey.length} --controller-key`)
   }
@@ -186,7 +187,7 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       process.on('SIGHUP', () => {
         const path = opts.identity
         if (path === undefined || identity === undefined) { log.info('SIGHUP: nothing to reload (no --identity)'); return }
-        readIdentityFile(path, log).then((own) => { relay.setIdentity(own) }, (err: Error) => {
+        readIdentityFile(path, log).then((own) => { relay.setIdentity(own) }).catch((err: Error) => {
           log.error({ err: err.message }, 'could not reload the identity file; the key in force stays')
         })
       })

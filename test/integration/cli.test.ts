@@ -114,6 +114,10 @@ test('identity flags that do not go together get one line naming the fix', async
   const ctl = await cli('controller', '--control', '127.0.0.1:0', '--http', '127.0.0.1:0', '--mesh-key-file', mesh.keyFile, '--identity', id)
   assert.equal(ctl.code, 2)
   assert.match(ctl.stderr, /--identity and --relay-keys go together/)
+  const staticMesh = await makeMeshDir(['a'], [])
+  const noController = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--static', staticMesh.meshFile, '--mesh-key-file', mesh.keyFile, '--identity', id)
+  assert.equal(noController.code, 2)
+  assert.match(noController.stderr, /--identity authenticates the control channel, so it needs --controller/)
   const badKey = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--controller', '127.0.0.1:2', '--mesh-key-file', mesh.keyFile,
     '--identity', id, '--controller-key', 'rmpub1:AAAA')
   assert.equal(badKey.code, 1)
