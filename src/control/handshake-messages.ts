@@ -26,3 +26,13 @@ export function bytesField (m: HandshakeMessage, name: string, bytes: number, pe
   }
   return b
 }
+
+/** Reads the client's hello and refuses any version but `version` (a server's first step). */
+export async function readHello (io: HandshakeIo, version: number, peer: string): Promise<HandshakeMessage> {
+  const hello = await readHandshakeMessage(io, 'hello', peer)
+  if (hello.version !== version) {
+    const reason = `unsupported handshake version ${String(hello.version).slice(0, 20)}; this server speaks ${version}`
+    throw new HandshakeError('protocol', `${peer} ${reason}`, { reason })
+  }
+  return hello
+}

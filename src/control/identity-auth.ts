@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { ErrorCode } from '../errors.js'
 import { parsePublicKey, type Identity, type PublicIdentity } from '../identity.js'
 import { HandshakeError, type AuthContext, type ClientAuth, type ServerAuth } from '../transport/quic/auth.js'
-import { bytesField, readHandshakeMessage, type HandshakeMessage } from './handshake-messages.js'
+import { bytesField, readHandshakeMessage, readHello, type HandshakeMessage } from './handshake-messages.js'
 
 /**
  * Identity authentication for the control channel (security v2, docs/security.md): a hook for the
@@ -59,11 +59,7 @@ export function identityServerAuth (own: Identity, lookup: (key: PublicIdentity)
   return {
     name: NAME,
     verify: async ({ io, fingerprint, peer }: AuthContext) => {
-      const hello = await readHandshakeMessage(io, 'hello', peer)
-      if (hello.version !== IDENTITY_HANDSHAKE_VERSION) {
-        const reason = `unsupported handshake version ${String(hello.version).slice(0, 20)}; this server speaks ${IDENTITY_HANDSHAKE_VERSION}`
-        throw new HandshakeError('protocol', `${peer} ${reason}`, { reason })
-      }
+      const hello = await readHello(io, IDENTITY_HANDSHAKE_VERSION, peer)
       const kc = keyField(hello, peer)
       const relayId = lookup(kc)
       if (relayId === undefined) {

@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ErrorCode } from '../errors.js'
 import { HandshakeError, type AuthContext, type ClientAuth, type ServerAuth } from '../transport/quic/auth.js'
-import { bytesField, readHandshakeMessage } from './handshake-messages.js'
+import { bytesField, readHandshakeMessage, readHello } from './handshake-messages.js'
 
 /**
  * Mesh-key authentication: the control channel's hook for the QUIC transport (auth.ts there).
@@ -72,11 +72,7 @@ export function meshKeyServerAuth (meshKey: Buffer): ServerAuth<void> {
   return {
     name: NAME,
     verify: async ({ io, fingerprint, peer }: AuthContext) => {
-      const hello = await readHandshakeMessage(io, 'hello', peer)
-      if (hello.version !== HANDSHAKE_VERSION) {
-        const reason = `unsupported handshake version ${String(hello.version).slice(0, 20)}; this server speaks ${HANDSHAKE_VERSION}`
-        throw new HandshakeError('protocol', `${peer} ${reason}`, { reason })
-      }
+      await readHello(io, HANDSHAKE_VERSION, peer)
       const sc = randomBytes(CHALLENGE_BYTES)
       await io.send({ type: 'challenge', challenge: sc.toString('base64') })
       const proof = await readHandshakeMessage(io, 'proof', peer)
