@@ -128,7 +128,7 @@ export class Prober {
       const now = this.clock.monoMs()
       const sentUs = u32(buf, HEADER_LENGTH + 4)
       const rttMs = ((this.micros() - sentUs) >>> 0) / 1000
-      if (l.m.echo(now, u32(buf, HEADER_LENGTH), rttMs, u32(buf, HEADER_LENGTH + 8), h.epoch)) {
+      if (l.m.echo(now, u32(buf, HEADER_LENGTH), rttMs, u32(buf, HEADER_LENGTH + 8), h.srcBoot)) {
         this.log.info({ peer: l.n.id, rttMs: Math.round(rttMs * 100) / 100 }, 'link up')
         this.events.emit('linkup', l.n.id)
       }

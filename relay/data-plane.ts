@@ -1,8 +1,14 @@
-import type { PacketAuth } from '../src/wire/auth.js'
-import { OFF_DST, OFF_TTL, PacketType } from '../src/wire/constants.js'
-import { PacketHeader, parseHeader, u32 } from '../src/wire/header.js'
+import { checkLinkTag, checkMac, writeLinkTag, writeMac } from '../src/wire/auth.js'
+import {
+  AEAD_TAG_LENGTH, DEFAULT_TTL, E2E_HEADER, Flag, HEADER_LENGTH, HELLO_PAYLOAD, OFF_DST, OFF_TTL, PacketType, Service, TAG_LENGTH,
+  TrafficClass
+} from '../src/wire/constants.js'
+import { PacketHeader, parseHeader, u32, writeHeader, writeHop, writeSeal } from '../src/wire/header.js'
+import type { KeyBook, PairKeys } from '../src/wire/keys.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
 import { ReplayWindows, Seen } from '../src/wire/replay-window.js'
+import { openPayload, sealPayload } from '../src/wire/seal.js'
+import { HELLO_ANSWER_MS, HELLO_RETRY_MS, HelloResult, MAX_PENDING, PeerSession } from '../src/wire/session.js'
 import { forwardVerdict, Verdict } from './forward-verdict.js'
 import type { Route, PacketPath, ServiceHandler } from './types.js'
 
@@ -13,48 +19,75 @@ export interface MeshSocket {
   getSendQueueCount: () => number
 }
 
-/** Handles link-local packets (probes and echoes) once they passed auth and replay checks. */
+/** Handles link-local packets (probes and echoes) once they passed the link's tag and window. */
 export type LinkHandler = (h: PacketHeader, buf: Buffer, fromHost: string, fromPort: number) => void
 
 export interface DataPlaneInit {
   /** This relay's number. */
   self: number
+  /** This relay's boot id: random, non-zero, new at every start. */
+  boot: number
+  /** Milliseconds, for HELLO pacing; default Date.now. */
+  nowMs?: () => number
   /** Datagrams allowed to wait in user space before the send path drops with queue_full. */
   maxSendQueue?: number
 }
+
+/** A neighbour's address, for its session's HELLOs. */
+export interface NeighbourAddress { number: number, host: string, port: number }
 
 /** Counters the data plane keeps; plain numbers so the hot path never touches a metrics library. */
 export class DataPlaneCounters {
   received = 0
   forwarded = 0
   originated = 0
+  /** Sessions confirmed (a peer's new boot accepted). */
+  sessions = 0
   /** Indexed by Reason. */
   readonly dropped = new Float64Array(REASON_COUNT)
   /** Delivered packets per service id. */
   readonly delivered = new Map<number, number>()
 }
 
+/** The `flow` field of a HELLO: bit 0 asks the peer to answer (we have not confirmed its boot). */
+const HELLO_ASK = 1
+
 /**
- * The per-packet path: parse, verify; in transit TTL, loop and replay checks, then look up the next
- * hop, decrement the TTL and send; at the destination the replay check, then deliver. All on the
- * buffer node:dgram handed us. No allocation, no await. docs/wire.md gives the order of the checks.
+ * The per-packet path of wire v2 (docs/wire.md): parse; verify the tag of the link the datagram
+ * came in on and check that link's window; in transit check TTL and route, then re-tag for the next
+ * link and send; at the destination open the sealed payload, check the end-to-end window and
+ * deliver. It also runs the sessions (src/wire/session.ts) whose keys all of that uses. All on the
+ * buffer node:dgram handed us, with no await; the only allocations are the AEAD's, at the two ends.
  */
 export class DataPlane implements PacketPath {
   readonly counters = new DataPlaneCounters()
-  private readonly self: number
-  private readonly auth: PacketAuth
+  readonly self: number
+  readonly boot: number
+  private readonly keys: KeyBook
   private readonly socket: MeshSocket
   private readonly maxSendQueue: number
+  private readonly nowMs: () => number
   private readonly h = new PacketHeader()
+  private readonly scratch = new Int32Array(4)
+  private readonly sessions = new Map<number, PeerSession>()
+  /** End-to-end windows per (source, boot), checked at every hop (forwardVerdict). */
   private readonly replay = new ReplayWindows()
+  /** This relay's end-to-end sequence: one per boot, for every packet it originates. */
+  private seqOut = 0
   private routes = new Map<number, Route>()
   private readonly services = new Map<number, ServiceHandler>()
   private linkHandler: LinkHandler | undefined
+  private live = false
+  /** Test-only (RELAYMESH_TEST_CLEAR_PAYLOADS): send every payload unsealed, to show a capture test can fail. */
+  clearPayloads = false
 
-  constructor (auth: PacketAuth, socket: MeshSocket, init: DataPlaneInit) {
-    this.auth = auth
+  constructor (keys: KeyBook, socket: MeshSocket, init: DataPlaneInit) {
+    if (!Number.isInteger(init.boot) || init.boot <= 0 || init.boot > 0xffffffff) throw new TypeError(`boot id ${init.boot} must be a non-zero u32`)
+    this.keys = keys
     this.socket = socket
     this.self = init.self
+    this.boot = init.boot
+    this.nowMs = init.nowMs ?? Date.now
     this.maxSendQueue = init.maxSendQueue ?? 1024
   }
 
@@ -76,59 +109,170 @@ export class DataPlane implements PacketPath {
 
   setLinkHandler (handler: LinkHandler): void { this.linkHandler = handler }
 
+  /** The neighbours whose link sessions to keep up; a new one is greeted at once. */
+  setNeighbours (list: readonly NeighbourAddress[]): void {
+    const now = new Set<number>()
+    for (const n of list) {
+      now.add(n.number)
+      const s = this.session(n.number)
+      if (s === undefined) continue
+      s.host = n.host
+      s.port = n.port
+      s.neighbour = true
+      if (s.current === undefined) this.sayHello(s)
+    }
+    for (const s of this.sessions.values()) if (!now.has(s.peer)) s.neighbour = false
+  }
+
+  /**
+   * The key book changed (a relay admitted, revoked, or its keys rolled over; or our own key):
+   * sessions follow it. A relay no longer admitted loses its session at once, so nothing of its
+   * is accepted on any link from here on.
+   */
+  rekey (): void {
+    for (const [peer, s] of this.sessions) {
+      const secrets = this.keys.secrets(peer)
+      if (secrets.length === 0) { this.sessions.delete(peer); continue }
+      const before = s.keys
+      s.setSecrets(secrets, this.boot)
+      if (s.keys !== before && (s.neighbour || s.current !== undefined)) this.sayHello(s)
+    }
+  }
+
+  /** The socket is bound: greet the neighbours. Nothing is sent before. */
+  start (): void {
+    this.live = true
+    for (const s of this.sessions.values()) if (s.neighbour && s.current === undefined) this.sayHello(s)
+  }
+
+  /** Whether a session with `peer` is confirmed (tests, health). */
+  hasSession (peer: number): boolean { return this.sessions.get(peer)?.current !== undefined }
+
+  /** The session with `peer`, for inspection and for tests that craft packets; never on a hot path. */
+  sessionWith (peer: number): PeerSession | undefined { return this.sessions.get(peer) }
+
+  /** Called a few times a second: repeats HELLOs that got no answer. */
+  tick (): void {
+    const now = this.nowMs()
+    for (const s of this.sessions.values()) {
+      const unconfirmed = s.current === undefined || s.heard !== s.peerBoot
+      if (unconfirmed && (s.neighbour || s.pending.length > 0) && now - s.lastHelloMs >= HELLO_RETRY_MS) this.sayHello(s)
+    }
+  }
+
   receive (buf: Buffer, fromHost: string, fromPort: number): void {
     const c = this.counters
     c.received++
     const h = this.h
     const r = parseHeader(buf, buf.length, h)
     if (r !== Reason.OK) { c.dropped[r]++; return }
-    if (!this.auth.verify(buf)) { c.dropped[Reason.BAD_AUTH]++; return }
-    if (h.type === PacketType.DATA) { this.data(h, buf); return }
-    // Link-local. We never send ourselves a packet over the wire, so one bearing our own source
-    // number is a copy sent back at us: a replay, as for DATA at its destination.
-    if (h.src === this.self || this.replay.check(h.src, h.epoch, h.seq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
-    if (h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.UNKNOWN_SERVICE]++; return }
-    this.linkHandler(h, buf, fromHost, fromPort)
+    if ((h.flags & Flag.STATIC_LINK) !== 0) { this.directHello(h, buf, fromHost, fromPort); return }
+    const link = this.sessions.get(h.hop)
+    const keys = link?.current
+    if (link === undefined || keys === undefined || !checkLinkTag(keys.linkRx, buf, this.scratch)) {
+      c.dropped[Reason.BAD_AUTH]++
+      // A neighbour that restarted, or lost our session: greet it (paced) so the link recovers.
+      if (link !== undefined && link.host !== undefined) this.sayHello(link, true)
+      return
+    }
+    if (link.linkWindow.check(h.linkSeq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
+    const type = h.type
+    if (type === PacketType.PROBE || type === PacketType.PROBE_ECHO) {
+      if (h.src !== h.hop || h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.MALFORMED]++; return }
+      this.linkHandler(h, buf, fromHost, fromPort)
+      return
+    }
+    if (h.dst !== this.self) {
+      const route = this.routes.get(h.dst)
+      const v = forwardVerdict(this.self, h.src, h.dst, h.ttl, h.srcBoot, h.seq, this.replay, route !== undefined)
+      if (v !== Verdict.FORWARD) { c.dropped[v]++; return }
+      buf[OFF_TTL] = h.ttl - 1
+      if (this.sendOn(route as Route, buf) === Reason.OK) c.forwarded++
+      return
+    }
+    if (type === PacketType.HELLO) {
+      if (this.replay.check(h.src, h.srcBoot, h.seq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
+      this.routedHello(h, buf)
+      return
+    }
+    this.open(h, buf)
+  }
+
+  /** A DATA or CONTROL packet for this relay: check its session, open it, check its window, deliver. */
+  private open (h: PacketHeader, buf: Buffer): void {
+    const c = this.counters
+    const s = this.sessions.get(h.src)
+    const keys = s?.current
+    if (s === undefined || keys === undefined || h.srcBoot !== s.peerBoot || h.dstBoot !== this.boot) {
+      c.dropped[Reason.BAD_AUTH]++
+      // Sealed for a session we do not have (we restarted, or the source did): greet the source.
+      if (s !== undefined && !s.isClosed(h.srcBoot)) this.sayHello(s, true)
+      else if (s === undefined) { const t = this.session(h.src); if (t !== undefined) this.sayHello(t, true) }
+      return
+    }
+    if ((h.flags & Flag.CLEAR) === 0) {
+      if (!openPayload(keys.sealRx, buf, h.payloadLength)) { c.dropped[Reason.BAD_AUTH]++; return }
+      h.payloadLength -= AEAD_TAG_LENGTH
+    }
+    const v = forwardVerdict(this.self, h.src, h.dst, h.ttl, h.srcBoot, h.seq, this.replay, false)
+    if (v !== Verdict.DELIVER) { c.dropped[v]++; return }
+    this.deliver(h, buf)
   }
 
   /**
-   * A DATA packet: forwardVerdict (relay/forward-verdict.ts) decides, as it does in model mode.
-   * The window is checked at every hop, not only the last: a packet that comes back to a relay it
-   * passed dies there the first time (a loop), and a copy injected mid-path dies where it lands.
+   * Sends a packet this relay originates (built by Originator.begin, payload in place): seals it
+   * for its destination and routes it, or delivers it here. Without a session to the destination
+   * yet, it waits (up to MAX_PENDING per destination) while the HELLOs go.
    */
-  private data (h: PacketHeader, buf: Buffer): void {
-    const c = this.counters
-    const route = h.dst === this.self ? undefined : this.routes.get(h.dst)
-    const v = forwardVerdict(this.self, h.src, h.dst, h.ttl, h.epoch, h.seq, this.replay, route !== undefined)
-    if (v === Verdict.FORWARD) {
-      buf[OFF_TTL] = h.ttl - 1
-      if (this.send(route as Route, buf) === Reason.OK) c.forwarded++
-    } else if (v === Verdict.DELIVER) {
-      this.deliver(h, buf)
-    } else {
-      c.dropped[v]++
-    }
-  }
-
   originate (buf: Buffer): Reason {
-    this.auth.sign(buf)
-    this.counters.originated++
-    const dst = u32(buf, OFF_DST)
-    if (dst === this.self) {
-      const h = this.h
-      parseHeader(buf, buf.length, h)
+    const c = this.counters
+    c.originated++
+    const h = this.h
+    const r = parseHeader(buf, buf.length, h)
+    if (r !== Reason.OK) throw new TypeError(`originate: malformed packet (${r})`)
+    if (h.dst === this.self) {
+      if (sealed(h.type, h.flags)) h.payloadLength -= AEAD_TAG_LENGTH
       this.deliver(h, buf)
       return Reason.OK
     }
-    return this.forward(dst, buf)
+    const s = this.session(h.dst)
+    if (s === undefined || !this.routes.has(h.dst)) { c.dropped[Reason.NO_ROUTE]++; return Reason.NO_ROUTE }
+    if (s.current === undefined) {
+      if (s.pending.length >= MAX_PENDING) { c.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
+      s.pending.push(buf)
+      this.sayHello(s, true)
+      return Reason.OK
+    }
+    return this.sealAndSend(s, buf)
   }
 
-  /** Sends a link-local packet (probe or echo) straight to a neighbour's address. */
+  private sealAndSend (s: PeerSession, buf: Buffer): Reason {
+    const keys = s.current
+    if (keys === undefined) return Reason.NO_ROUTE
+    writeSeal(buf, this.boot, s.peerBoot, this.seqOut++)
+    if (sealed(buf[1], buf[2])) {
+      if (this.clearPayloads) {
+        buf[2] |= Flag.CLEAR
+        buf[6] = (buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH) >>> 8
+        buf[7] = (buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH) & 0xff
+        return this.forward(s.peer, buf.subarray(0, buf.length - AEAD_TAG_LENGTH))
+      }
+      sealPayload(keys.sealTx, buf, buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH)
+    }
+    return this.forward(s.peer, buf)
+  }
+
+  /** Sends a link-local packet (probe or echo) to a neighbour, under the link's session. */
   sendDirect (buf: Buffer, host: string, port: number): Reason {
-    this.auth.sign(buf)
-    if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
-    this.socket.send(buf, port, host)
-    return Reason.OK
+    const s = this.sessions.get(u32(buf, OFF_DST))
+    const keys = s?.current
+    if (s === undefined || keys === undefined) {
+      this.counters.dropped[Reason.NO_ROUTE]++
+      if (s !== undefined) this.sayHello(s, true)
+      return Reason.NO_ROUTE
+    }
+    writeSeal(buf, this.boot, s.peerBoot, this.seqOut++)
+    return this.transmit(s, buf, host, port)
   }
 
   /** Counts a drop decided outside the data plane (tunnels, services). */
@@ -137,13 +281,26 @@ export class DataPlane implements PacketPath {
   private forward (dst: number, buf: Buffer): Reason {
     const route = this.routes.get(dst)
     if (route === undefined) { this.counters.dropped[Reason.NO_ROUTE]++; return Reason.NO_ROUTE }
-    return this.send(route, buf)
+    return this.sendOn(route, buf)
   }
 
-  private send (route: Route, buf: Buffer): Reason {
-    if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
+  /** Tags `buf` for the link to the route's next hop and sends it there. */
+  private sendOn (route: Route, buf: Buffer): Reason {
     const hop = route.nextHop
-    this.socket.send(buf, hop.port, hop.host)
+    const s = this.sessions.get(hop.number) ?? this.session(hop.number)
+    if (s === undefined || s.current === undefined) {
+      this.counters.dropped[Reason.NO_ROUTE]++
+      if (s !== undefined) this.sayHello(s, true)
+      return Reason.NO_ROUTE
+    }
+    return this.transmit(s, buf, hop.host, hop.port)
+  }
+
+  private transmit (s: PeerSession, buf: Buffer, host: string, port: number): Reason {
+    if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
+    writeHop(buf, this.self, s.linkSeqOut++)
+    writeLinkTag((s.current as NonNullable<PeerSession['current']>).linkTx, buf, this.scratch)
+    this.socket.send(buf, port, host)
     return Reason.OK
   }
 
@@ -154,4 +311,118 @@ export class DataPlane implements PacketPath {
     d.set(h.service, (d.get(h.service) ?? 0) + 1)
     handler(h, buf)
   }
+
+  /** The session with `peer`, made when the key book admits it; undefined when it does not. */
+  private session (peer: number): PeerSession | undefined {
+    let s = this.sessions.get(peer)
+    if (s === undefined) {
+      if (peer === this.self || peer === 0) return undefined
+      const secrets = this.keys.secrets(peer)
+      if (secrets.length === 0) return undefined
+      s = new PeerSession(this.self, peer, secrets)
+      this.sessions.set(peer, s)
+    }
+    return s
+  }
+
+  /** A HELLO straight from a neighbour, tagged under the pair's static link key. */
+  private directHello (h: PacketHeader, buf: Buffer, fromHost: string, fromPort: number): void {
+    const c = this.counters
+    if (h.type !== PacketType.HELLO || h.src !== h.hop || h.dst !== this.self || h.ttl !== 1) { c.dropped[Reason.MALFORMED]++; return }
+    const s = this.session(h.src)
+    if (s === undefined) { c.dropped[Reason.BAD_AUTH]++; return }
+    const k = this.matchKeys(s.pairKeys, buf, true)
+    if (k === undefined) { c.dropped[Reason.BAD_AUTH]++; return }
+    s.host = fromHost
+    s.port = fromPort
+    this.hello(s, k, h)
+  }
+
+  /** A HELLO that came over the mesh, under link sessions; its MAC is end to end. */
+  private routedHello (h: PacketHeader, buf: Buffer): void {
+    const s = this.session(h.src)
+    const k = s === undefined ? undefined : this.matchKeys(s.pairKeys, buf, false)
+    if (s === undefined || k === undefined) { this.counters.dropped[Reason.BAD_AUTH]++; return }
+    this.hello(s, k, h)
+  }
+
+  private matchKeys (candidates: readonly PairKeys[], buf: Buffer, direct: boolean): PairKeys | undefined {
+    if (((buf[6] << 8) | buf[7]) !== HELLO_PAYLOAD) return undefined
+    for (const k of candidates) {
+      if (direct && !checkLinkTag(k.staticRx, buf, this.scratch)) continue
+      if (checkMac(k.helloRx, buf, 0, E2E_HEADER, HEADER_LENGTH, this.scratch)) return k
+    }
+    return undefined
+  }
+
+  private hello (s: PeerSession, k: PairKeys, h: PacketHeader): void {
+    s.use(k, this.boot)
+    const result = s.hello(this.boot, h.srcBoot, h.dstBoot)
+    if ((result & HelloResult.STALE) !== 0) { this.counters.dropped[Reason.REPLAY]++; return }
+    if ((result & HelloResult.ANSWER) !== 0 || (h.flow & HELLO_ASK) !== 0) this.sayHello(s, false, true)
+    if ((result & HelloResult.CONFIRMED) !== 0) {
+      this.counters.sessions++
+      const pending = s.pending
+      s.pending = []
+      for (const p of pending) this.sealAndSend(s, p)
+      // A new link session may be the way to destinations still waiting for theirs.
+      for (const t of this.sessions.values()) if (t !== s && t.current === undefined && t.pending.length > 0) this.sayHello(t)
+    }
+  }
+
+  /**
+   * Says HELLO to the peer: straight to its address when we have one (a neighbour), else over the
+   * mesh. `paced` limits it to one per HELLO_RETRY_MS (triggered by traffic), `answer` to one per
+   * HELLO_ANSWER_MS (an answer to the peer's).
+   */
+  private sayHello (s: PeerSession, paced = false, answer = false): void {
+    if (!this.live) return
+    const now = this.nowMs()
+    if (paced && now - s.lastHelloMs < HELLO_RETRY_MS) return
+    if (answer && now - s.lastAnswerMs < HELLO_ANSWER_MS) return
+    s.lastHelloMs = now
+    if (answer) s.lastAnswerMs = now
+    const route = this.routes.get(s.peer)
+    if (s.host === undefined && route !== undefined && route.nextHop.number === s.peer) {
+      s.host = route.nextHop.host
+      s.port = route.nextHop.port
+    }
+    const direct = s.host !== undefined
+    const ask = s.current === undefined || s.heard !== s.peerBoot
+    // Before the first confirmation the peer may use any of its keys for us: try each.
+    for (const k of s.current === undefined ? s.pairKeys : [s.keys]) {
+      const buf = Buffer.alloc(HEADER_LENGTH + HELLO_PAYLOAD + TAG_LENGTH)
+      const h = helloHeader
+      h.type = PacketType.HELLO
+      h.flags = direct ? Flag.STATIC_LINK : 0
+      h.trafficClass = TrafficClass.SIGNALING
+      h.service = Service.LINK
+      h.payloadLength = HELLO_PAYLOAD
+      h.src = this.self
+      h.dst = s.peer
+      h.flow = ask ? HELLO_ASK : 0
+      h.srcBoot = this.boot
+      h.dstBoot = s.echo
+      h.seq = this.seqOut++
+      h.ttl = direct ? 1 : DEFAULT_TTL
+      h.timestamp = now >>> 0
+      writeHeader(buf, h)
+      writeMac(k.helloTx, buf, 0, E2E_HEADER, HEADER_LENGTH, this.scratch)
+      if (direct) {
+        if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return }
+        writeHop(buf, this.self, 0)
+        writeLinkTag(k.staticTx, buf, this.scratch)
+        this.socket.send(buf, s.port, s.host as string)
+      } else if (route !== undefined) {
+        this.sendOn(route, buf)
+      }
+    }
+  }
+}
+
+const helloHeader = new PacketHeader()
+
+/** DATA and CONTROL payloads are sealed unless flagged CLEAR. */
+function sealed (type: number, flags: number): boolean {
+  return (type === PacketType.DATA || type === PacketType.CONTROL) && (flags & Flag.CLEAR) === 0
 }

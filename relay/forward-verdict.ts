@@ -17,7 +17,7 @@ export const Verdict = {
  * a packet has passed (sim/model/flow-runner.ts). Like ReplayWindows.check, it records a NEW packet.
  */
 export interface SeenCheck {
-  check: (src: number, epoch: number, seq: number) => Seen
+  check: (src: number, boot: number, seq: number) => Seen
 }
 
 /**
@@ -33,11 +33,11 @@ export interface SeenCheck {
  * No allocation and no closure: it is on the per-packet path. Its only effect is the window's
  * record of a NEW packet, made only once TTL and source passed.
  */
-export function forwardVerdict (self: number, src: number, dst: number, ttl: number, epoch: number, seq: number, window: SeenCheck, routed: boolean): number {
-  if (dst === self) return src === self || window.check(src, epoch, seq) !== Seen.NEW ? Reason.REPLAY : Verdict.DELIVER
+export function forwardVerdict (self: number, src: number, dst: number, ttl: number, boot: number, seq: number, window: SeenCheck, routed: boolean): number {
+  if (dst === self) return src === self || window.check(src, boot, seq) !== Seen.NEW ? Reason.REPLAY : Verdict.DELIVER
   if (ttl <= 1) return Reason.TTL_EXPIRED
   if (src === self) return Reason.LOOP
-  const seen = window.check(src, epoch, seq)
+  const seen = window.check(src, boot, seq)
   if (seen !== Seen.NEW) return seen === Seen.DUPLICATE ? Reason.LOOP : Reason.REPLAY
   return routed ? Verdict.FORWARD : Reason.NO_ROUTE
 }

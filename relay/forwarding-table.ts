@@ -46,6 +46,9 @@ export class ForwardingTable {
     return [...this.neighbours.values()].map((n) => ({ id: n.id, address: formatHostPort(n) }))
   }
 
+  /** The neighbours' numbers and addresses (the data plane keeps a session with each). */
+  neighbourAddresses (): NextHop[] { return [...this.neighbours.values()] }
+
   setNeighbours (list: Array<{ id: string, address: string }>): NextHop[] {
     const next = new Map<string, NextHop>()
     for (const n of list) {

@@ -3,7 +3,7 @@ import { MeshDelivery } from '../src/mesh/delivery.js'
 import { RelaySet } from '../src/mesh/relay-set.js'
 import { checkSend, checkService, copyPayload, payloadLength } from '../src/mesh/send-check.js'
 import type { Mesh, MeshHandler, MeshPayload, MeshRelay, SendOptions } from '../src/mesh/types.js'
-import { HEADER_LENGTH, MAX_PAYLOAD, PacketType } from '../src/wire/constants.js'
+import { Flag, HEADER_LENGTH, MAX_PAYLOAD, MAX_SEALED_PAYLOAD, PacketType } from '../src/wire/constants.js'
 import type { Originator } from '../src/wire/originator.js'
 import { Reason } from '../src/wire/reasons.js'
 import type { DataPlane } from './data-plane.js'
@@ -23,8 +23,11 @@ export interface RelayMeshComponents {
  */
 export class RelayMesh implements Mesh {
   readonly self: MeshRelay
-  /** The wire's payload ceiling; services with a tighter budget (tunnels) keep their own. */
-  readonly maxPayload = MAX_PAYLOAD
+  /**
+   * The wire's payload ceiling for a sealed payload; services with a tighter budget (tunnels) keep
+   * their own. A preEncrypted send may carry AEAD_TAG_LENGTH bytes more.
+   */
+  readonly maxPayload = MAX_SEALED_PAYLOAD
   readonly relays: RelaySet
   private readonly plane: DataPlane
   private readonly originator: Originator
@@ -41,8 +44,9 @@ export class RelayMesh implements Mesh {
   send (dst: number, service: number, flow: number, payload: MeshPayload, opts: SendOptions): Reason {
     checkSend(service, opts)
     const len = payloadLength(payload)
-    if (len > MAX_PAYLOAD) { this.plane.countDrop(Reason.TOO_BIG); return Reason.TOO_BIG }
-    const buf = this.originator.begin(PacketType.DATA, dst, service, flow, 0, opts.class, len)
+    const clear = opts.preEncrypted === true
+    if (len > (clear ? MAX_PAYLOAD : MAX_SEALED_PAYLOAD)) { this.plane.countDrop(Reason.TOO_BIG); return Reason.TOO_BIG }
+    const buf = this.originator.begin(PacketType.DATA, dst, service, flow, clear ? Flag.CLEAR : 0, opts.class, len)
     copyPayload(payload, buf, HEADER_LENGTH)
     return this.plane.originate(buf)
   }
@@ -53,7 +57,7 @@ export class RelayMesh implements Mesh {
     // The data plane hands over its reused header and the datagram node:dgram gave it (a new
     // buffer per datagram, never reused: MeshHandler's promise rests on that).
     this.plane.registerService(service, (h, buf) => {
-      d.fill(h.src, h.epoch, h.flow, h.trafficClass, buf, HEADER_LENGTH, h.payloadLength)
+      d.fill(h.src, h.srcBoot, h.flow, h.trafficClass, buf, HEADER_LENGTH, h.payloadLength)
       handler(d)
     })
     let registered = true

@@ -1,13 +1,14 @@
 import type dgram from 'node:dgram'
 import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
-import { microsOf, type Clock } from '../src/clock.js'
+import { microsOf, type Clock, type Timer } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
 import type { Identity, PublicIdentity } from '../src/identity.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
-import { PacketAuth } from '../src/wire/auth.js'
+import { randomBytes } from 'node:crypto'
+import { MeshKeyBook } from '../src/wire/keys.js'
 import { Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
@@ -28,6 +29,17 @@ import { staticRoutes, type StaticMesh } from './static-mesh.js'
 import type { TunnelSpec } from './tunnel/spec.js'
 import { TunnelService } from './tunnel/tunnel-service.js'
 import type { TunnelLimits } from './tunnel/types.js'
+
+/** How often the data plane repeats unanswered session HELLOs. */
+const TICK_MS = 250
+
+/** A boot id: random, non-zero (docs/wire.md, "Sessions"). */
+export function newBootId (): number {
+  for (;;) {
+    const b = randomBytes(4).readUInt32BE(0)
+    if (b !== 0) return b
+  }
+}
 
 export interface RelayComponents {
   clock: Clock
@@ -96,6 +108,7 @@ export class Relay {
   private control: ControlClient | undefined
   private saver: StateSaver | undefined
   private http: Server | undefined
+  private tickTimer: Timer | undefined
   private readonly emulation: LinkEmulation | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
   /** Every socket is bound (set at the end of start()). */
@@ -115,17 +128,19 @@ export class Relay {
     const base = components.logger.child({ relayId: init.id })
     this.baseLog = base
     this.log = base.child({ component: 'relay' })
-    const auth = new PacketAuth(init.meshKey)
-    this.originator = new Originator(auth, { src: this.number, bootMs: this.clock.nowMs(), micros: microsOf(this.clock) })
+    const boot = newBootId()
+    this.originator = new Originator({ src: this.number, boot, micros: microsOf(this.clock) })
     this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
     const meshSocket = init.linkEmulator === undefined ? this.socket : init.linkEmulator.wrap(this.socket, () => { this.plane.countDrop(Reason.QUEUE_FULL) })
-    this.plane = new DataPlane(auth, meshSocket, { self: this.number })
+    this.plane = new DataPlane(new MeshKeyBook(this.number, init.meshKey), meshSocket, { self: this.number, boot, nowMs: this.clock.monoMs })
+    this.plane.clearPayloads = process.env.RELAYMESH_TEST_CLEAR_PAYLOADS === '1'
     this.mesh = new RelayMesh({ plane: this.plane, originator: this.originator, logger: base }, { id: init.id })
     if ((init.staticMesh === undefined) === (init.controllers === undefined || init.controllers.length === 0)) {
       throw new ConfigError('give either --static FILE or at least one --controller HOST:PORT')
     }
     this.forwarding = new ForwardingTable({ logger: base }, (routes) => {
       this.plane.setRoutes(routes)
+      this.plane.setNeighbours(this.forwarding.neighbourAddresses())
       // Controller mode: the live relays are those the tables route to. A link going down changes
       // routes, not the set, and replace() then changes nothing.
       if (init.staticMesh === undefined) this.mesh.relays.replace([init.id, ...this.forwarding.entries().keys()])
@@ -227,6 +242,7 @@ export class Relay {
     // A UDP socket error (ICMP unreachable from a peer that went away, a full buffer) is not fatal.
     this.socket.on('error', (err) => { this.log.warn({ err: err.message }, 'mesh socket error') })
     this.address = await bindUdp(this.socket, this.init.listen)
+    plane.start()
     // Linux reports twice what it granted; less than asked means net.core.rmem_max capped it.
     const wanted = this.init.socketBuffer ?? DEFAULT_SOCKET_BUFFER
     if (this.socket.getRecvBufferSize() < wanted) this.log.warn({ wanted, granted: this.socket.getRecvBufferSize() }, 'the kernel capped the mesh socket buffer, so a pause of a few ms can overflow it; raise net.core.rmem_max and net.core.wmem_max (docs/performance.md)')
@@ -234,6 +250,7 @@ export class Relay {
     await this.tunnels.start()
     this.prober.start()
     this.reporter.start()
+    this.tickTimer = this.clock.setInterval(() => { this.plane.tick() }, TICK_MS)
     if (this.init.http !== undefined) {
       const { createRelayRegistry, registerControlMetrics, registerLinkMetrics } = await import('../src/metrics.js')
       const { startRelayHttp } = await import('./http-server.js')
@@ -301,6 +318,7 @@ export class Relay {
     await this.saver?.flush()
     this.reporter.stop()
     this.prober.stop()
+    if (this.tickTimer !== undefined) this.clock.clearTimer(this.tickTimer)
     this.tunnels.stop()
     this.init.linkEmulator?.close()
     closeUdp(this.socket)

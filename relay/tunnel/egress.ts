@@ -71,8 +71,7 @@ export class TunnelEgress {
       r = new SourceRelay(d.epoch)
       this.bySrc.set(d.src, r)
     } else if (d.epoch !== r.epoch) {
-      // The data plane's replay window refuses older epochs too; this holds if it forgot the source.
-      if (d.epoch < r.epoch) { this.mesh.countDrop(Reason.REPLAY); return }
+      // The source restarted (the data plane accepts nothing of an ended boot): its flows are new.
       this.closeAll(r)
       r.epoch = d.epoch
     }

@@ -11,7 +11,7 @@ const EMPTY = Buffer.alloc(0)
 export class MeshDelivery {
   /** Source relay number (LiveRelays.get gives its id). */
   src = 0
-  /** The source relay's boot epoch (unix seconds); a newer one means the relay restarted. */
+  /** The source relay's boot id: random, new at every start; a different one means it restarted. */
   epoch = 0
   /** Flow id the source's service chose. */
   flow = 0

@@ -7,11 +7,13 @@ import type { MeshPayload, SendOptions } from './types.js'
  * for every packet: a few integer compares, no allocation.
  *
  * Options the transport does not provide yet throw instead of being ignored: a service that asks
- * for redundant copies or end-to-end sealing and silently gets neither would believe it has them.
+ * for redundant copies and silently gets none would believe it has them.
  */
 export function checkSend (service: number, opts: SendOptions): void {
   if (opts.redundant === true) throw new UnsupportedError('send option redundant: copies over disjoint paths come with M8; send without it')
-  if (opts.preEncrypted === true) throw new UnsupportedError('send option preEncrypted: end-to-end payload sealing comes with wire v2 (M7); send without it')
+  if (opts.preEncrypted === true && service < Service.USER_MIN) {
+    throw new TypeError(`send option preEncrypted: service ${service} is one of the mesh's own (tunnel, signaling, SFU), whose payloads are always sealed; only services from ${Service.USER_MIN} up may skip the seal`)
+  }
   checkService(service)
   const c = opts.class
   if ((c & 0xff) !== c) throw new TypeError(`traffic class ${c} is not an integer in 0-255`)

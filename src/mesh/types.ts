@@ -45,7 +45,11 @@ export interface SendOptions {
   class: number
   /** Send copies over disjoint paths (M8). Not supported yet: true throws UnsupportedError. */
   redundant?: boolean
-  /** The payload is already sealed end to end by the service (M7). Not supported yet: true throws UnsupportedError. */
+  /**
+   * The payload is already encrypted end to end by the service, so the mesh skips its payload
+   * AEAD (never the per-link tag). Only services from Service.USER_MIN up; the mesh's own services
+   * are always sealed, and a TypeError says so.
+   */
   preEncrypted?: boolean
 }
 

@@ -1,65 +1,55 @@
-import { DEFAULT_TTL, HEADER_LENGTH, MAX_PAYLOAD, SEQ_MS_SHIFT, TAG_LENGTH } from './constants.js'
+import { AEAD_TAG_LENGTH, DEFAULT_TTL, Flag, HEADER_LENGTH, MAX_PAYLOAD, PacketType, TAG_LENGTH } from './constants.js'
 import { PacketHeader, writeHeader } from './header.js'
-import type { PacketAuth } from './auth.js'
 
 export interface OriginatorInit {
   /** This relay's number. */
   src: number
-  /** Wall-clock milliseconds at boot; gives the epoch and the first sequence number. */
-  bootMs: number
+  /** This relay's boot id. */
+  boot: number
   /** Monotonic microseconds, for the send timestamp. */
   micros: () => number
 }
 
 /**
- * Builds the packets one relay originates: assigns the per-source sequence, stamps the epoch and
- * send time, and signs. One per relay, so the sequence is shared by every service on it.
+ * Builds the packets one relay originates: the end-to-end header, with room for the AEAD tag of a
+ * sealed payload and for the link tag. The data plane fills the rest when it seals and sends.
  */
 export class Originator {
   readonly src: number
-  readonly epoch: number
-  private seq: number
-  private readonly auth: PacketAuth
+  readonly boot: number
   private readonly micros: () => number
   private readonly h = new PacketHeader()
 
-  constructor (auth: PacketAuth, init: OriginatorInit) {
-    this.auth = auth
+  constructor (init: OriginatorInit) {
     this.src = init.src
-    this.epoch = Math.floor(init.bootMs / 1000) >>> 0
-    this.seq = (init.bootMs % 1000) * SEQ_MS_SHIFT
+    this.boot = init.boot
     this.micros = init.micros
   }
 
   /**
    * Allocates a packet with room for `payloadLength` bytes at HEADER_LENGTH and writes its header.
-   * Fill the payload, then call seal().
+   * Fill the payload, then hand it to the data plane (originate, or sendDirect for link-local
+   * packets). A DATA or CONTROL payload is sealed unless `flags` has Flag.CLEAR.
    */
   begin (type: number, dst: number, service: number, flow: number, flags: number, trafficClass: number, payloadLength: number, ttl = DEFAULT_TTL): Buffer {
-    if (payloadLength > MAX_PAYLOAD) throw new TypeError(`payload length ${payloadLength} exceeds ${MAX_PAYLOAD}`)
-    const buf = Buffer.allocUnsafe(HEADER_LENGTH + payloadLength + TAG_LENGTH)
+    const seal = (type === PacketType.DATA || type === PacketType.CONTROL) && (flags & Flag.CLEAR) === 0
+    const field = payloadLength + (seal ? AEAD_TAG_LENGTH : 0)
+    if (field > MAX_PAYLOAD) throw new TypeError(`payload length ${payloadLength} exceeds ${MAX_PAYLOAD - (seal ? AEAD_TAG_LENGTH : 0)}`)
+    const buf = Buffer.allocUnsafe(HEADER_LENGTH + field + TAG_LENGTH)
     const h = this.h
     h.type = type
     h.flags = flags
     h.trafficClass = trafficClass
     h.ttl = ttl
-    h.keyId = this.auth.keyId
     h.service = service
-    h.payloadLength = payloadLength
+    h.payloadLength = field
     h.src = this.src
     h.dst = dst
     h.flow = flow
-    h.epoch = this.epoch
-    h.seq = this.seq++
+    h.srcBoot = this.boot
+    h.hop = this.src
     h.timestamp = this.micros() >>> 0
     writeHeader(buf, h)
     return buf
   }
-
-  seal (buf: Buffer): void {
-    this.auth.sign(buf)
-  }
-
-  /** The next sequence number this originator will use. */
-  get nextSeq (): number { return this.seq }
 }

@@ -15,18 +15,19 @@ export const Reason = {
   TOO_BIG: 8,
   EGRESS_DENIED: 9,
   /**
-   * A DATA packet came back to a relay that already handled it: it bears this relay's own source
-   * number, or it is in transit and its (source, epoch, sequence) is already in the window. At the
-   * destination a duplicate is a REPLAY instead (docs/wire.md, "Loop or replay").
+   * A packet in transit came back to the relay that originated it (it bears this relay's own
+   * source number). Other loops end when the TTL runs out.
    */
-  LOOP: 10
+  LOOP: 10,
+  /** A datagram of another wire version (a v1 relay, or not relaymesh at all). */
+  BAD_VERSION: 11
 } as const
 export type Reason = typeof Reason[keyof typeof Reason]
 
 /** Label for each reason, indexed by its number. */
 export const REASON_NAMES = [
   'ok', 'malformed', 'bad_auth', 'replay', 'ttl_expired', 'no_route', 'queue_full',
-  'unknown_service', 'too_big', 'egress_denied', 'loop'
+  'unknown_service', 'too_big', 'egress_denied', 'loop', 'bad_version'
 ] as const
 export type DropReasonName = Exclude<typeof REASON_NAMES[number], 'ok'>
 

@@ -15,26 +15,63 @@ export const Seen = {
   NEW: 0,
   /** Inside the window and already recorded: a copy of a packet this relay has handled. */
   DUPLICATE: 1,
-  /** From an older boot epoch, or REPLAY_WINDOW or more behind the newest: cannot be told apart. */
+  /** REPLAY_WINDOW or more behind the newest: cannot be told apart from a replay. */
   STALE: 2
 } as const
 export type Seen = typeof Seen[keyof typeof Seen]
 
-class SourceWindow {
-  epoch: number
-  /** Highest sequence accepted in this epoch, or -1 before the first. */
+/**
+ * One sliding window over one sequence space (a link, or one source boot's packets to this relay):
+ * anti-replay in the manner of IPsec (RFC 4303 §3.4.3). Packets may arrive out of order anywhere
+ * inside the window. The bitmap slides a word at a time (RFC 6479), so a jump of any size costs at
+ * most WORDS word writes. Call check() only for packets that authenticated, so an attacker without
+ * the key cannot move it forward.
+ */
+export class SeqWindow {
+  /** Highest sequence accepted, or -1 before the first. */
   top = -1
   /** Bit (seq mod 32) of word (floor(seq / 32) mod WORDS) is set when that sequence was accepted. */
-  bits = new Uint32Array(WORDS)
-  constructor (epoch: number) { this.epoch = epoch }
+  readonly bits = new Uint32Array(WORDS)
+
+  /** Records the sequence and returns Seen.NEW, or returns DUPLICATE or STALE and records nothing. */
+  check (seq: number): Seen {
+    const bits = this.bits
+    // seq < 2^53. A bitwise operator takes its operand modulo 2^32, so seq & 31 is exact for any
+    // such integer, and the word number below is an exact integer in a double.
+    const bit = seq & 31
+    const word = (seq - bit) / 32
+    const mask = 1 << bit
+    const top = this.top
+    if (seq > top) {
+      const topWord = (top - (top & 31)) / 32
+      if (top < 0 || word - topWord >= WORDS) {
+        bits.fill(0)
+      } else {
+        for (let k = topWord + 1; k <= word; k++) bits[k % WORDS] = 0
+      }
+      this.top = seq
+      bits[word % WORDS] |= mask
+      return Seen.NEW
+    }
+    if (top - seq >= REPLAY_WINDOW) return Seen.STALE
+    const i = word % WORDS
+    if ((bits[i] & mask) !== 0) return Seen.DUPLICATE
+    bits[i] |= mask
+    return Seen.NEW
+  }
+
+  reset (): void {
+    this.top = -1
+    this.bits.fill(0)
+  }
+}
+
+class SourceWindow extends SeqWindow {
+  constructor (public epoch: number) { super() }
 }
 
 /**
- * Anti-replay in the manner of IPsec (RFC 4303 §3.4.3), per source relay, with a boot epoch: a
- * newer epoch starts a fresh window, an older one is stale. Packets may arrive out of order
- * anywhere inside the window. The bitmap slides a word at a time (RFC 6479), so a jump of any size
- * costs at most WORDS word writes. Call check() only for packets whose tag verified, so an attacker
- * without the key cannot move a window forward.
+ * A SeqWindow per source relay and boot: another boot id starts a fresh window.
  */
 export class ReplayWindows {
   private readonly sources = new Map<number, SourceWindow>()
@@ -52,32 +89,12 @@ export class ReplayWindows {
       w = new SourceWindow(epoch)
       this.sources.set(src, w)
     } else if (epoch !== w.epoch) {
-      if (epoch < w.epoch) return Seen.STALE
+      // Boot ids are random, not ordered: another one starts a fresh window. The data plane lets
+      // no packet of an ended boot this far at a destination (the session checks the boot first).
       w.epoch = epoch
-      w.top = -1
+      w.reset()
     }
-    const bits = w.bits
-    // seq < 2^53. A bitwise operator takes its operand modulo 2^32, so seq & 31 is exact for any
-    // such integer, and the word number below is an exact integer in a double.
-    const bit = seq & 31
-    const word = (seq - bit) / 32
-    const mask = 1 << bit
-    if (seq > w.top) {
-      const topWord = (w.top - (w.top & 31)) / 32
-      if (w.top < 0 || word - topWord >= WORDS) {
-        bits.fill(0)
-      } else {
-        for (let k = topWord + 1; k <= word; k++) bits[k % WORDS] = 0
-      }
-      w.top = seq
-      bits[word % WORDS] |= mask
-      return Seen.NEW
-    }
-    if (w.top - seq >= REPLAY_WINDOW) return Seen.STALE
-    const i = word % WORDS
-    if ((bits[i] & mask) !== 0) return Seen.DUPLICATE
-    bits[i] |= mask
-    return Seen.NEW
+    return w.check(seq)
   }
 
   /** check() as a drop reason: Reason.OK when new, else Reason.REPLAY. */

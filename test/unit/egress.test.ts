@@ -107,7 +107,7 @@ test('an IPv4-mapped IPv6 target is sent to as IPv4 and matches the IPv4 rules',
   assert.deepEqual(asked, ['10.1.2.3', 'fd00:0:0:0:0:0:0:1'])
 })
 
-test('a newer boot epoch of a source relay drops its old sessions; an older one is refused', async () => {
+test('another boot id of a source relay drops its old sessions (the data plane admits only the current boot)', async () => {
   const t = await sink()
   const { e, plane } = egress(allowAll)
   try {
@@ -120,10 +120,8 @@ test('a newer boot epoch of a source relay drops its old sessions; an older one 
     assert.equal(e.sessionsOf(5), 1, 'the restarted relay starts afresh')
     assert.equal(e.sessionsOf(6), 1, 'another relay keeps its sessions')
     assert.equal(e.sessionCount, 2)
-    e.onData(...packet(5, 100, 2, { host: '127.0.0.1', port: t.port }, 'stale'))
-    assert.equal(plane.dropped[Reason.REPLAY], 1)
     await until(() => t.got.length === 4, 'the live sessions')
-    assert.ok(!t.got.includes('stale'))
+    assert.equal(plane.dropped[Reason.REPLAY], 0)
   } finally {
     e.stop(); t.socket.close()
   }

@@ -67,7 +67,7 @@ test('live relay sets follow relays joining and leaving, one version and one eve
 test('a memory relay refuses what a real one refuses: unsupported options, bad services, too big, no handler', () => {
   const { clock, a, b } = network({ maxPayload: 100 })
   assert.throws(() => a.send(b.self.number, SVC, 1, Buffer.from('x'), { class: 0, redundant: true }), (err: unknown) => err instanceof RelaymeshError && err.code === ErrorCode.UNSUPPORTED)
-  assert.throws(() => a.send(b.self.number, SVC, 1, Buffer.from('x'), { class: 0, preEncrypted: true }), (err: unknown) => err instanceof RelaymeshError && err.code === ErrorCode.UNSUPPORTED)
+  assert.throws(() => a.send(b.self.number, Service.TUNNEL, 1, Buffer.from('x'), { class: 0, preEncrypted: true }), TypeError)
   assert.throws(() => a.register(0, () => {}), TypeError)
   assert.throws(() => b.register(SVC, () => {}), TypeError, 'one handler per service')
   assert.equal(a.send(b.self.number, SVC, 1, [Buffer.alloc(60), Buffer.alloc(41)], opts), Reason.TOO_BIG)

@@ -30,11 +30,12 @@ test('bits are cleared as the window slides, so old slots do not poison new sequ
   assert.equal(w.accept(1, 1, top - 1), Reason.OK)
 })
 
-test('a newer boot epoch starts a fresh window and an older epoch is a replay', () => {
+test('another boot id starts a fresh window: boot ids are random, not ordered', () => {
   const w = new ReplayWindows()
   assert.equal(w.accept(1, 100, 9000), Reason.OK)
-  assert.equal(w.accept(1, 101, 0), Reason.OK)
-  assert.equal(w.accept(1, 100, 9001), Reason.REPLAY)
+  assert.equal(w.accept(1, 7, 0), Reason.OK)
+  assert.equal(w.accept(1, 7, 0), Reason.REPLAY)
+  assert.equal(w.accept(1, 100, 9000), Reason.OK, 'a boot switched back to starts afresh too (sessions close ended boots)')
 })
 
 test('sources have independent windows', () => {
@@ -58,14 +59,13 @@ test('sequences near 2^53 are handled exactly', () => {
   assert.equal(w.accept(1, 1, big), Reason.REPLAY)
 })
 
-test('check tells a duplicate inside the window from a stale packet behind it or from an older epoch', () => {
+test('check tells a duplicate inside the window from a stale packet behind it', () => {
   const w = new ReplayWindows()
   assert.equal(w.check(1, 100, 10_000), Seen.NEW)
   assert.equal(w.check(1, 100, 10_000), Seen.DUPLICATE)
   assert.equal(w.check(1, 100, 10_000 - REPLAY_WINDOW + 1), Seen.NEW)
   assert.equal(w.check(1, 100, 10_000 - REPLAY_WINDOW + 1), Seen.DUPLICATE)
   assert.equal(w.check(1, 100, 10_000 - REPLAY_WINDOW), Seen.STALE)
-  assert.equal(w.check(1, 99, 20_000), Seen.STALE)
 })
 
 /** Replaces source `src`'s bitmap with a proxy that counts element writes. */
@@ -119,5 +119,4 @@ test('accept maps every refusal to replay', () => {
   assert.equal(w.accept(1, 5, 10_000), Reason.OK)
   assert.equal(w.accept(1, 5, 10_000), Reason.REPLAY)
   assert.equal(w.accept(1, 5, 1), Reason.REPLAY)
-  assert.equal(w.accept(1, 4, 20_000), Reason.REPLAY)
 })

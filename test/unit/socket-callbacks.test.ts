@@ -1,13 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import dgram from 'node:dgram'
 import { Prober } from '../../prober/prober.js'
 import { microsOf, systemClock } from '../../src/clock.js'
 import { silentLogger } from '../../src/logging.js'
 import { ImpairProxy } from '../../src/transport/impair/udp-proxy.js'
 import { connectUdp, createUdpSocket } from '../../src/transport/udp.js'
-import { HEADER_LENGTH, Originator, PacketAuth, PacketHeader, PacketType, Reason, Service, parseHeader, relayNumber } from '../../src/wire/index.js'
+import { HEADER_LENGTH, Originator, PacketHeader, PacketType, Reason, Service, parseHeader, relayNumber } from '../../src/wire/index.js'
 import { PROBE_PAYLOAD } from '../../src/wire/constants.js'
 
 // A datagram's source port can be 0 (a raw socket can send one). Answering it with node:dgram
@@ -15,10 +14,9 @@ import { PROBE_PAYLOAD } from '../../src/wire/constants.js'
 // the daemon down. Every place that answers a sender's address must refuse port 0 instead.
 
 test('a probe from UDP port 0 is dropped as malformed, not answered', () => {
-  const auth = new PacketAuth(randomBytes(32))
   const socket = dgram.createSocket('udp4')
   const drops: Reason[] = []
-  const o = new Originator(auth, { src: relayNumber('a'), bootMs: Date.now(), micros: microsOf(systemClock) })
+  const o = new Originator({ src: relayNumber('a'), boot: 1, micros: microsOf(systemClock) })
   // The prober's transport sends with a real socket, as the relay's data plane does.
   const prober = new Prober({
     clock: systemClock,
@@ -30,10 +28,9 @@ test('a probe from UDP port 0 is dropped as malformed, not answered', () => {
     }
   }, { neighbours: [{ id: 'b', number: relayNumber('b'), host: '127.0.0.1', port: 9 }] })
   try {
-    const peer = new Originator(auth, { src: relayNumber('b'), bootMs: Date.now(), micros: microsOf(systemClock) })
+    const peer = new Originator({ src: relayNumber('b'), boot: 2, micros: microsOf(systemClock) })
     const probe = peer.begin(PacketType.PROBE, relayNumber('a'), Service.LINK, 0, 0, 0, PROBE_PAYLOAD, 1)
     probe.fill(0, HEADER_LENGTH)
-    peer.seal(probe)
     const h = new PacketHeader()
     assert.equal(parseHeader(probe, probe.length, h), Reason.OK)
     prober.handle(h, probe, '127.0.0.1', 0)

@@ -118,7 +118,7 @@ test('a reply from a relay the tunnel does not send to, or with bad framing, is 
   }
 })
 
-test('the egress drops the sessions of a source relay that restarted, and refuses its older epoch', async () => {
+test('the egress drops the sessions of a source relay that restarted (another boot id)', async () => {
   const r = await rig({})
   try {
     await r.send('one')
@@ -128,9 +128,6 @@ test('the egress drops the sessions of a source relay that restarted, and refuse
     await r.send('two')
     await until(() => r.replies.length === 2, 'the reply after the restart')
     assert.equal(r.tc.egress.sessionsOf(r.a.self.number), 1, 'the old session was closed, a new one opened')
-    r.a.epoch = first
-    await r.send('stale')
-    await until(() => r.c.dropped[Reason.REPLAY] === 1, 'the stale epoch to be refused')
     assert.deepEqual(r.atTarget, ['one', 'two'])
   } finally {
     r.close()

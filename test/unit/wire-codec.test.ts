@@ -1,121 +1,135 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createSecretKey, randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import {
-  DEFAULT_TTL, HEADER_LENGTH, MAX_PAYLOAD, OFF_FLAGS, OFF_KEY_ID, OFF_LENGTH, OFF_RESERVED, OFF_SEQ_HI,
-  OFF_SERVICE, OFF_SRC, OFF_TTL, OFF_TYPE, OFF_VERSION, PacketAuth, PacketHeader, PacketType, Reason,
-  TAG_LENGTH, WireError, decodePacket, encodePacket, parseHeader
+  AEAD_TAG_LENGTH, E2E_HEADER, HEADER_LENGTH, MAX_PAYLOAD, OFF_FLAGS, OFF_HOP_RESERVED, OFF_LENGTH, OFF_RESERVED,
+  OFF_SEQ_HI, OFF_SERVICE, OFF_SRC, OFF_TYPE, OFF_VERSION, PacketHeader, PacketType, Reason, TAG_LENGTH, checkLinkTag,
+  openPayload, parseHeader, sealPayload, sipKeyFromBytes, writeHeader, writeLinkTag
 } from '../../src/wire/index.js'
 
-const auth = new PacketAuth(randomBytes(32))
+const linkKey = sipKeyFromBytes(randomBytes(16))
+const scratch = new Int32Array(4)
 
-function sample (payload = Buffer.from('hello mesh')): Buffer {
-  return encodePacket({ type: PacketType.DATA, service: 1, src: 11, dst: 22, flow: 7, epoch: 1_700_000_000, seq: 42, timestamp: 99 }, payload, auth)
+interface Fields { type: number, flags: number, trafficClass: number, ttl: number, service: number, src: number, dst: number, flow: number, srcBoot: number, dstBoot: number, seq: number, flowSeq: number, plane: number, timestamp: number, deadline: number, hop: number, linkSeq: number }
+
+function build (f: Fields, payload: Uint8Array, key = linkKey): Buffer {
+  const buf = Buffer.alloc(HEADER_LENGTH + payload.length + TAG_LENGTH)
+  const h = Object.assign(new PacketHeader(), f, { payloadLength: payload.length })
+  writeHeader(buf, h)
+  buf.set(payload, HEADER_LENGTH)
+  writeLinkTag(key, buf, scratch)
+  return buf
 }
 
-function reasonOf (buf: Buffer, a = auth): Reason {
+const sample: Fields = { type: PacketType.DATA, flags: 0, trafficClass: 2, ttl: 9, service: 1025, src: 0xdeadbeef, dst: 5, flow: 0xffffffff, srcBoot: 0xfffffffe, dstBoot: 7, seq: 2 ** 52 + 3, flowSeq: 11, plane: 1, timestamp: 123456, deadline: 250, hop: 77, linkSeq: 2 ** 40 + 1 }
+
+function reasonOf (buf: Buffer, key = linkKey): Reason {
   const h = new PacketHeader()
   const r = parseHeader(buf, buf.length, h)
   if (r !== Reason.OK) return r
-  return a.verify(buf) ? Reason.OK : Reason.BAD_AUTH
+  return checkLinkTag(key, buf, scratch) ? Reason.OK : Reason.BAD_AUTH
 }
 
-test('encode then decode returns every header field and the payload', () => {
-  const fields = { type: PacketType.DATA, flags: 0, trafficClass: 3, ttl: 9, service: 1025, src: 0xdeadbeef, dst: 5, flow: 0xffffffff, epoch: 0xfffffffe, seq: 2 ** 52 + 3, timestamp: 123456 }
-  const payload = randomBytes(200)
-  const d = decodePacket(encodePacket(fields, payload, auth), auth)
-  for (const [k, v] of Object.entries(fields)) assert.equal(d.header[k as keyof PacketHeader], v, k)
-  assert.equal(d.header.keyId, auth.keyId)
-  assert.deepEqual(d.payload, payload)
+test('writeHeader then parseHeader returns every field, and the link tag verifies', () => {
+  const buf = build(sample, randomBytes(200))
+  const h = new PacketHeader()
+  assert.equal(parseHeader(buf, buf.length, h), Reason.OK)
+  for (const [k, v] of Object.entries(sample)) assert.equal(h[k as keyof PacketHeader], v, k)
+  assert.equal(h.payloadLength, 200)
+  assert.ok(checkLinkTag(linkKey, buf, scratch))
+  assert.ok(!checkLinkTag(sipKeyFromBytes(randomBytes(16)), buf, scratch), 'another link key fails')
 })
 
 test('round trip holds for arbitrary header fields and payloads', () => {
   fc.assert(fc.property(
     fc.record({
-      type: fc.integer({ min: 1, max: 4 }),
-      flags: fc.constant(0),
+      type: fc.integer({ min: 1, max: 5 }),
+      flags: fc.integer({ min: 0, max: 3 }),
       trafficClass: fc.integer({ min: 0, max: 255 }),
       ttl: fc.integer({ min: 0, max: 255 }),
       service: fc.integer({ min: 1, max: 65535 }),
       src: fc.integer({ min: 1, max: 0xffffffff }),
       dst: fc.integer({ min: 1, max: 0xffffffff }),
       flow: fc.integer({ min: 0, max: 0xffffffff }),
-      epoch: fc.integer({ min: 0, max: 0xffffffff }),
+      srcBoot: fc.integer({ min: 1, max: 0xffffffff }),
+      dstBoot: fc.integer({ min: 0, max: 0xffffffff }),
       seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-      timestamp: fc.integer({ min: 0, max: 0xffffffff })
+      flowSeq: fc.integer({ min: 0, max: 0xffffffff }),
+      plane: fc.integer({ min: 0, max: 255 }),
+      timestamp: fc.integer({ min: 0, max: 0xffffffff }),
+      deadline: fc.integer({ min: 0, max: 0xffff }),
+      hop: fc.integer({ min: 1, max: 0xffffffff }),
+      linkSeq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
     }),
     fc.uint8Array({ maxLength: MAX_PAYLOAD }),
     (f, payload) => {
-      const buf = encodePacket(f, payload, auth)
-      assert.equal(buf.length, HEADER_LENGTH + payload.length + TAG_LENGTH)
-      const d = decodePacket(buf, auth)
-      for (const [k, v] of Object.entries(f)) assert.equal(d.header[k as keyof PacketHeader], v, k)
-      assert.deepEqual(new Uint8Array(d.payload), payload)
+      const buf = build(f, payload)
+      const h = new PacketHeader()
+      assert.equal(parseHeader(buf, buf.length, h), Reason.OK)
+      for (const [k, v] of Object.entries(f)) assert.equal(h[k as keyof PacketHeader], v, k)
+      assert.deepEqual(new Uint8Array(buf.subarray(HEADER_LENGTH, HEADER_LENGTH + h.payloadLength)), payload)
     }
   ), { numRuns: 300 })
 })
 
-test('any single bit flip outside the TTL byte fails parse or auth', () => {
+test('any single bit flip, TTL and per-hop fields included, fails parse or the link tag', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), fc.integer({ min: 0, max: 7 }), (payload, at, bit) => {
-    const buf = encodePacket({ type: 1, service: 1, src: 1, dst: 2, epoch: 1, seq: 1 }, payload, auth)
+    const buf = build(sample, payload)
     const i = at % buf.length
-    fc.pre(i !== OFF_TTL)
     buf[i] ^= 1 << bit
-    assert.notEqual(reasonOf(buf), Reason.OK)
-  }), { numRuns: 2000 })
+    assert.notEqual(reasonOf(buf), Reason.OK, `flip at byte ${i} bit ${bit}`)
+  }), { numRuns: 500 })
 })
 
-test('the tag ignores the TTL byte, so transit hops verify without re-signing', () => {
-  const buf = sample()
-  buf[OFF_TTL] = 1
-  assert.equal(reasonOf(buf), Reason.OK)
-  assert.equal(decodePacket(buf, auth).header.ttl, 1)
-})
-
-test('each malformed header is rejected as malformed', () => {
-  const cases: Array<[string, (b: Buffer) => Buffer]> = [
-    ['empty datagram', () => Buffer.alloc(0)],
-    ['shorter than header plus tag', (b) => b.subarray(0, HEADER_LENGTH + TAG_LENGTH - 1)],
-    ['truncated payload', (b) => b.subarray(0, b.length - 1)],
-    ['trailing byte', (b) => Buffer.concat([b, Buffer.alloc(1)])],
-    ['version 2', (b) => { b[OFF_VERSION] = 2; return b }],
-    ['type 0', (b) => { b[OFF_TYPE] = 0; return b }],
-    ['type 9', (b) => { b[OFF_TYPE] = 9; return b }],
-    ['unknown flag bit', (b) => { b[OFF_FLAGS] = 0x80; return b }],
-    ['reserved bits set', (b) => { b[OFF_RESERVED + 1] = 1; return b }],
-    ['service 0', (b) => { b.writeUInt16BE(0, OFF_SERVICE); return b }],
-    ['source relay 0', (b) => { b.writeUInt32BE(0, OFF_SRC); return b }],
-    ['absurd payload length', (b) => { b.writeUInt16BE(0xffff, OFF_LENGTH); return b }],
-    ['sequence beyond 2^53', (b) => { b.writeUInt32BE(0xffffffff, OFF_SEQ_HI); return b }]
-  ]
-  for (const [name, mutate] of cases) {
-    assert.equal(reasonOf(mutate(sample())), Reason.MALFORMED, name)
+test('a v1 datagram, or any version but 2, is bad_version', () => {
+  const buf = build(sample, randomBytes(20))
+  for (const v of [0, 1, 3, 255]) {
+    const b = Buffer.from(buf)
+    b[OFF_VERSION] = v
+    assert.equal(reasonOf(b), Reason.BAD_VERSION, `version ${v}`)
   }
 })
 
-test('a packet signed with another mesh key is rejected as bad_auth', () => {
-  const other = new PacketAuth(randomBytes(32))
-  const buf = encodePacket({ type: 1, service: 1, src: 1, dst: 2, epoch: 1, seq: 1 }, Buffer.from('x'), other)
-  assert.equal(reasonOf(buf), Reason.BAD_AUTH)
-  assert.throws(() => decodePacket(buf, auth), (err: unknown) => err instanceof WireError && err.reason === Reason.BAD_AUTH && /^bad_auth/.test(err.message))
+test('each malformed header is rejected as malformed', () => {
+  const base = build(sample, randomBytes(20))
+  const cases: Array<[string, (b: Buffer) => Buffer]> = [
+    ['truncated', (b) => b.subarray(0, HEADER_LENGTH + TAG_LENGTH - 1)],
+    ['extended', (b) => Buffer.concat([b, Buffer.alloc(1)])],
+    ['type 0', (b) => { b[OFF_TYPE] = 0; return b }],
+    ['type 6', (b) => { b[OFF_TYPE] = 6; return b }],
+    ['unknown flag', (b) => { b[OFF_FLAGS] = 0x80; return b }],
+    ['reserved', (b) => { b[OFF_RESERVED + 1] = 1; return b }],
+    ['hop reserved', (b) => { b[OFF_HOP_RESERVED] = 1; return b }],
+    ['service 0', (b) => { b.writeUInt16BE(0, OFF_SERVICE); return b }],
+    ['source 0', (b) => { b.writeUInt32BE(0, OFF_SRC); return b }],
+    ['length past the end', (b) => { b.writeUInt16BE(21, OFF_LENGTH); return b }],
+    ['sequence ≥ 2^53', (b) => { b.writeUInt32BE(1 << 21, OFF_SEQ_HI); return b }]
+  ]
+  for (const [name, f] of cases) assert.equal(reasonOf(f(Buffer.from(base))), Reason.MALFORMED, name)
 })
 
-test('an unknown key id is rejected as bad_auth, and a second accepted key verifies', () => {
-  const oldKey = randomBytes(32)
-  const rolling = new PacketAuth(randomBytes(32), [oldKey])
-  const fromOld = encodePacket({ type: 1, service: 1, src: 1, dst: 2, epoch: 1, seq: 1 }, Buffer.from('x'), new PacketAuth(oldKey))
-  assert.equal(reasonOf(fromOld, rolling), Reason.OK)
-  const buf = sample()
-  buf[OFF_KEY_ID] ^= 0xff
-  assert.equal(reasonOf(buf), Reason.BAD_AUTH)
-})
-
-test('decodePacket names the reason in a WireError instead of crashing', () => {
-  assert.throws(() => decodePacket(Buffer.from([1, 2, 3]), auth), (err: unknown) => err instanceof WireError && err.reason === Reason.MALFORMED)
-})
-
-test('encodePacket defaults the TTL and refuses an oversized payload', () => {
-  assert.equal(decodePacket(sample(), auth).header.ttl, DEFAULT_TTL)
-  assert.throws(() => encodePacket({ type: 1, service: 1, src: 1, dst: 2, epoch: 1, seq: 1 }, Buffer.alloc(MAX_PAYLOAD + 1), auth), TypeError)
+test('a sealed payload opens under its key only, and any change to it or the end-to-end header fails', () => {
+  const key = createSecretKey(randomBytes(16))
+  const plain = randomBytes(100)
+  const fresh = (): Buffer => {
+    const buf = build(sample, Buffer.concat([plain, Buffer.alloc(AEAD_TAG_LENGTH)]))
+    sealPayload(key, buf, plain.length)
+    return buf
+  }
+  const sealed = fresh()
+  assert.notDeepEqual(sealed.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain, 'encrypted in place')
+  const ok = Buffer.from(sealed)
+  assert.ok(openPayload(key, ok, plain.length + AEAD_TAG_LENGTH))
+  assert.deepEqual(ok.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain)
+  assert.ok(!openPayload(createSecretKey(randomBytes(16)), Buffer.from(sealed), plain.length + AEAD_TAG_LENGTH), 'another key')
+  for (const at of [0, 8, 20, 28, 35, E2E_HEADER - 1, HEADER_LENGTH, HEADER_LENGTH + plain.length + 3]) {
+    const b = Buffer.from(sealed)
+    b[at] ^= 1
+    assert.ok(!openPayload(key, b, plain.length + AEAD_TAG_LENGTH), `flip at ${at}`)
+  }
+  // The per-hop part is outside the AEAD: a hop rewrites it.
+  const hopChanged = Buffer.from(sealed)
+  hopChanged[E2E_HEADER] ^= 1
+  assert.ok(openPayload(key, hopChanged, plain.length + AEAD_TAG_LENGTH))
 })
