@@ -113,6 +113,8 @@ export class Controller {
   /** The allow-list as it stands (setRelayKeys), by key and by relay id. */
   private relayOfKey = new Map<string, string>()
   private relayKeys: ReadonlyMap<string, readonly PublicIdentity[]> = new Map()
+  /** The allow-list as a keys message sends it (identity mode). */
+  private keysList: Array<[string, string[]]> = []
   /** Connection numbers for the core, by channel, and back. */
   private readonly conns = new Map<Channel, number>()
   private readonly channels = new Map<number, Channel>()
@@ -249,11 +251,14 @@ export class Controller {
     }
     const revoked = [...before.keys()].filter((id) => !keys.has(id))
     if (revoked.length > 0) this.dispatch({ type: 'revoke', relays: revoked })
+    // Every relay gets the new list: their data planes drop a revoked relay's sessions at once.
+    if (this.leadership.isLeader) for (const r of this.core.registry.all()) this.sendKeys(r.id)
     return revoked
   }
 
   private useRelayKeys (keys: ReadonlyMap<string, readonly PublicIdentity[]>): void {
     this.relayKeys = keys
+    this.keysList = [...keys].map(([id, ks]) => [id, ks.map((k) => k.text)])
     this.relayOfKey = new Map([...keys].flatMap(([id, ks]) => ks.map((k) => [k.text, id] as const)))
   }
 
@@ -338,7 +343,10 @@ export class Controller {
 
   private execute (c: CoreCommand): void {
     switch (c.type) {
-      case 'welcome': this.sendTo(c.relay, { type: 'welcome', role: c.role, controller: c.controller, fence: c.fence }); return
+      case 'welcome':
+        this.sendTo(c.relay, { type: 'welcome', role: c.role, controller: c.controller, fence: c.fence })
+        if (c.role === 'leader') this.sendKeys(c.relay)
+        return
       case 'role': this.sendTo(c.relay, { type: 'role', role: c.role, fence: c.fence }); return
       case 'neighbours': this.sendTo(c.relay, { type: 'neighbours', fence: c.fence, neighbours: c.neighbours }); return
       case 'table': {
@@ -365,6 +373,12 @@ export class Controller {
         return
       case 'log': this.log[c.level](c.fields, c.msg)
     }
+  }
+
+  /** Identity mode: the allow-list, to one relay (its data plane admits only those relays). */
+  private sendKeys (relay: string): void {
+    if (this.init.identity === undefined) return
+    this.sendTo(relay, { type: 'keys', fence: this.leadership.fence, keys: this.keysList })
   }
 
   private sendTo (relay: string, msg: ControllerWireMessage): boolean {

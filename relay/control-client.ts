@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Clock, Timer } from '../src/clock.js'
 import {
-  CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type NeighbourEntry, type RelayWireMessage,
-  type TableMessage
+  CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type KeysMessage, type NeighbourEntry,
+  type RelayWireMessage, type TableMessage
 } from '../src/control/messages.js'
 import { controlClientChannel } from '../src/control/control-channel.js'
 import { identityClientAuth } from '../src/control/identity-auth.js'
@@ -34,6 +34,8 @@ export interface ControlHandlers {
   current: () => { version: number, table: Map<string, IdRoute> }
   onNeighbours: (list: NeighbourEntry[]) => void
   onTable: (msg: TableMessage) => void
+  /** Identity mode: the admitted relays' public keys (KeysMessage), whole. */
+  onKeys?: (keys: KeysMessage['keys']) => void
 }
 
 export interface ControlClientInit {
@@ -272,6 +274,10 @@ export class ControlClient {
       case 'neighbours':
         if (this.leader !== l) return
         this.handlers.onNeighbours(m.neighbours)
+        return
+      case 'keys':
+        if (this.leader !== l) return
+        this.handlers.onKeys?.(m.keys)
         return
       case 'table':
         if (this.leader !== l) return

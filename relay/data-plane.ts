@@ -6,7 +6,7 @@ import {
 import { PacketHeader, parseHeader, u32, writeHeader, writeHop, writeSeal } from '../src/wire/header.js'
 import type { KeyBook, PairKeys } from '../src/wire/keys.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
-import { ReplayWindows, Seen } from '../src/wire/replay-window.js'
+import { ReplayWindows, Seen, type SeqWindow } from '../src/wire/replay-window.js'
 import { openPayload, sealPayload } from '../src/wire/seal.js'
 import { HELLO_ANSWER_MS, HELLO_RETRY_MS, HelloResult, MAX_PENDING, PeerSession } from '../src/wire/session.js'
 import { forwardVerdict, Verdict } from './forward-verdict.js'
@@ -134,8 +134,13 @@ export class DataPlane implements PacketPath {
       const secrets = this.keys.secrets(peer)
       if (secrets.length === 0) { this.sessions.delete(peer); continue }
       const before = s.keys
-      s.setSecrets(secrets, this.boot)
-      if (s.keys !== before && (s.neighbour || s.current !== undefined)) this.sayHello(s)
+      const had = s.pairKeys.map((k) => k.secret)
+      s.setSecrets(secrets, this.boot, this.nowMs())
+      if (!(s.neighbour || s.current !== undefined)) continue
+      if (s.keys !== before) this.sayHello(s)
+      // The peer may have rolled its key over (a new one is admitted for it): ask, under each
+      // key, so that its answer tells which one it uses now.
+      else if (secrets.some((x) => !had.some((y) => y.equals(x)))) this.sayHello(s, false, false, true)
     }
   }
 
@@ -169,13 +174,20 @@ export class DataPlane implements PacketPath {
     if ((h.flags & Flag.STATIC_LINK) !== 0) { this.directHello(h, buf, fromHost, fromPort); return }
     const link = this.sessions.get(h.hop)
     const keys = link?.current
+    let window = link?.linkWindow
     if (link === undefined || keys === undefined || !checkLinkTag(keys.linkRx, buf, this.scratch)) {
-      c.dropped[Reason.BAD_AUTH]++
-      // A neighbour that restarted, or lost our session: greet it (paced) so the link recovers.
-      if (link !== undefined && link.host !== undefined) this.sayHello(link, true)
-      return
+      // Sent before the peer saw our key roll over: the previous keys, with their own window.
+      const prev = link?.previous
+      if (prev !== undefined && prev.until > this.nowMs() && checkLinkTag(prev.keys.linkRx, buf, this.scratch)) {
+        window = prev.linkWindow
+      } else {
+        c.dropped[Reason.BAD_AUTH]++
+        // A neighbour that restarted, or lost our session: greet it (paced) so the link recovers.
+        if (link !== undefined && link.host !== undefined) this.sayHello(link, true)
+        return
+      }
     }
-    if (link.linkWindow.check(h.linkSeq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
+    if ((window as SeqWindow).check(h.linkSeq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
     const type = h.type
     if (type === PacketType.PROBE || type === PacketType.PROBE_ECHO) {
       if (h.src !== h.hop || h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.MALFORMED]++; return }
@@ -211,7 +223,7 @@ export class DataPlane implements PacketPath {
       return
     }
     if ((h.flags & Flag.CLEAR) === 0) {
-      if (!openPayload(keys.sealRx, buf, h.payloadLength)) { c.dropped[Reason.BAD_AUTH]++; return }
+      if (!openPayload(keys.sealRx, buf, h.payloadLength) && (s.previous === undefined || s.previous.until <= this.nowMs() || !openPayload(s.previous.keys.sealRx, buf, h.payloadLength))) { c.dropped[Reason.BAD_AUTH]++; return }
       h.payloadLength -= AEAD_TAG_LENGTH
     }
     const v = forwardVerdict(this.self, h.src, h.dst, h.ttl, h.srcBoot, h.seq, this.replay, false)
@@ -356,7 +368,7 @@ export class DataPlane implements PacketPath {
   }
 
   private hello (s: PeerSession, k: PairKeys, h: PacketHeader): void {
-    s.use(k, this.boot)
+    s.use(k, this.boot, this.nowMs())
     const result = s.hello(this.boot, h.srcBoot, h.dstBoot)
     if ((result & HelloResult.STALE) !== 0) { this.counters.dropped[Reason.REPLAY]++; return }
     if ((result & HelloResult.ANSWER) !== 0 || (h.flow & HELLO_ASK) !== 0) this.sayHello(s, false, true)
@@ -373,9 +385,10 @@ export class DataPlane implements PacketPath {
   /**
    * Says HELLO to the peer: straight to its address when we have one (a neighbour), else over the
    * mesh. `paced` limits it to one per HELLO_RETRY_MS (triggered by traffic), `answer` to one per
-   * HELLO_ANSWER_MS (an answer to the peer's).
+   * HELLO_ANSWER_MS (an answer to the peer's). `probe` asks for an answer under every key the peer
+   * may use.
    */
-  private sayHello (s: PeerSession, paced = false, answer = false): void {
+  private sayHello (s: PeerSession, paced = false, answer = false, probe = false): void {
     if (!this.live) return
     const now = this.nowMs()
     if (paced && now - s.lastHelloMs < HELLO_RETRY_MS) return
@@ -388,9 +401,9 @@ export class DataPlane implements PacketPath {
       s.port = route.nextHop.port
     }
     const direct = s.host !== undefined
-    const ask = s.current === undefined || s.heard !== s.peerBoot
+    const ask = probe || s.current === undefined || s.heard !== s.peerBoot
     // Before the first confirmation the peer may use any of its keys for us: try each.
-    for (const k of s.current === undefined ? s.pairKeys : [s.keys]) {
+    for (const k of s.current === undefined || probe ? s.pairKeys : [s.keys]) {
       const buf = Buffer.alloc(HEADER_LENGTH + HELLO_PAYLOAD + TAG_LENGTH)
       const h = helloHeader
       h.type = PacketType.HELLO

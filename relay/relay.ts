@@ -8,7 +8,7 @@ import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
 import { randomBytes } from 'node:crypto'
-import { MeshKeyBook } from '../src/wire/keys.js'
+import { IdentityKeyBook, MeshKeyBook, type KeyBook } from '../src/wire/keys.js'
 import { Service } from '../src/wire/constants.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
@@ -109,6 +109,10 @@ export class Relay {
   private saver: StateSaver | undefined
   private http: Server | undefined
   private tickTimer: Timer | undefined
+  /** Relay numbers the last keys message admitted. */
+  private admitted = new Set<number>()
+  /** Identity mode: the data plane's key book, fed by the controller's keys messages. */
+  private readonly identityBook: IdentityKeyBook | undefined
   private readonly emulation: LinkEmulation | undefined
   private state: 'new' | 'running' | 'closed' = 'new'
   /** Every socket is bound (set at the end of start()). */
@@ -132,7 +136,11 @@ export class Relay {
     this.originator = new Originator({ src: this.number, boot, micros: microsOf(this.clock) })
     this.socket = createUdpSocket({ family: init.listen.family, bufferBytes: init.socketBuffer })
     const meshSocket = init.linkEmulator === undefined ? this.socket : init.linkEmulator.wrap(this.socket, () => { this.plane.countDrop(Reason.QUEUE_FULL) })
-    this.plane = new DataPlane(new MeshKeyBook(this.number, init.meshKey), meshSocket, { self: this.number, boot, nowMs: this.clock.monoMs })
+    // With identities, the data plane admits the relays the controller lists (onKeys); else every
+    // holder of the mesh key.
+    this.identityBook = init.identity === undefined ? undefined : new IdentityKeyBook(this.number, init.identity.own)
+    const book: KeyBook = this.identityBook ?? new MeshKeyBook(this.number, init.meshKey)
+    this.plane = new DataPlane(book, meshSocket, { self: this.number, boot, nowMs: this.clock.monoMs })
     this.plane.clearPayloads = process.env.RELAYMESH_TEST_CLEAR_PAYLOADS === '1'
     this.mesh = new RelayMesh({ plane: this.plane, originator: this.originator, logger: base }, { id: init.id })
     if ((init.staticMesh === undefined) === (init.controllers === undefined || init.controllers.length === 0)) {
@@ -219,7 +227,9 @@ export class Relay {
 
   /** Switches the control channel to another identity (ControlClient.setIdentity); the CLI calls it on SIGHUP. */
   setIdentity (own: Identity): void {
-    if (this.control === undefined || this.init.identity === undefined) throw new ConfigError('this relay has no --identity to switch')
+    if (this.control === undefined || this.init.identity === undefined || this.identityBook === undefined) throw new ConfigError('this relay has no --identity to switch')
+    this.identityBook.setOwn(own)
+    this.plane.rekey()
     this.control.setIdentity(own)
   }
 
@@ -301,6 +311,7 @@ export class Relay {
         this.log.info({ neighbours: list.map((n) => n.id) }, 'neighbours set by the controller')
         this.saver?.changed()
       },
+      onKeys: (keys) => { void this.admit(keys) },
       onTable: (m) => {
         this.forwarding.update(m.upserts, m.removals, m.version)
         this.hasTables = true
@@ -308,6 +319,29 @@ export class Relay {
       }
     })
     this.control.start()
+  }
+
+  /** Identity mode: how many keys the data plane admits for relay `id` (0: not admitted); for tests and inspection. */
+  admittedKeys (id: string): number { return this.identityBook?.secrets(relayNumber(id)).length ?? 0 }
+
+  /** Identity mode: the relays the controller admits, and their keys, for the data plane. */
+  private async admit (keys: Array<[string, string[]]>): Promise<void> {
+    const book = this.identityBook
+    if (book === undefined) return
+    const { parsePublicKey } = await import('../src/identity.js')
+    const peers = new Map<number, PublicIdentity[]>()
+    for (const [id, texts] of keys) {
+      try {
+        peers.set(relayNumber(id), texts.map((t, i) => parsePublicKey(t, `keys from the controller: '${id}' key ${i + 1}`)))
+      } catch (err) {
+        this.log.warn({ relay: id, err: (err as Error).message }, 'skipping a relay whose key from the controller does not parse')
+      }
+    }
+    book.setPeers(peers)
+    this.plane.rekey()
+    const revoked = [...this.admitted].filter((n) => !peers.has(n)).length
+    this.admitted = new Set(peers.keys())
+    this.log.info({ admitted: peers.size, removed: revoked }, 'relay keys from the controller')
   }
 
   async stop (): Promise<void> {

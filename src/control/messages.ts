@@ -15,6 +15,8 @@ import { upsertsFromWire } from './table-codec.js'
  *                                                 ◀──  standby: welcome {role: standby}
  *                                                      a duplicate id: refuse, close
  *     report {report}                            ──▶   (every ~1 s, and at once on a change)
+ *                                                 ◀──  keys {keys}   (identity mode: after welcome,
+ *                                                                  and when the allow-list changes)
  *                                                 ◀──  neighbours {neighbours}
  *                                                 ◀──  table {version, round, upserts, removals}
  *     ack {version, round}                       ──▶   (after the round is installed)
@@ -171,9 +173,21 @@ export const tableMessageSchema = z.object({
 }).strict()
 export type TableMessage = z.output<typeof tableMessageSchema>
 
+/**
+ * The mesh's admitted relays and their public keys (identity mode, docs/security.md): the whole
+ * allow-list, sent whole. Relays make their data-plane sessions only with relays listed here, so
+ * a relay taken off it is cut off on every link. Each key is the one-line `rmpub1:` form.
+ */
+export const keysSchema = z.object({
+  type: z.literal('keys'),
+  fence,
+  keys: z.array(z.tuple([relayId, z.array(z.string().max(128)).min(1).max(8)])).max(MAX_TABLE_ENTRIES)
+}).strict()
+export type KeysMessage = z.output<typeof keysSchema>
+
 export const refuseSchema = z.object({ type: z.literal('refuse'), reason: z.string().max(256) }).strict()
 
-export const controllerMessageSchema = z.discriminatedUnion('type', [welcomeSchema, roleSchema, neighboursSchema, tableMessageSchema, refuseSchema])
+export const controllerMessageSchema = z.discriminatedUnion('type', [welcomeSchema, roleSchema, neighboursSchema, tableMessageSchema, keysSchema, refuseSchema])
 /** A controller's message as the relay takes it in. */
 export type ControllerMessage = z.output<typeof controllerMessageSchema>
 /** A controller's message as it is sent. */

@@ -7,6 +7,12 @@ export const HELLO_RETRY_MS = 1000
 export const HELLO_ANSWER_MS = 10
 /** Boot ids of a peer remembered as dead, so that nothing of theirs is accepted again. */
 export const MAX_CLOSED_BOOTS = 64
+/**
+ * How long a session's previous keys (before a key rolled over) are still taken: long enough for
+ * the peer to see our HELLO under the new key, short enough that a stolen old key soon opens
+ * nothing.
+ */
+export const PREVIOUS_KEYS_MS = 10_000
 /** Packets held for a destination while its session is being set up. */
 export const MAX_PENDING = 256
 
@@ -41,8 +47,15 @@ export class PeerSession {
   heard = 0
   /** Keys of the current session; undefined until a boot is confirmed. */
   current: SessionKeys | undefined
+  /**
+   * The session's keys before a key rolled over (same boots, another pair secret), with their own
+   * link window: what the peer sent before it saw our HELLO under the new key is still taken, so
+   * a rotation loses nothing. Taken until `until` (PREVIOUS_KEYS_MS), and dropped at once when the
+   * peer's old key is no longer admitted, or at a new boot.
+   */
+  previous: { secret: Buffer, keys: SessionKeys, linkWindow: SeqWindow, until: number } | undefined
   linkSeqOut = 0
-  readonly linkWindow = new SeqWindow()
+  linkWindow = new SeqWindow()
   /** The peer's address, when it is a neighbour or said HELLO straight to us. */
   host: string | undefined
   port = 0
@@ -63,21 +76,28 @@ export class PeerSession {
   get pairKeys (): readonly PairKeys[] { return this.candidates }
 
   /** The keys were given anew (a key rolled over); keeps the session when its secret is still among them. */
-  setSecrets (secrets: readonly Buffer[], selfBoot: number): void {
+  setSecrets (secrets: readonly Buffer[], selfBoot: number, nowMs: number): void {
     this.candidates = secrets.map((s) => pairKeys(s, this.self, this.peer))
+    const prev = this.previous
+    if (prev !== undefined && !this.candidates.some((k) => k.secret.equals(prev.secret))) this.previous = undefined
     const same = this.candidates.find((k) => k.secret.equals(this.keys.secret))
     if (same !== undefined) {
       this.keys = same
       return
     }
-    this.use(this.candidates[0], selfBoot)
+    this.use(this.candidates[0], selfBoot, nowMs)
   }
 
   /** A HELLO verified under `keys`: those are the pair keys the peer uses now. */
-  use (keys: PairKeys, selfBoot: number): void {
+  use (keys: PairKeys, selfBoot: number, nowMs: number): void {
     if (keys === this.keys) return
+    const old = this.current === undefined ? undefined : { secret: this.keys.secret, keys: this.current, linkWindow: this.linkWindow, until: nowMs + PREVIOUS_KEYS_MS }
     this.keys = keys
-    if (this.peerBoot !== 0) this.start(selfBoot)
+    if (this.peerBoot === 0) return
+    this.start(selfBoot)
+    // Same boots, another secret (ours or the peer's rolled over): the old keys still take what
+    // is already on its way.
+    this.previous = old
   }
 
   isClosed (boot: number): boolean { return this.closed.includes(boot) }
@@ -105,7 +125,8 @@ export class PeerSession {
 
   private start (selfBoot: number): void {
     this.current = sessionKeys(this.keys.secret, this.self, this.peer, selfBoot, this.peerBoot)
+    this.previous = undefined
     this.linkSeqOut = 0
-    this.linkWindow.reset()
+    this.linkWindow = new SeqWindow()
   }
 }

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Identity } from '../../src/identity.js'
 import type { HostPort } from '../../src/transport/address.js'
+import { IdentityKeyBook } from '../../src/wire/keys.js'
 import { Flow, MeshHarness } from '../helpers/mesh-harness.js'
+
+/** The pair secret of two identities, as relay `self` computes it for `peer`. */
+function pairSecretOf (own: Identity, peer: Identity, self: number, peerNumber: number): Buffer {
+  const book = new IdentityKeyBook(self, own)
+  book.setPeers(new Map([[peerNumber, [peer.public]]]))
+  return book.secrets(peerNumber)[0]
+}
 
 /**
  * Rotating a relay's identity key without a flag day (docs/security.md), with tunnel traffic
@@ -20,7 +28,7 @@ test('a relay key rotates in three steps, accept both, switch, drop, with traffi
     const c = await h.startController()
     const target = await flow.open()
     const a = await h.startRelay('a', { tunnels: [`127.0.0.1:0@b=127.0.0.1:${target.port}`] })
-    await h.startRelay('b')
+    const b = await h.startRelay('b')
     await h.until('a routes to b', () => h.nextHop('a', 'b') === 'b', 60_000)
     flow.start(a.tunnels.ingress[0].bound as HostPort, 5)
     await h.until('the flow arrives', () => flow.received() > 50, 30_000)
@@ -28,6 +36,8 @@ test('a relay key rotates in three steps, accept both, switch, drop, with traffi
 
     // 1. Accept both: nothing is revoked, a stays connected on its old key.
     assert.deepEqual(c.setRelayKeys(keysOf([oldKey, newKey])), [])
+    // b's data plane admits both before a switches (an operator reloads every step before the next).
+    await h.until('b admits both of a\'s keys', () => b.admittedKeys('a') === 2, 30_000)
     // 2. Switch: a reconnects with its new key, and registers again.
     const registered = (): number => c.core.registry.get('a')?.conn ?? -1
     const before = registered()
@@ -39,6 +49,14 @@ test('a relay key rotates in three steps, accept both, switch, drop, with traffi
     const sentAt = flow.sent
     await h.until('the flow goes on past the last step', () => flow.received() >= sentAt + 100, 30_000)
     assert.equal(registered(), conn, 'a kept the channel it opened with its new key')
+    // The data plane rolled over too: both ends of the link a - b hold the pair secret of a's new
+    // key, with no previous keys left to fall back on.
+    const sa = a.plane.sessionWith(b.number)
+    const sb = b.plane.sessionWith(a.number)
+    assert.ok(sa !== undefined && sb !== undefined)
+    assert.ok(sa.keys.secret.equals(sb.keys.secret), 'a and b hold the same pair secret')
+    const oldSecret = pairSecretOf(oldKey, h.identities.relays.get('b') as Identity, a.number, b.number)
+    assert.ok(!sa.keys.secret.equals(oldSecret), 'not the one of a\'s old key')
     assert.ok(c.snapshot().relays.some((r) => r.id === 'a' && r.up))
     flow.stopSending()
     const sent = flow.sent
