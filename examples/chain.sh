@@ -11,6 +11,14 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 $bin keygen "$dir/mesh.key" 2>/dev/null
+# Each relay gets its own identity; the mesh file the relays read carries every relay's public key,
+# so the data plane admits exactly these three (docs/static-mesh.md, docs/security.md).
+for id in a b c; do $bin keygen --identity "$dir/$id.id" >/dev/null 2>&1; done
+node -e "
+const fs = require('node:fs'); const [src, dir] = process.argv.slice(1);
+const mesh = JSON.parse(fs.readFileSync(src, 'utf8'));
+for (const r of mesh.relays) r.key = fs.readFileSync(dir + '/' + r.id + '.id.pub', 'utf8').trim();
+fs.writeFileSync(dir + '/mesh.json', JSON.stringify(mesh, null, 2));" examples/static-chain.json "$dir"
 # Each daemon writes one line to --ready-fd once its sockets are bound; reading it from a FIFO waits
 # exactly that long (and returns at once, empty, if the daemon exits first).
 ready() { # NAME FIFO: waits for the ready line on FIFO, or fails naming NAME and its log
@@ -25,7 +33,7 @@ for r in a:7001 b:7002 c:7003; do
   # The default egress ports are 49152-65535 (docs/tunnels.md): name the echo server's port.
   [ "$id" = c ] && extra=(--egress-allow 127.0.0.1/32:5000)
   mkfifo "$dir/$id.ready"
-  $bin relay --id "$id" --listen "127.0.0.1:$port" --static examples/static-chain.json \
+  $bin relay --id "$id" --listen "127.0.0.1:$port" --static "$dir/mesh.json" --identity "$dir/$id.id" \
     --mesh-key-file "$dir/mesh.key" --http "127.0.0.1:$((port + 2100))" --ready-fd 3 "${extra[@]}" 2>"$dir/$id.log" 3>"$dir/$id.ready" &
   pids+=($!)
   ready "$id" "$dir/$id.ready"

@@ -125,17 +125,18 @@ export class DataPlane implements PacketPath {
   }
 
   /**
-   * The key book changed (a relay admitted, revoked, or its keys rolled over; or our own key):
-   * sessions follow it. A relay no longer admitted loses its session at once, so nothing of its
-   * is accepted on any link from here on.
+   * The key book changed (a relay admitted, revoked, or its keys rolled over; or, with `ownKey`,
+   * our own key): sessions follow it. A relay no longer admitted, or no longer under the key its
+   * session used, loses that session at once, so nothing of its is accepted on any link from here
+   * on.
    */
-  rekey (): void {
+  rekey (ownKey = false): void {
     for (const [peer, s] of this.sessions) {
       const secrets = this.keys.secrets(peer)
       if (secrets.length === 0) { this.sessions.delete(peer); continue }
       const before = s.keys
       const had = s.pairKeys.map((k) => k.secret)
-      s.setSecrets(secrets, this.boot, this.nowMs())
+      s.setSecrets(secrets, this.boot, this.nowMs(), ownKey)
       if (!(s.neighbour || s.current !== undefined)) continue
       if (s.keys !== before) this.sayHello(s)
       // The peer may have rolled its key over (a new one is admitted for it): ask, under each

@@ -3,7 +3,7 @@ import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import { microsOf, type Clock, type Timer } from '../src/clock.js'
 import { ConfigError, InvalidStateError } from '../src/errors.js'
-import type { Identity, PublicIdentity } from '../src/identity.js'
+import { parsePublicKey, type Identity, type PublicIdentity } from '../src/identity.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
@@ -140,6 +140,7 @@ export class Relay {
     // holder of the mesh key.
     this.identityBook = init.identity === undefined ? undefined : new IdentityKeyBook(this.number, init.identity.own)
     const book: KeyBook = this.identityBook ?? new MeshKeyBook(this.number, init.meshKey)
+    if (this.identityBook !== undefined && init.staticMesh !== undefined) this.identityBook.setPeers(staticKeys(init.staticMesh, init.id, this.identityBook.own))
     this.plane = new DataPlane(book, meshSocket, { self: this.number, boot, nowMs: this.clock.monoMs })
     this.plane.clearPayloads = process.env.RELAYMESH_TEST_CLEAR_PAYLOADS === '1'
     this.mesh = new RelayMesh({ plane: this.plane, originator: this.originator, logger: base }, { id: init.id })
@@ -225,12 +226,23 @@ export class Relay {
     return this.state === 'running' && this.bound && (this.init.staticMesh !== undefined || this.hasTables)
   }
 
+  /**
+   * Static mode on identities: takes the relays' keys from a re-read static mesh file (the CLI
+   * calls it on SIGHUP). A relay whose key left the file is revoked: its sessions go at once.
+   * Only the keys are taken; relays and links stay as they were at start.
+   */
+  setStaticKeys (mesh: StaticMesh): void {
+    if (this.identityBook === undefined || this.init.staticMesh === undefined) throw new ConfigError('this relay is not a static relay on --identity')
+    this.identityBook.setPeers(staticKeys(mesh, this.id, this.identityBook.own))
+    this.plane.rekey()
+  }
+
   /** Switches the control channel to another identity (ControlClient.setIdentity); the CLI calls it on SIGHUP. */
   setIdentity (own: Identity): void {
-    if (this.control === undefined || this.init.identity === undefined || this.identityBook === undefined) throw new ConfigError('this relay has no --identity to switch')
+    if (this.init.identity === undefined || this.identityBook === undefined) throw new ConfigError('this relay has no --identity to switch')
     this.identityBook.setOwn(own)
-    this.plane.rekey()
-    this.control.setIdentity(own)
+    this.plane.rekey(true)
+    this.control?.setIdentity(own)
   }
 
   async start (): Promise<void> {
@@ -372,4 +384,25 @@ export class Relay {
     for (const [svc, n] of c.delivered) out[`delivered_${svc}`] = n
     return out
   }
+}
+
+/**
+ * The keys of a static mesh file, by relay number, for a relay on `own` identity. Throws
+ * ConfigError when the file has no keys, a key does not parse, or this relay's own entry is not
+ * its identity's public key.
+ */
+function staticKeys (mesh: StaticMesh, self: string, own: Identity): Map<number, PublicIdentity[]> {
+  const peers = new Map<number, PublicIdentity[]>()
+  for (const r of mesh.relays.values()) {
+    if (r.keys === undefined) throw new ConfigError(`--identity with --static needs every relay's public key in the static mesh file ("key": "rmpub1:…"); '${r.id}' has none (docs/static-mesh.md)`)
+    let keys: PublicIdentity[]
+    try {
+      keys = r.keys.map((k, i) => parsePublicKey(k, `static mesh file: relay '${r.id}' key ${i + 1}`))
+    } catch (err) {
+      throw new ConfigError((err as Error).message)
+    }
+    if (r.id === self && !keys.some((k) => k.equals(own.public))) throw new ConfigError(`static mesh file: relay '${self}' does not list the public key of --identity; put ${own.public.text} in its "key"`)
+    peers.set(r.number, keys)
+  }
+  return peers
 }

@@ -7,11 +7,13 @@ import type { NextHop, Route } from './types.js'
 
 /**
  * The static mesh file (docs/static-mesh.md):
- *   {"relays":[{"id":"a","address":"127.0.0.1:7001"},…],"links":[["a","b"],["b","c"]]}
- * Links are bidirectional.
+ *   {"relays":[{"id":"a","address":"127.0.0.1:7001","key":"rmpub1:…"},…],"links":[["a","b"],["b","c"]]}
+ * Links are bidirectional. `key` (each relay's public key line, relaymesh keygen --identity; or a
+ * list of them while a key rolls over) is for relays on --identity; it is given for every relay or
+ * for none.
  */
 interface MeshFile {
-  relays: Array<{ id: string, address: string }>
+  relays: Array<{ id: string, address: string, key?: string | string[] }>
   links: Array<[string, string]>
 }
 
@@ -29,6 +31,8 @@ function checkShape (doc: unknown): MeshFile | [string, string] {
   for (const [i, r] of relays.entries()) {
     if (!isObject(r)) return [`relays.${i}`, 'expected an object']
     for (const k of ['id', 'address']) if (typeof r[k] !== 'string') return [`relays.${i}.${k}`, 'expected a string']
+    if (r.key !== undefined && typeof r.key !== 'string' && !(Array.isArray(r.key) && r.key.length > 0 && r.key.every((k) => typeof k === 'string'))) return [`relays.${i}.key`, 'expected a public key line (rmpub1:…) or a list of them']
+    if ((r.key === undefined) !== ((relays[0] as Record<string, unknown>).key === undefined)) return [`relays.${i}.key`, 'give a key for every relay or for none']
   }
   const links = doc.links ?? []
   if (!Array.isArray(links)) return ['links', 'expected an array']
@@ -42,6 +46,8 @@ function checkShape (doc: unknown): MeshFile | [string, string] {
 export interface StaticRelay extends HostPort {
   id: string
   number: number
+  /** The relay's public key lines (rmpub1:…), when the file gives keys. */
+  keys?: string[]
 }
 
 export interface StaticMesh {
@@ -70,7 +76,7 @@ export function validateStaticMesh (doc: unknown, source = 'static mesh'): Stati
     const other = byAddress.get(key)
     if (other !== undefined) throw new ConfigError(`${source}: relays[${i}]: '${r.id}' and '${other}' share address ${r.address}; each relay needs its own address`, ErrorCode.STATIC_MESH)
     byAddress.set(key, r.id)
-    relays.set(r.id, { id: r.id, number: 0, ...addr })
+    relays.set(r.id, r.key === undefined ? { id: r.id, number: 0, ...addr } : { id: r.id, number: 0, ...addr, keys: typeof r.key === 'string' ? [r.key] : r.key })
   }
   let numbers: Map<string, number>
   try {

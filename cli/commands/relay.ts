@@ -52,7 +52,11 @@ interface RelayOptions {
 async function controlIdentity (opts: RelayOptions, controllers: number, log: Logger): Promise<{ own: Identity, controllerKeys: PublicIdentity[] } | undefined> {
   if (opts.identity === undefined && opts.controllerKey.length === 0) return undefined
   if (opts.identity === undefined) throw new ConfigError('--controller-key needs --identity FILE, the key this relay proves itself with (relaymesh keygen --identity FILE)')
-  if (controllers === 0) throw new ConfigError('--identity authenticates the control channel, so it needs --controller; a static mesh (--static) runs on the mesh key alone for now')
+  if (controllers === 0) {
+    // Static mode: the file's keys admit the relays (docs/static-mesh.md); there is no controller to pin.
+    if (opts.controllerKey.length > 0) throw new ConfigError('--controller-key pins a controller; a static relay (--static) has none, so drop it')
+    return { own: await readIdentityFile(opts.identity, log), controllerKeys: [] }
+  }
   if (opts.controllerKey.length !== controllers) {
     throw new ConfigError(`--identity needs one --controller-key per --controller, in the same order: ${controllers} --controller, ${opts.controllerKey.length} --controller-key`)
   }
@@ -183,12 +187,17 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       writeReadyLine(readyFd, {
         listen: relay.address, http: relay.httpAddress, tunnels: relay.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
       }, log)
-      // SIGHUP re-reads --identity: the middle step of a key rotation (docs/security.md).
+      // SIGHUP re-reads --identity (the middle step of a key rotation, docs/security.md) and, for a
+      // static relay on identities, the static mesh file's keys (rotation and revocation).
       process.on('SIGHUP', () => {
         const path = opts.identity
         if (path === undefined || identity === undefined) { log.info('SIGHUP: nothing to reload (no --identity)'); return }
-        readIdentityFile(path, log).then((own) => { relay.setIdentity(own) }).catch((err: Error) => {
-          log.error({ err: err.message }, 'could not reload the identity file; the key in force stays')
+        readIdentityFile(path, log).then(async (own) => {
+          relay.setIdentity(own)
+          if (opts.static !== undefined) relay.setStaticKeys(await loadStaticMesh(opts.static))
+          log.info({ static: opts.static }, 'identity and keys reloaded')
+        }).catch((err: Error) => {
+          log.error({ err: err.message }, 'could not reload the identity or the static mesh file; the keys in force stay')
         })
       })
       await untilSignal(async () => { await relay.stop() }, log)

@@ -114,7 +114,9 @@ export class IdentityKeyBook implements KeyBook {
   private peers = new Map<number, readonly PublicIdentity[]>()
   private readonly cache = new Map<number, Buffer[]>()
 
-  constructor (private readonly self: number, private own: Identity) {}
+  constructor (private readonly self: number, private ownId: Identity) {}
+
+  get own (): Identity { return this.ownId }
 
   /** Replaces the admitted relays' public keys, by relay number. */
   setPeers (peers: Map<number, readonly PublicIdentity[]>): void {
@@ -127,7 +129,7 @@ export class IdentityKeyBook implements KeyBook {
 
   /** Switches this relay's own identity; every pair secret changes. */
   setOwn (own: Identity): void {
-    this.own = own
+    this.ownId = own
     this.cache.clear()
   }
 
@@ -138,7 +140,7 @@ export class IdentityKeyBook implements KeyBook {
     if (s === undefined) {
       const keys = this.peers.get(peer)
       if (keys === undefined) return []
-      s = keys.map((k) => pairSecret(this.own.agree(k), this.self, peer))
+      s = keys.map((k) => pairSecret(this.ownId.agree(k), this.self, peer))
       this.cache.set(peer, s)
     }
     return s

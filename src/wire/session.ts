@@ -75,8 +75,13 @@ export class PeerSession {
   /** Pair keys to try on a HELLO, the one in use first. */
   get pairKeys (): readonly PairKeys[] { return this.candidates }
 
-  /** The keys were given anew (a key rolled over); keeps the session when its secret is still among them. */
-  setSecrets (secrets: readonly Buffer[], selfBoot: number, nowMs: number): void {
+  /**
+   * The keys were given anew; keeps the session when its secret is still among them. `ownKey`: our
+   * own key rolled over, so the old secret is gone from our side only, and the peer may still send
+   * under it for a moment; otherwise the peer's old key is no longer admitted, and nothing under it
+   * is taken from here on.
+   */
+  setSecrets (secrets: readonly Buffer[], selfBoot: number, nowMs: number, ownKey = false): void {
     this.candidates = secrets.map((s) => pairKeys(s, this.self, this.peer))
     const prev = this.previous
     if (prev !== undefined && !this.candidates.some((k) => k.secret.equals(prev.secret))) this.previous = undefined
@@ -85,19 +90,19 @@ export class PeerSession {
       this.keys = same
       return
     }
-    this.use(this.candidates[0], selfBoot, nowMs)
+    this.use(this.candidates[0], selfBoot, nowMs, ownKey)
   }
 
   /** A HELLO verified under `keys`: those are the pair keys the peer uses now. */
-  use (keys: PairKeys, selfBoot: number, nowMs: number): void {
+  use (keys: PairKeys, selfBoot: number, nowMs: number, ownKey = false): void {
     if (keys === this.keys) return
     const old = this.current === undefined ? undefined : { secret: this.keys.secret, keys: this.current, linkWindow: this.linkWindow, until: nowMs + PREVIOUS_KEYS_MS }
     this.keys = keys
     if (this.peerBoot === 0) return
     this.start(selfBoot)
-    // Same boots, another secret (ours or the peer's rolled over): the old keys still take what
-    // is already on its way.
-    this.previous = old
+    // Same boots, another secret: the old keys still take what is already on its way, while the
+    // old secret is still admitted (the peer rolled over, and we accept both) or it was ours.
+    if (old !== undefined && (ownKey || this.candidates.some((k) => k.secret.equals(old.secret)))) this.previous = old
   }
 
   isClosed (boot: number): boolean { return this.closed.includes(boot) }

@@ -26,13 +26,13 @@ export function log (msg: string): void {
 
 const children = new Set<ChildProcess>()
 
-export function spawnChild (args: string[], stdio: Array<'ignore' | 'pipe' | 'inherit'>): ChildProcess {
-  return spawnProgram(process.execPath, args, stdio)
+export function spawnChild (args: string[], stdio: Array<'ignore' | 'pipe' | 'inherit'>, env?: Record<string, string>): ChildProcess {
+  return spawnProgram(process.execPath, args, stdio, env)
 }
 
 /** Starts a child that is stopped with the others and whose CPU counts as the bench's own. */
-export function spawnProgram (file: string, args: string[], stdio: Array<'ignore' | 'pipe' | 'inherit'>): ChildProcess {
-  const p = spawn(file, args, { stdio })
+export function spawnProgram (file: string, args: string[], stdio: Array<'ignore' | 'pipe' | 'inherit'>, env?: Record<string, string>): ChildProcess {
+  const p = spawn(file, args, { stdio, env: env === undefined ? process.env : { ...process.env, ...env } })
   children.add(p)
   p.once('exit', () => { children.delete(p) })
   return p
@@ -103,7 +103,8 @@ function profArgs (profDir: string | undefined, name: string): string[] {
 // ---- the two chains -------------------------------------------------------------------------
 
 export interface Chain {
-  name: 'relay' | 'bare'
+  /** relay: wire v2 as it runs; clear: the same with the payload AEAD switched off; bare: node:dgram hops. */
+  name: 'relay' | 'clear' | 'bare'
   /** Where the generator sends. */
   entryPort: number
   /** Hop processes in path order. */
@@ -113,11 +114,16 @@ export interface Chain {
   metricsUrls: string[]
 }
 
-export async function startRelayChain (dir: string, keyFile: string, sink: CSink, profDir?: string): Promise<Chain> {
+/**
+ * The relay chain. `clear` switches the payload AEAD off (RELAYMESH_TEST_CLEAR_PAYLOADS=1, a
+ * test-only setting): everything else, link tags included, runs as usual.
+ */
+export async function startRelayChain (dir: string, keyFile: string, sink: CSink, profDir?: string, clear = false): Promise<Chain> {
   const ids = ['a', 'b', 'c']
+  const name = clear ? 'clear' : 'relay'
   for (let attempt = 1; ; attempt++) {
     const ports = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()]
-    const meshFile = join(dir, 'mesh.json')
+    const meshFile = join(dir, `mesh-${name}.json`)
     await writeFile(meshFile, JSON.stringify({
       relays: ids.map((id, i) => ({ id, address: `${HOST}:${ports[i]}` })),
       links: [['a', 'b'], ['b', 'c']]
@@ -131,14 +137,14 @@ export async function startRelayChain (dir: string, keyFile: string, sink: CSink
         metricsUrls.push(`http://${HOST}:${http}/metrics`)
         // The young-generation size `relaymesh relay` would re-run itself with, given here so that
         // it does not: the pid the bench measures is then the relay itself, not an idle parent.
-        const args = [...relayNodeArgs(), ...profArgs(profDir, `relay-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
+        const args = [...relayNodeArgs(), ...profArgs(profDir, `${name}-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
           '--static', meshFile, '--mesh-key-file', keyFile, '--http', `${HOST}:${http}`]
         // One generator drives the whole chain: no per-source rate limit at the ingress.
         if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}`, '--tunnel-source-rate', '0')
         if (id === 'c') args.push('--egress-allow', `${HOST}/32:${sink.port}`)
-        const p = spawnChild(args, ['ignore', 'ignore', 'pipe'])
+        const p = spawnChild(args, ['ignore', 'ignore', 'pipe'], clear ? { RELAYMESH_TEST_CLEAR_PAYLOADS: '1' } : undefined)
         hops.push(p)
-        const started = await waitForLine(p, 'stderr', `relay ${id}`, (line) => {
+        const started = await waitForLine(p, 'stderr', `${name} ${id}`, (line) => {
           if (!line.includes('"relay started"')) return undefined
           return JSON.parse(line) as { tunnels: Array<{ listen: { port: number } }> }
         })
@@ -146,7 +152,7 @@ export async function startRelayChain (dir: string, keyFile: string, sink: CSink
         // Keep draining stderr so a chatty relay never blocks on a full pipe.
         p.stderr?.resume()
       }
-      return { name: 'relay', entryPort, hops, sink, metricsUrls }
+      return { name, entryPort, hops, sink, metricsUrls }
     } catch (err) {
       for (const p of hops) p.kill('SIGKILL')
       // A port picked free a moment ago can be taken by the time the relay binds it.

@@ -1,8 +1,10 @@
 /**
  * Forwarding benchmark: 200-B datagrams through a three-relay tunnel chain against a bare
- * node:dgram chain of the same shape, measured in one run.
+ * node:dgram chain of the same shape, measured in one run; and the same relay chain with the
+ * payload AEAD switched off (a test-only setting), for what sealing costs.
  *
  *   relay:  generator → relay a (tunnel in) → relay b → relay c (tunnel out) → sink
+ *   clear:  the same, payloads not sealed (ratio_pps_no_aead)
  *   bare:   generator → bare1 → bare2 → bare3 → sink
  *
  * Every relay and bare hop is its own process. The generator and the two sinks are small C programs
@@ -12,7 +14,7 @@
  *
  * Prints one JSON line on stdout; progress goes to stderr. For each chain it finds the highest rate
  * with < 0.1 % loss by bisection to within 2 %, and the one-way latency and loss at 10,000 pps. The
- * two chains take turns trial by trial, so a noisy neighbour on this shared machine hits both alike,
+ * chains take turns trial by trial, so a noisy neighbour on this shared machine hits both alike,
  * and a trial during which other processes took CPU is repeated once they are quiet.
  *
  * Environment:
@@ -26,6 +28,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { WIRE_VERSION } from '../../src/wire/constants.js'
+import { PAYLOAD_CIPHER } from '../../src/wire/seal.js'
 import { buildCTools, CGenerator, CSink } from './c-tools.js'
 import {
   cpuNs, foreignCpus, killChildrenNow, log, PAYLOAD_BYTES, relayDrops, snapshot, spawnChild, startBareChain,
@@ -226,10 +230,12 @@ async function main (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'relaymesh-bench-'))
   tempDir = dir
   let relaySink: CSink | undefined
+  let clearSink: CSink | undefined
   let bareSink: CSink | undefined
   try {
     const tools = await buildCTools(dir)
     relaySink = new CSink(tools.sink)
+    clearSink = new CSink(tools.sink)
     bareSink = new CSink(tools.sink)
     const keyFile = join(dir, 'mesh.key')
     const keygen = spawnChild([CLI, 'keygen', keyFile], ['ignore', 'ignore', 'pipe'])
@@ -237,20 +243,23 @@ async function main (): Promise<void> {
     if (code !== 0) throw new Error(`relaymesh keygen exited with ${String(code)}`)
 
     await relaySink.start()
+    await clearSink.start()
     await bareSink.start()
     const relay = await startRelayChain(dir, keyFile, relaySink, PROF_DIR)
+    const clear = await startRelayChain(dir, keyFile, clearSink, PROF_DIR, true)
     const bare = await startBareChain(bareSink, PROF_DIR)
+    const chains = [relay, clear, bare]
     gen = new CGenerator(tools.gen)
     log(`chains up: relay entry ${relay.entryPort}, bare entry ${bare.entryPort}; ${cpus().length} CPUs`)
 
     // JIT warm-up, and opens the tunnel session so its connect is not inside a measurement.
     // Long enough for each daemon's heap to reach its steady size, whose first collections are the
     // slow ones (docs/performance.md).
-    for (const c of [relay, bare]) await runTrial(c, LATENCY_PPS, { measureMs: WARMUP_MS })
+    for (const c of chains) await runTrial(c, LATENCY_PPS, { measureMs: WARMUP_MS })
 
     if (PROF_DIR !== undefined) {
       const out: Record<string, unknown> = { bench: 'forward', mode: 'profile', rate_pps: PROF_PPS, seconds: PROF_SECONDS }
-      for (const c of [relay, bare]) {
+      for (const c of chains) {
         const r = await cleanTrial(c, PROF_PPS, { measureMs: PROF_SECONDS * 1000, latency: true })
         const f = latencyFigures([r])
         Object.assign(out, { [`${c.name}_loss`]: f.loss, [`${c.name}_p50_us`]: f.p50, [`${c.name}_p99_us`]: f.p99, [`${c.name}_cpu_us_per_pkt`]: f.cpu })
@@ -263,18 +272,19 @@ async function main (): Promise<void> {
 
     // Latency at 10 kpps: short runs in the order relay, bare, bare, relay, repeated. This machine's
     // noise changes from second to second; fine interleaving spreads it evenly over both chains.
-    const lat: Record<'relay' | 'bare', TrialResult[]> = { relay: [], bare: [] }
+    const lat: Record<Chain['name'], TrialResult[]> = { relay: [], clear: [], bare: [] }
     for (let i = 0; i < LATENCY_ROUNDS; i++) {
-      for (const c of [relay, bare, bare, relay]) lat[c.name].push(await cleanTrial(c, LATENCY_PPS, { measureMs: LATENCY_MS, latency: true }))
+      for (const c of [relay, clear, bare, bare, clear, relay]) lat[c.name].push(await cleanTrial(c, LATENCY_PPS, { measureMs: LATENCY_MS, latency: true }))
     }
     const rl = latencyFigures(lat.relay)
+    const cl = latencyFigures(lat.clear)
     const bl = latencyFigures(lat.bare)
 
     // Maximum rate, the two searches taking turns.
-    const search = { relay: new RateSearch(), bare: new RateSearch() }
+    const search = { relay: new RateSearch(), clear: new RateSearch(), bare: new RateSearch() }
     for (;;) {
       let stepped = false
-      for (const c of [relay, bare]) {
+      for (const c of chains) {
         const rate = search[c.name].next()
         if (rate === undefined) continue
         search[c.name].report(rate, await trialWithRetry(c, rate))
@@ -283,8 +293,13 @@ async function main (): Promise<void> {
       if (!stepped) break
     }
     const relayMax = search.relay.lo
+    const clearMax = search.clear.lo
     const bareMax = search.bare.lo
 
+    for (const c of [clear]) {
+      const d = await relayDrops(c)
+      if (Object.keys(d).length > 0) log(`no-AEAD relay drop counters: ${JSON.stringify(d)}`)
+    }
     const drops = await relayDrops(relay)
     if (Object.keys(drops).length > 0) log(`relay drop counters: ${JSON.stringify(drops)}`)
     await stopChildren()
@@ -293,10 +308,13 @@ async function main (): Promise<void> {
       bench: 'forward',
       payload_bytes: PAYLOAD_BYTES,
       hops: 3,
-      auth: true,
+      wire: WIRE_VERSION,
+      payload_aead: PAYLOAD_CIPHER,
       relay_max_pps: relayMax,
+      no_aead_max_pps: clearMax,
       bare_max_pps: bareMax,
       ratio_pps: round(relayMax / bareMax, 3),
+      ratio_pps_no_aead: round(clearMax / bareMax, 3),
       latency_pps: LATENCY_PPS,
       latency_runs: LATENCY_ROUNDS * 2,
       relay_p50_us: rl.p50,
@@ -310,6 +328,7 @@ async function main (): Promise<void> {
       relay_loss_10k: round(rl.loss, 6),
       bare_loss_10k: round(bl.loss, 6),
       relay_cpu_us_per_pkt: rl.cpu,
+      no_aead_cpu_us_per_pkt: cl.cpu,
       bare_cpu_us_per_pkt: bl.cpu,
       loss_threshold: MAX_LOSS,
       disturbed_trials: disturbedTrials,
@@ -321,6 +340,7 @@ async function main (): Promise<void> {
   } finally {
     gen?.close()
     relaySink?.close()
+    clearSink?.close()
     bareSink?.close()
     killChildrenNow()
     await rm(dir, { recursive: true, force: true })

@@ -80,11 +80,11 @@ export interface RelayProcess {
 }
 
 /** Starts `relaymesh relay` as a real process and waits for the line it writes on --ready-fd. */
-export async function startRelay (mesh: MeshDir, id: string, extra: string[] = []): Promise<RelayProcess> {
+export async function startRelay (mesh: MeshDir, id: string, extra: string[] = [], env?: Record<string, string>): Promise<RelayProcess> {
   // With its young-generation flag given the relay does not re-run itself, so `proc` is the relay.
   const args = [...relayNodeArgs(), CLI, 'relay', '--id', id, '--listen', `127.0.0.1:${mesh.ports.get(id) as number}`,
     '--static', mesh.meshFile, '--mesh-key-file', mesh.keyFile, '--http', '127.0.0.1:0', '--ready-fd', String(READY_FD), ...extra]
-  const proc = spawn(process.execPath, args, { stdio: READY_STDIO })
+  const proc = spawn(process.execPath, args, { stdio: READY_STDIO, env: env === undefined ? process.env : { ...process.env, ...env } })
   let log = ''
   proc.stderr?.setEncoding('utf8')
   proc.stderr?.on('data', (d: string) => { log += d })

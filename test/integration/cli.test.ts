@@ -115,9 +115,13 @@ test('identity flags that do not go together get one line naming the fix', async
   assert.equal(ctl.code, 2)
   assert.match(ctl.stderr, /--identity and --relay-keys go together/)
   const staticMesh = await makeMeshDir(['a'], [])
-  const noController = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--static', staticMesh.meshFile, '--mesh-key-file', mesh.keyFile, '--identity', id)
-  assert.equal(noController.code, 2)
-  assert.match(noController.stderr, /--identity authenticates the control channel, so it needs --controller/)
+  // A static relay on --identity takes the relays' keys from the file: one without keys is refused.
+  const noKeys = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--static', staticMesh.meshFile, '--mesh-key-file', mesh.keyFile, '--identity', id)
+  assert.equal(noKeys.code, 2)
+  assert.match(noKeys.stderr, /--identity with --static needs every relay's public key in the static mesh file/)
+  const pinned = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--static', staticMesh.meshFile, '--mesh-key-file', mesh.keyFile, '--identity', id, '--controller-key', `${id}.pub`)
+  assert.equal(pinned.code, 2)
+  assert.match(pinned.stderr, /a static relay \(--static\) has none/)
   const badKey = await cli('relay', '--id', 'a', '--listen', '127.0.0.1:1', '--controller', '127.0.0.1:2', '--mesh-key-file', mesh.keyFile,
     '--identity', id, '--controller-key', 'rmpub1:AAAA')
   assert.equal(badKey.code, 1)

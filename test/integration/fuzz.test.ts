@@ -7,7 +7,7 @@ import { encodeFrameHead } from '../../relay/tunnel/framing.js'
 import { parseMeshKey } from '../../src/mesh-key.js'
 import { Prng } from '../../src/prng.js'
 import { writeLinkTag } from '../../src/wire/auth.js'
-import { HEADER_LENGTH, OFF_SRC, OFF_TTL, OFF_TYPE, OFF_VERSION, PacketType, Service } from '../../src/wire/constants.js'
+import { HEADER_LENGTH, OFF_SRC, OFF_SRC_BOOT, OFF_TTL, OFF_TYPE, OFF_VERSION, PacketType, Service } from '../../src/wire/constants.js'
 import { putU32, writeHop } from '../../src/wire/header.js'
 import { MeshKeyBook } from '../../src/wire/keys.js'
 import { Originator } from '../../src/wire/originator.js'
@@ -21,7 +21,8 @@ import {
 // Fuzzes the middle relay b of a real a - b - c chain (wire v2) while a tunnel a → c carries valid
 // traffic. The fuzzer is an insider: a data plane in this process, admitted by the mesh key, with
 // real sessions to b (its link) and to c (end to end, through b). From its own genuine packets it
-// makes forged (another link key), cross-link (the key of its session with c, sent to b),
+// makes forged (another link key), forged-source (another relay's number on its own link),
+// cross-link (the key of its session with c, sent to b),
 // truncated, extended, bit-flipped, v1, replayed, re-tagged duplicates, TTL-1 and looping
 // (b's own source number) packets. Each kind's drop reason at b is known (docs/wire.md, "How a
 // receiver rejects a packet"); the test holds b to them reason by reason, and to forwarding none.
@@ -70,6 +71,7 @@ test('a relay under 100,000+ forged, cross-link, truncated, extended, flipped, v
   const self = relayNumber('fuzz')
   const numB = relayNumber('b')
   const numC = relayNumber('c')
+  const numA = relayNumber('a')
 
   // The insider: a data plane on its own socket, neighbour of b, routing to c through b.
   const s = dgram.createSocket({ type: 'udp4', sendBufferSize: 4 * 1024 * 1024 })
@@ -128,7 +130,7 @@ test('a relay under 100,000+ forged, cross-link, truncated, extended, flipped, v
   let authClass = 0
   const pick = (list: Buffer[]): Buffer => Buffer.from(list[int(list.length)])
   const make = (): Buffer => {
-    switch (int(11)) {
+    switch (int(12)) {
       case 0: expected[Reason.REPLAY]++; return pick(data)
       case 1: { authClass++; const p = pick(data); const i = int(p.length); p[i] ^= 1 << int(8); return p }
       case 2: expected[Reason.MALFORMED]++; return pick(data).subarray(0, 1 + int(HEADER_LENGTH + 20))
@@ -139,6 +141,9 @@ test('a relay under 100,000+ forged, cross-link, truncated, extended, flipped, v
       case 7: expected[Reason.LOOP]++; return retag(pick(transit))
       case 8: expected[Reason.REPLAY]++; return retag(pick(forB))
       case 9: { expected[Reason.TTL_EXPIRED]++; const p = pick(transit); p[OFF_TTL] = 1; return retag(p) }
+      // Forged source: one of the fuzzer's own packets for b, claiming to come from relay a (with
+      // a boot id of its choice), tagged properly for the fuzzer's own link. The seal is not a's.
+      case 10: { expected[Reason.BAD_AUTH]++; const p = pick(forB); putU32(p, OFF_SRC, numA); putU32(p, OFF_SRC_BOOT, int(0xffffffff) + 1); return retag(p) }
       default: { expected[Reason.LOOP]++; const p = pick(transit); putU32(p, OFF_SRC, numB); return retag(p) }
     }
   }
