@@ -10,6 +10,10 @@ import type { ControllerMetrics } from './metrics.js'
 /** What the controller does with messages that passed the intake. */
 export interface IntakeHandlers {
   register: (ch: Channel, m: RegisterMessage) => void
+  /** The nonce of the UDP address check, sent back before the registration is taken. */
+  address: (ch: Channel, nonce: string) => void
+  /** Whether the channel's register waits on its address check (its reports are dropped meanwhile). */
+  checking: (ch: Channel) => boolean
   report: (relay: string, r: ControlLinkReport) => void
   /** A relay acknowledged table round `round` of `version`. */
   ack: (relay: string, version: number, round: number) => void
@@ -69,8 +73,15 @@ export class ControlIntake {
       this.log.warn({ remote: ch.remote, relayId: this.registered(ch), skipped: p.skipped.count, first: p.skipped.first }, 'invalid entries skipped in a control message')
     }
     if (m.type === 'register') { this.handlers.register(ch, m); return }
+    if (m.type === 'address') { this.handlers.address(ch, m.nonce); return }
     const id = this.registered(ch)
-    if (id === undefined) { this.refuse(ch, 'not_registered', `${m.type} before register`); return }
+    if (id === undefined) {
+      // A relay reports as soon as its channel is up; while its address is being checked, that
+      // is not a fault, and the next report comes within a second of the welcome.
+      if (this.handlers.checking(ch)) return
+      this.refuse(ch, 'not_registered', `${m.type} before register`)
+      return
+    }
     if (m.type === 'report') {
       if (m.report.relay !== id) { this.refuse(ch, 'wrong_relay', `report names relay '${m.report.relay}' but this connection is '${id}'`); return }
       this.handlers.report(id, m.report)

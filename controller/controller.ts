@@ -4,6 +4,7 @@ import type { Clock } from '../src/clock.js'
 import type { ControllerWireMessage, RegisterMessage, RelayMessage } from '../src/control/messages.js'
 import { upsertsToWire } from '../src/control/table-codec.js'
 import { controlServerChannel } from '../src/control/control-channel.js'
+import { AddressChecks } from './address-checks.js'
 import { identityServerAuth, type IdentityPeer } from '../src/control/identity-auth.js'
 import { InvalidStateError } from '../src/errors.js'
 import type { Identity, PublicIdentity } from '../src/identity.js'
@@ -46,6 +47,11 @@ export interface ControllerInit {
    * key is listed under. Without it the control channel is authenticated by the mesh key.
    */
   identity?: { own: Identity, relayKeys: ReadonlyMap<string, readonly PublicIdentity[]> }
+  /**
+   * Take a register only once its advertised address answers the UDP address check (default
+   * true; docs/security.md). Off for tests whose clients are not relays and have no mesh socket.
+   */
+  addressCheck?: boolean
   /** Cost policy kind (topology/cost.ts). */
   costPolicy?: string
   neighbourPolicy?: NeighbourPolicy
@@ -103,6 +109,7 @@ export class Controller {
   private readonly writer: StoreWriter
   private readonly init: ControllerInit
   private readonly intake: ControlIntake
+  private readonly addressChecks: AddressChecks
   private readonly leadership: Leadership
   private readonly advertisePolicy: AdvertisePolicy
   private readonly driver: CoreDriver<CoreRecord['message']>
@@ -113,6 +120,8 @@ export class Controller {
   /** The allow-list as it stands (setRelayKeys), by key and by relay id. */
   private relayOfKey = new Map<string, string>()
   private relayKeys: ReadonlyMap<string, readonly PublicIdentity[]> = new Map()
+  /** This controller's identity now (setIdentity), identity mode only. */
+  private own: Identity | undefined
   /** The allow-list as a keys message sends it (identity mode). */
   private keysList: Array<[string, string[]]> = []
   /** Connection numbers for the core, by channel, and back. */
@@ -160,14 +169,21 @@ export class Controller {
       version: () => this.core.version,
       leader: () => this.leadership.isLeader
     })
+    this.addressChecks = new AddressChecks({ clock: this.clock, logger: this.log }, {
+      proven: (ch, m) => { this.registerProven(ch, m) },
+      failed: (ch, m, why) => { this.intake.refuse(ch, 'bad_advertise', why) }
+    })
     this.intake = new ControlIntake({ clock: this.clock, logger: this.log, metrics: this.metrics, registered: (ch) => this.relayOn(ch) }, {
       register: (ch, m) => { this.onRegister(ch, m) },
+      address: (ch, nonce) => { this.addressChecks.answer(ch, nonce) },
+      checking: (ch) => this.addressChecks.has(ch),
       report: (relay, report) => {
         this.metrics.reports.inc()
         this.dispatch({ type: 'report', relay, report }, { relay, msg: { type: 'report', report } })
       },
       ack: (relay, version, round) => { this.dispatch({ type: 'ack', relay, version, round }, { relay, msg: { type: 'ack', version, round } }) },
       closed: (ch, info) => {
+        this.addressChecks.drop(ch)
         const conn = this.conns.get(ch)
         if (conn === undefined) return
         this.conns.delete(ch)
@@ -214,7 +230,7 @@ export class Controller {
         host: this.init.control.host,
         port: this.init.control.port,
         ...channel,
-        auth: identityServerAuth(identity.own, (key) => this.relayOfKey.get(key.text)),
+        auth: identityServerAuth(() => this.own ?? identity.own, (key) => this.relayOfKey.get(key.text)),
         logger: this.baseLog,
         clock: this.clock,
         onChannel: (ch, peer) => { this.proven.set(ch, peer); this.intake.accept(ch) }
@@ -230,6 +246,7 @@ export class Controller {
     this.state = 'closed'
     this.dispatch({ type: 'stop' })
     this.driver.clearTimers()
+    this.addressChecks.stop()
     await this.leadership.stop()
     await this.server?.stop()
   }
@@ -241,6 +258,16 @@ export class Controller {
    * through it withdrawn at once. One still listed under another key (a rotation's last step) only
    * loses a channel on the old key, and comes back on its new one. Returns the ids revoked.
    */
+  /**
+   * Switches this controller to another identity, the middle step of a rotation of its key
+   * (docs/security.md): every handshake from now on proves the new key; channels open now stay.
+   * Relays must already pin both keys.
+   */
+  setIdentity (own: Identity): void {
+    if (this.init.identity === undefined) throw new InvalidStateError('controller without --identity')
+    this.own = own
+  }
+
   setRelayKeys (keys: ReadonlyMap<string, readonly PublicIdentity[]>): string[] {
     if (this.init.identity === undefined) throw new InvalidStateError('controller without --identity')
     const before = this.relayKeys
@@ -309,6 +336,13 @@ export class Controller {
     }
     const badAddress = this.advertisePolicy.check(m.address, ch.remote.host)
     if (badAddress !== undefined) { this.intake.refuse(ch, 'bad_advertise', badAddress); return }
+    if (this.init.addressCheck === false) this.registerProven(ch, m)
+    else this.addressChecks.begin(ch, m)
+  }
+
+  /** A register whose address answered the UDP check (or that needs none): the core takes it. */
+  private registerProven (ch: Channel, m: RegisterMessage): void {
+    if (ch.isClosed) return
     let conn = this.conns.get(ch)
     if (conn === undefined) {
       conn = this.nextConn++

@@ -28,6 +28,9 @@ export const FENCE_FORGET_MS = 10_000
 /** A controller refusing this relay over and over is logged as an error at most this often (ms). */
 export const REFUSAL_LOG_MS = 60_000
 
+/** Address checks answered per second at most (answerAddressCheck). */
+const ADDRESS_ANSWERS_PER_S = 20
+
 /** What the client needs of the relay. */
 export interface ControlHandlers {
   /** The table the relay forwards on now, sent with every register. */
@@ -46,10 +49,11 @@ export interface ControlClientInit {
   meshKey: Buffer
   /**
    * Security v2's control channel (docs/security.md): this relay proves `own`, and each controller
-   * must prove the key pinned for it (`controllerKeys[i]` for `controllers[i]`). Without it the
+   * must prove a key pinned for it (one of `controllerKeys[i]` for `controllers[i]`: more than
+   * one while that controller's key rolls over). Without it the
    * channel is authenticated by the mesh key.
    */
-  identity?: { own: Identity, controllerKeys: PublicIdentity[] }
+  identity?: { own: Identity, controllerKeys: Array<PublicIdentity | PublicIdentity[]> }
   caps?: string[]
   /** FENCE_FORGET_MS by default. */
   fenceForgetMs?: number
@@ -85,9 +89,11 @@ export class ControlClient {
   private readonly clock: Clock
   private readonly log: Logger
   private readonly baseLog: Logger
-  private readonly init: ControlClientInit
+  private init: ControlClientInit
   private readonly handlers: ControlHandlers
   private readonly links: Link[]
+  private answerWindowStart = -Infinity
+  private answers = 0
   private leader: Link | undefined
   /** The highest leadership fencing number seen; a leader's word with a lower one is stale. */
   private fence = 0
@@ -135,14 +141,34 @@ export class ControlClient {
    * already list. Tables are kept meanwhile, as for any reconnect.
    */
   setIdentity (own: Identity): void {
-    const keys = this.init.identity?.controllerKeys
-    if (keys === undefined) throw new TypeError('this control client authenticates by the mesh key, not an identity')
-    this.links.forEach((l, i) => {
-      l.options = { ...l.options, auth: identityClientAuth(own, keys[i]) }
-      // Its 'close' handler reconnects, with the new key.
-      if (l.channel !== undefined) void l.channel.close('switching to a new identity key')
-    })
+    const identity = this.init.identity
+    if (identity === undefined) throw new TypeError('this control client authenticates by the mesh key, not an identity')
+    this.init = { ...this.init, identity: { ...identity, own } }
+    this.reauth('switching to a new identity key')
     this.log.info({ key: own.public.text.slice(0, 24) }, 'identity switched: reconnecting to the controllers with the new key')
+  }
+
+  /**
+   * Pins other controller keys (one list per controller, in order): a step of a controller's key
+   * rotation (docs/security.md). Each channel is closed and reopened, so that each controller
+   * proves a key pinned now.
+   */
+  setControllerKeys (keys: Array<PublicIdentity | PublicIdentity[]>): void {
+    const identity = this.init.identity
+    if (identity === undefined) throw new TypeError('this control client authenticates by the mesh key, not an identity')
+    if (keys.length !== this.links.length) throw new TypeError(`one pinned key (or list) per controller: ${this.links.length} controllers, ${keys.length} given`)
+    this.init = { ...this.init, identity: { ...identity, controllerKeys: keys } }
+    this.reauth('the pinned controller keys changed')
+    this.log.info({ keys: keys.map((k) => (Array.isArray(k) ? k : [k]).length) }, 'controller keys re-pinned: reconnecting to the controllers')
+  }
+
+  /** New handshake options on every link; a channel open now is closed, and its 'close' handler reconnects. */
+  private reauth (why: string): void {
+    const identity = this.init.identity as NonNullable<ControlClientInit['identity']>
+    this.links.forEach((l, i) => {
+      l.options = { ...l.options, auth: identityClientAuth(identity.own, identity.controllerKeys[i]) }
+      if (l.channel !== undefined) void l.channel.close(why)
+    })
   }
 
   /** The controller this relay follows now, if any. */
@@ -162,6 +188,19 @@ export class ControlClient {
       l.timer = undefined
       await l.channel?.close('relay shutting down')
     }))
+  }
+
+  /**
+   * A controller's UDP address check reached the mesh socket: sends its nonce back on every
+   * channel (the one whose check it is takes it). At most ADDRESS_ANSWERS_PER_S a second, so
+   * datagrams forged to look like checks cost the control channel little.
+   */
+  answerAddressCheck (nonce: Buffer): void {
+    const now = this.clock.monoMs()
+    if (now - this.answerWindowStart >= 1000) { this.answerWindowStart = now; this.answers = 0 }
+    if (++this.answers > ADDRESS_ANSWERS_PER_S) return
+    const msg: RelayWireMessage = { type: 'address', nonce: nonce.toString('base64') }
+    for (const l of this.links) this.send(l, msg)
   }
 
   sendReport (report: ControlLinkReport): void {

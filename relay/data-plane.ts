@@ -1,3 +1,4 @@
+import { addressCheckNonce } from '../src/control/address-check.js'
 import { checkLinkTag, checkMac, writeLinkTag, writeMac } from '../src/wire/auth.js'
 import {
   AEAD_TAG_LENGTH, DEFAULT_TTL, E2E_HEADER, Flag, HEADER_LENGTH, HELLO_PAYLOAD, OFF_DST, OFF_TTL, PacketType, Service, TAG_LENGTH,
@@ -77,6 +78,8 @@ export class DataPlane implements PacketPath {
   private routes = new Map<number, Route>()
   private readonly services = new Map<number, ServiceHandler>()
   private linkHandler: LinkHandler | undefined
+  /** Takes the nonce of a controller's UDP address check (controller mode). */
+  addressCheck: ((nonce: Buffer) => void) | undefined
   private live = false
   /** Test-only (RELAYMESH_TEST_CLEAR_PAYLOADS): send every payload unsealed, to show a capture test can fail. */
   clearPayloads = false
@@ -171,7 +174,15 @@ export class DataPlane implements PacketPath {
     c.received++
     const h = this.h
     const r = parseHeader(buf, buf.length, h)
-    if (r !== Reason.OK) { c.dropped[r]++; return }
+    if (r !== Reason.OK) {
+      // Not mesh traffic: perhaps a controller's UDP address check (src/control/address-check.ts).
+      if (r === Reason.BAD_VERSION && this.addressCheck !== undefined) {
+        const nonce = addressCheckNonce(buf)
+        if (nonce !== undefined) { this.addressCheck(nonce); return }
+      }
+      c.dropped[r]++
+      return
+    }
     if ((h.flags & Flag.STATIC_LINK) !== 0) { this.directHello(h, buf, fromHost, fromPort); return }
     const link = this.sessions.get(h.hop)
     const keys = link?.current

@@ -55,7 +55,7 @@ export interface RelayInit {
   /** Controllers to follow (controller mode): a leader and its standbys. */
   controllers?: HostPort[]
   /** Authenticate the control channel by identities (ControlClientInit.identity) instead of the mesh key. */
-  identity?: { own: Identity, controllerKeys: PublicIdentity[] }
+  identity?: { own: Identity, controllerKeys: Array<PublicIdentity | PublicIdentity[]> }
   /** The address other relays reach this relay at; default: the bound --listen address. */
   advertise?: HostPort
   /** Keep the last tables here, and start from them (controller mode). */
@@ -237,6 +237,12 @@ export class Relay {
     this.plane.rekey()
   }
 
+  /** Pins other controller keys (ControlClient.setControllerKeys): a step of a controller's key rotation. */
+  setControllerKeys (keys: Array<PublicIdentity | PublicIdentity[]>): void {
+    if (this.control === undefined) throw new ConfigError('this relay has no controller to pin')
+    this.control.setControllerKeys(keys)
+  }
+
   /** Switches the control channel to another identity (ControlClient.setIdentity); the CLI calls it on SIGHUP. */
   setIdentity (own: Identity): void {
     if (this.init.identity === undefined || this.identityBook === undefined) throw new ConfigError('this relay has no --identity to switch')
@@ -330,6 +336,8 @@ export class Relay {
         this.saver?.changed()
       }
     })
+    const control = this.control
+    this.plane.addressCheck = (nonce) => { control.answerAddressCheck(nonce) }
     this.control.start()
   }
 

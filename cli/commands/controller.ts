@@ -34,6 +34,8 @@ interface ControllerOptions {
   relayExpiry: string
   readyFd?: string
   logLevel: string
+  /** --no-address-check sets it false. */
+  addressCheck: boolean
 }
 
 /** The Redis password: the file's first line. */
@@ -59,7 +61,7 @@ export function controllerCommand (): Command {
     .option('--control <host:port>', 'QUIC address relays connect to', '127.0.0.1:7000')
     .option('--http <host:port>', 'serve the web map (/), /api/topology, /metrics and /healthz on this TCP address (to requests whose Host is this address; docs/http-api.md)', '127.0.0.1:8080')
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
-    .option('--identity <file>', "this controller's identity (relaymesh keygen --identity FILE); with --relay-keys, relays authenticate by their own keys instead of the mesh key (docs/security.md)")
+    .option('--identity <file>', "this controller's identity (relaymesh keygen --identity FILE); with --relay-keys, relays authenticate by their own keys instead of the mesh key (docs/security.md); SIGHUP re-reads it, to switch keys")
     .option('--relay-keys <file>', 'allow-list of relay keys, one "RELAY_ID rmpub1:… [rmpub1:…]" per line (a second key while the relay rotates): the relays admitted, each only under its id (needs --identity); SIGHUP re-reads it and revokes relays and keys taken off it')
     .option('--redis <url>', 'keep state in Redis (redis://[USER@]HOST:PORT/DB, or rediss:// for TLS) so a restarted or standby controller recovers it; default: in memory')
     .option('--redis-password-file <file>', 'read the Redis password (for USER in the URL, or the default user) from the first line of this file; keep it chmod 600')
@@ -70,6 +72,7 @@ export function controllerCommand (): Command {
     .option('--random-links <n>', '…plus n random others, re-drawn every 30 s', String(DEFAULT_NEIGHBOUR_POLICY.random))
     .addOption(new Option('--advertise-allow <cidr>', 'a relay may advertise an address in this CIDR although its control connection comes from another address (NAT, private control network); repeatable')
       .argParser(collect).default([], 'only the address it connects from, or loopback from loopback'))
+    .option('--no-address-check', "take a relay's register without first checking that its advertised address receives UDP (a nonce sent there, returned over the control channel; docs/security.md). Only for test clients that are not relays")
     .option('--relay-expiry <seconds>', 'forget a relay (registry, links, routes) after it has been disconnected this long', String(RELAY_EXPIRY_MS / 1000))
     .addHelpText('after', `
 Examples:
@@ -113,7 +116,7 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       // Half the lease: a Redis that stops answering fails a renewal well before the lease runs out.
       const store = await createStore({ clock: systemClock, redisUrl: opts.redis, prefix: opts.redisPrefix, password, commandTimeoutMs: LEASE_TTL_MS / 2 })
       const controller = new Controller({ clock: systemClock, logger: log, store }, {
-        control, meshKey, identity, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs
+        control, meshKey, identity, costPolicy: opts.costPolicy, neighbourPolicy: policy, advertiseAllow, relayExpiryMs, addressCheck: opts.addressCheck
       })
       const giveUp = async (err: unknown): Promise<never> => { await controller.stop(); await store.close(); throw err }
       await controller.start().catch(giveUp)
@@ -128,14 +131,18 @@ answer. docs/routing.md gives the Redis ACL user to create for the controllers.`
       }).catch(giveUp)
       log.info({ http: bound }, 'controller HTTP API listening')
       writeReadyLine(readyFd, { control: controller.address, http: bound }, log)
-      // SIGHUP re-reads the allow-list; relays taken off it are revoked (docs/security.md).
+      // SIGHUP re-reads the allow-list (relays taken off it are revoked) and --identity (the middle
+      // step of a rotation of the controller's own key): docs/security.md.
       process.on('SIGHUP', () => {
         const path = opts.relayKeys
-        if (path === undefined) { log.info('SIGHUP: nothing to reload (no --relay-keys)'); return }
-        readAllowListFile(path).then((keys) => {
+        if (path === undefined || opts.identity === undefined) { log.info('SIGHUP: nothing to reload (no --identity and --relay-keys)'); return }
+        const idFile = opts.identity
+        readAllowListFile(path).then(async (keys) => {
+          const own = await readIdentityFile(idFile, log)
+          controller.setIdentity(own)
           const revoked = controller.setRelayKeys(keys)
-          log.info({ relays: keys.size, revoked }, 'allow-list of relay keys reloaded')
-        }).catch((err: Error) => { log.error({ err: err.message }, 'could not reload the allow-list of relay keys; the one in force stays') })
+          log.info({ relays: keys.size, revoked, key: own.public.text.slice(0, 24) }, 'allow-list of relay keys reloaded')
+        }).catch((err: Error) => { log.error({ err: err.message }, 'could not reload the allow-list of relay keys or the identity; the ones in force stay') })
       })
       await untilSignal(async () => {
         await closeHttp(server)

@@ -49,7 +49,7 @@ interface RelayOptions {
 }
 
 /** --identity and one --controller-key per --controller, or neither (the mesh key authenticates the control channel). */
-async function controlIdentity (opts: RelayOptions, controllers: number, log: Logger): Promise<{ own: Identity, controllerKeys: PublicIdentity[] } | undefined> {
+async function controlIdentity (opts: RelayOptions, controllers: number, log: Logger): Promise<{ own: Identity, controllerKeys: PublicIdentity[][] } | undefined> {
   if (opts.identity === undefined && opts.controllerKey.length === 0) return undefined
   if (opts.identity === undefined) throw new ConfigError('--controller-key needs --identity FILE, the key this relay proves itself with (relaymesh keygen --identity FILE)')
   if (controllers === 0) {
@@ -60,14 +60,25 @@ async function controlIdentity (opts: RelayOptions, controllers: number, log: Lo
   if (opts.controllerKey.length !== controllers) {
     throw new ConfigError(`--identity needs one --controller-key per --controller, in the same order: ${controllers} --controller, ${opts.controllerKey.length} --controller-key`)
   }
-  const controllerKeys: PublicIdentity[] = []
-  for (const [i, k] of opts.controllerKey.entries()) {
-    const text = k.startsWith(PUBLIC_KEY_PREFIX) ? k : await readFile(k, 'utf8').catch((err: NodeJS.ErrnoException) => {
+  return { own: await readIdentityFile(opts.identity, log), controllerKeys: await readControllerKeys(opts.controllerKey) }
+}
+
+/**
+ * Each --controller-key: one or more public key lines (comma-separated), or a file holding one or
+ * more (one a line; blank lines and # comments skipped). More than one while that controller's
+ * key rolls over: any of them is accepted.
+ */
+async function readControllerKeys (values: string[]): Promise<PublicIdentity[][]> {
+  const out: PublicIdentity[][] = []
+  for (const [i, k] of values.entries()) {
+    const text = k.startsWith(PUBLIC_KEY_PREFIX) ? k.replace(/,/g, '\n') : await readFile(k, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new ConfigError(`--controller-key '${k}' is neither a public key (${PUBLIC_KEY_PREFIX}…) nor a readable file: ${err.code ?? err.message}`)
     })
-    controllerKeys.push(parsePublicKey(text, `--controller-key #${i + 1}`))
+    const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
+    if (lines.length === 0) throw new ConfigError(`--controller-key #${i + 1} ('${k}') holds no key; it takes a public key line (${PUBLIC_KEY_PREFIX}…) or a file of them`)
+    out.push(lines.map((l) => parsePublicKey(l, `--controller-key #${i + 1}`)))
   }
-  return { own: await readIdentityFile(opts.identity, log), controllerKeys }
+  return out
 }
 
 function positiveInt (text: string, flag: string, max: number): number {
@@ -81,8 +92,8 @@ export function relayCommand (): Command {
     .addOption(new Option('--id <id>', 'this relay\'s id, as named in the mesh (letters, digits, . _ -)'))
     .addOption(new Option('--listen <host:port>', 'UDP address for all mesh traffic, e.g. 127.0.0.1:7001 or [::1]:7001'))
     .option('--controller <host:port>', 'QUIC address of a controller to follow; give it again for each standby', collect, [])
-    .option('--identity <file>', "this relay's identity (relaymesh keygen --identity FILE); with --controller-key, the control channel is authenticated by identities instead of the mesh key (docs/security.md); SIGHUP re-reads it, to switch keys")
-    .option('--controller-key <key>', "the public key (rmpub1:…, or a file holding it, such as the controller's FILE.pub) the controller of the same position in --controller must prove; give it once per --controller", collect, [])
+    .option('--identity <file>', "this relay's identity (relaymesh keygen --identity FILE): the control channel (with --controller-key) and the data plane run on it instead of the mesh key (docs/security.md); SIGHUP re-reads it, the --controller-key files and a --static file's keys")
+    .option('--controller-key <key>', "the public key (rmpub1:…, or a file holding it, such as the controller's FILE.pub) the controller of the same position in --controller must prove; give it once per --controller. Several keys (comma-separated, or one a line in the file) while that controller's key rotates", collect, [])
     .addOption(new Option('--static <file>', 'controller-less mode: read relays and links from this JSON file (docs/static-mesh.md)'))
     .addOption(new Option('--advertise <host:port>', 'the address other relays reach this relay at, when it differs from --listen (NAT, 0.0.0.0)'))
     .addOption(new Option('--state-file <file>', 'keep the last forwarding tables here, and start from them if no controller answers'))
@@ -187,13 +198,24 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       writeReadyLine(readyFd, {
         listen: relay.address, http: relay.httpAddress, tunnels: relay.tunnels.ingress.map((t) => ({ spec: t.spec.text, listen: t.bound }))
       }, log)
-      // SIGHUP re-reads --identity (the middle step of a key rotation, docs/security.md) and, for a
-      // static relay on identities, the static mesh file's keys (rotation and revocation).
+      // SIGHUP re-reads --identity (the middle step of a key rotation, docs/security.md), the
+      // --controller-key files (a controller's key rotation) and, for a static relay on
+      // identities, the static mesh file's keys (rotation and revocation).
       process.on('SIGHUP', () => {
         const path = opts.identity
         if (path === undefined || identity === undefined) { log.info('SIGHUP: nothing to reload (no --identity)'); return }
         readIdentityFile(path, log).then(async (own) => {
-          relay.setIdentity(own)
+          const pins = controllers.length > 0 ? await readControllerKeys(opts.controllerKey) : undefined
+          const samePins = (a: PublicIdentity[][], b: PublicIdentity[][]): boolean =>
+            a.length === b.length && a.every((ks, i) => ks.length === b[i].length && ks.every((k, j) => k.equals(b[i][j])))
+          if (pins !== undefined && !samePins(pins, identity.controllerKeys)) {
+            identity.controllerKeys = pins
+            relay.setControllerKeys(pins)
+          }
+          if (!own.public.equals(identity.own.public)) {
+            identity.own = own
+            relay.setIdentity(own)
+          }
           if (opts.static !== undefined) relay.setStaticKeys(await loadStaticMesh(opts.static))
           log.info({ static: opts.static }, 'identity and keys reloaded')
         }).catch((err: Error) => {

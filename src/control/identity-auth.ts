@@ -55,10 +55,12 @@ function transcript (role: 'client' | 'server', sc: Buffer, cc: Buffer, fingerpr
  * The controller's half. `lookup` gives the relay id a key is listed under (undefined: not
  * admitted); it is asked at each handshake, so a reloaded allow-list applies to the next one.
  */
-export function identityServerAuth (own: Identity, lookup: (key: PublicIdentity) => string | undefined): ServerAuth<IdentityPeer> {
+export function identityServerAuth (identity: Identity | (() => Identity), lookup: (key: PublicIdentity) => string | undefined): ServerAuth<IdentityPeer> {
   return {
     name: NAME,
     verify: async ({ io, fingerprint, peer }: AuthContext) => {
+      // Asked at each handshake, so a controller that switched keys proves the new one from then on.
+      const own = typeof identity === 'function' ? identity() : identity
       const hello = await readHello(io, IDENTITY_HANDSHAKE_VERSION, peer)
       const kc = keyField(hello, peer)
       const relayId = lookup(kc)
@@ -79,8 +81,12 @@ export function identityServerAuth (own: Identity, lookup: (key: PublicIdentity)
   }
 }
 
-/** The relay's half: proves `own`, and admits only a controller that proves it holds `pinned`. */
-export function identityClientAuth (own: Identity, pinned: PublicIdentity): ClientAuth {
+/**
+ * The relay's half: proves `own`, and admits only a controller that proves it holds one of the
+ * `pinned` keys (more than one while the controller's key rolls over).
+ */
+export function identityClientAuth (own: Identity, pinnedKeys: PublicIdentity | readonly PublicIdentity[]): ClientAuth {
+  const pins = Array.isArray(pinnedKeys) ? pinnedKeys as readonly PublicIdentity[] : [pinnedKeys as PublicIdentity]
   return {
     name: NAME,
     code: ErrorCode.AUTH,
@@ -90,8 +96,9 @@ export function identityClientAuth (own: Identity, pinned: PublicIdentity): Clie
       const challenge = await readHandshakeMessage(io, 'challenge', peer)
       const sc = bytesField(challenge, 'challenge', CHALLENGE_BYTES, peer)
       const ks = keyField(challenge, peer)
-      if (!ks.equals(pinned)) {
-        throw new HandshakeError('rejected', `${peer} presented controller key ${ks.text.slice(0, 24)}…, not the one pinned for it (${pinned.text.slice(0, 24)}…)`, { reason: 'unpinned controller key', code: ErrorCode.AUTH })
+      const pinned = pins.find((k) => k.equals(ks))
+      if (pinned === undefined) {
+        throw new HandshakeError('rejected', `${peer} presented controller key ${ks.text.slice(0, 24)}…, not the one pinned for it (${pins.map((k) => `${k.text.slice(0, 24)}…`).join(', ')})`, { reason: 'unpinned controller key', code: ErrorCode.AUTH })
       }
       const cc = randomBytes(CHALLENGE_BYTES)
       await io.send({ type: 'proof', challenge: cc.toString('base64'), sig: own.sign(transcript('client', sc, cc, fingerprint, own.public, pinned)).toString('base64') })

@@ -11,7 +11,9 @@ import { upsertsFromWire } from './table-codec.js'
  * other (DESIGN.md). docs/routing.md describes the exchange.
  *
  *   relay                                             controller
- *     register {id, address, boot, caps, table}  ──▶   leader: welcome, then neighbours + tables
+ *     register {id, address, boot, caps, table}  ──▶   UDP check: a nonce to `address` (address-check.ts)
+ *     address {nonce}                            ──▶   the nonce back proves the address; then
+ *                                                      leader: welcome, then neighbours + tables
  *                                                 ◀──  standby: welcome {role: standby}
  *                                                      a duplicate id: refuse, close
  *     report {report}                            ──▶   (every ~1 s, and at once on a change)
@@ -128,7 +130,10 @@ export const ackSchema = z.object({
   round: z.number().int().min(0)
 }).strict()
 
-export const relayMessageSchema = z.discriminatedUnion('type', [registerSchema, reportSchema, ackSchema])
+/** The nonce of the controller's UDP address check (address-check.ts), sent back: base64 of 16 bytes. */
+export const addressSchema = z.object({ type: z.literal('address'), nonce: z.string().length(24) }).strict()
+
+export const relayMessageSchema = z.discriminatedUnion('type', [registerSchema, reportSchema, ackSchema, addressSchema])
 /** A relay's message as the controller takes it in. */
 export type RelayMessage = z.output<typeof relayMessageSchema>
 /** A relay's message as it is sent. */

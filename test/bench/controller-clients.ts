@@ -14,8 +14,10 @@
  * Connects are paced: at most `maxPending` relays of this process wait for the leader's welcome at
  * once. With a second ControlClient per relay, the same reports go to the bare QUIC sink.
  */
+import dgram from 'node:dgram'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { systemClock } from '../../src/clock.js'
+import { addressCheckNonce } from '../../src/control/address-check.js'
 import type { NeighbourEntry } from '../../src/control/messages.js'
 import { parseIdentity, parsePublicKey } from '../../src/identity.js'
 import { createLogger, silentLogger } from '../../src/logging.js'
@@ -78,13 +80,27 @@ function report (r: SimRelay, trigger: 'schedule' | 'state'): void {
   status.reportsSent++
 }
 
-function makeRelay (index: number, controller: HostPort): SimRelay {
+/**
+ * The relay's stand-in for a mesh socket: the controller sends its UDP address check here, and the
+ * nonce goes back over the control channel as a relay's data plane would send it.
+ */
+async function meshSocket (r: () => SimRelay): Promise<{ socket: dgram.Socket, port: number }> {
+  const socket = dgram.createSocket('udp4')
+  socket.on('message', (m) => {
+    const nonce = addressCheckNonce(m)
+    if (nonce !== undefined) r().client.answerAddressCheck(nonce)
+  })
+  await new Promise<void>((resolve) => { socket.bind(0, '127.0.0.1', resolve) })
+  return { socket, port: socket.address().port }
+}
+
+function makeRelay (index: number, controller: HostPort, port: number): SimRelay {
   const id = relayId(index)
   const r: SimRelay = { index, id, client: undefined as unknown as ControlClient, sink: undefined, peers: [], down: new Set(), table: new Map(), version: 0, seq: 0, gotTable: false, wasFollowing: false, timer: undefined }
   r.client = new ControlClient({ clock: systemClock, logger }, {
     id,
-    // Never dialled: the clients probe nothing. Unique per relay, as the controller expects.
-    advertise: { host: '127.0.0.1', port: 10_000 + index, family: 4 },
+    // Never probed (the clients probe nothing), but answers the controller's address check.
+    advertise: { host: '127.0.0.1', port, family: 4 },
     controllers: [controller],
     meshKey,
     identity: identities === undefined ? undefined : { own: parseIdentity(identities.relays[index - firstIndex], id), controllerKeys: [parsePublicKey(identities.controller, 'controller')] }
@@ -132,7 +148,9 @@ async function startAll (first: number, count: number, controller: HostPort, max
         if (p.client.leaderAddress !== undefined) { pending.delete(p); startReporting(p) }
       }
     }
-    const r = makeRelay(i, controller)
+    let r: SimRelay | undefined
+    const { port } = await meshSocket(() => r as SimRelay)
+    r = makeRelay(i, controller, port)
     relays.push(r)
     pending.add(r)
     r.client.start()

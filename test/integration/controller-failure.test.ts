@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import dgram from 'node:dgram'
 import { test } from 'node:test'
+import { addressCheckNonce } from '../../src/control/address-check.js'
 import { controlClientChannel } from '../../src/control/control-channel.js'
 import { CONTROL_PROTOCOL_VERSION } from '../../src/control/messages.js'
 import { connectQuic } from '../../src/transport/quic/client.js'
@@ -88,11 +90,18 @@ test('bad control input is refused with a reason, and the controller keeps servi
     const reply2 = nextMessage(ch2)
     await ch2.send({ type: 'report', report: { relay: 'a', seq: 1, trigger: 'schedule', links: [] } })
     assert.match((await reply2 as { reason: string }).reason, /before register/)
-    // A second process claiming a registered id.
+    // A second process claiming a registered id (it answers the UDP address check at its own address).
     const ch3 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log })
     const reply3 = nextMessage(ch3)
-    await ch3.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: '127.0.0.1:9', boot: 'another-process', caps: [], table_version: 0, table: [] })
+    const claimant = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => { claimant.bind(0, '127.0.0.1', resolve) })
+    claimant.on('message', (m) => {
+      const nonce = addressCheckNonce(m)
+      if (nonce !== undefined) ch3.send({ type: 'address', nonce: nonce.toString('base64') }).catch(() => {})
+    })
+    await ch3.send({ type: 'register', protocol: CONTROL_PROTOCOL_VERSION, id: 'a', address: `127.0.0.1:${claimant.address().port}`, boot: 'another-process', caps: [], table_version: 0, table: [] })
     assert.match((await reply3 as { reason: string }).reason, /already registered/)
+    claimant.close()
     // An oversized message: the channel is closed, nothing else happens.
     const ch4 = await connectQuic({ ...addr, ...controlClientChannel(h.meshKey), logger: h.log, maxFrameBytes: 8 * 1024 * 1024 })
     ch4.send({ type: 'report', pad: 'x'.repeat(2 * 1024 * 1024) }).catch(() => {})

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
+import dgram from 'node:dgram'
 import { after, test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Controller, type ControllerInit } from '../../controller/controller.js'
+import { ADDRESS_CHECK_RESEND_MS, ADDRESS_CHECK_TIMEOUT_MS } from '../../controller/address-checks.js'
 import { RELAY_EXPIRY_SWEEP_MS } from '../../controller/constants.js'
+import { addressCheckNonce } from '../../src/control/address-check.js'
 import { controlClientChannel } from '../../src/control/control-channel.js'
 import { identityClientAuth } from '../../src/control/identity-auth.js'
 import { Identity } from '../../src/identity.js'
@@ -30,7 +33,8 @@ async function startController (init: Partial<ControllerInit> = {}): Promise<{ c
   const clock = new ManualClock()
   const store = new MemoryStore(clock)
   const c = new Controller({ clock, logger: silentLogger(), store }, {
-    control: { host: '127.0.0.1', port: 0, family: 4 }, meshKey: KEY, instanceId: 'test', relayExpiryMs: EXPIRY_MS, ...init
+    // The fake relays here have no mesh socket: the address check has a test of its own, below.
+    control: { host: '127.0.0.1', port: 0, family: 4 }, meshKey: KEY, instanceId: 'test', relayExpiryMs: EXPIRY_MS, addressCheck: false, ...init
   })
   await c.start()
   cleanup.push(async () => { await c.stop() })
@@ -83,6 +87,34 @@ test('a register with a bad id, port 0, or a third party\'s address is refused w
   assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="bad_advertise"}'), 1)
   assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="invalid_message"}'), 2)
   assert.deepEqual(c.snapshot().relays, [])
+})
+
+test('a register is taken only once the advertised address returns the UDP check\'s nonce; silence or a wrong nonce is refused', LIMIT, async () => {
+  const { c, clock } = await startController({ addressCheck: true })
+  // A relay's mesh socket: it answers the check over its control channel, as the data plane does.
+  const mesh = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => { mesh.bind(0, '127.0.0.1', resolve) })
+  cleanup.push(async () => { mesh.close() })
+  const a = await fakeRelay(c, 'a', `127.0.0.1:${mesh.address().port}`)
+  const nonce = await new Promise<Buffer>((resolve) => { mesh.once('message', (m) => { resolve(addressCheckNonce(m) as Buffer) }) })
+  assert.ok(nonce !== undefined, 'the datagram is an address check')
+  assert.ok(!a.got.some((m) => m.type === 'welcome'), 'no welcome before the answer')
+  await a.ch.send({ type: 'address', nonce: nonce.toString('base64') })
+  await until('a is welcomed', () => a.got.some((m) => m.type === 'welcome'))
+  assert.deepEqual(c.snapshot().relays.map((x) => x.id), ['a'])
+  // b advertises an address nobody answers at; c answers with a nonce of its own making.
+  const b = await fakeRelay(c, 'b', '127.0.0.1:9')
+  const other = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => { other.bind(0, '127.0.0.1', resolve) })
+  cleanup.push(async () => { other.close() })
+  const d = await fakeRelay(c, 'd', `127.0.0.1:${other.address().port}`)
+  await d.ch.send({ type: 'address', nonce: Buffer.alloc(16, 1).toString('base64') })
+  await delay(100)
+  clock.advance(ADDRESS_CHECK_TIMEOUT_MS + ADDRESS_CHECK_RESEND_MS)
+  assert.match(await refusal(b), /no answer from 127\.0\.0\.1:9 to the UDP address check.*--listen socket receives UDP/)
+  assert.match(await refusal(d), /no answer from 127\.0\.0\.1:\d+ to the UDP address check/)
+  assert.equal(await metric(c, 'relaymesh_controller_refused_total', '{reason="bad_advertise"}'), 2)
+  assert.deepEqual(c.snapshot().relays.map((x) => x.id), ['a'])
 })
 
 test('with identities, a relay registers only under the id its key is listed under', LIMIT, async () => {

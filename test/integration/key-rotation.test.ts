@@ -67,3 +67,54 @@ test('a relay key rotates in three steps, accept both, switch, drop, with traffi
     await h.stop()
   }
 })
+
+/**
+ * Rotating the controller's own key (docs/security.md): relays pin both keys, the controller
+ * switches, relays drop the old one. The relays stay registered throughout (each step at most
+ * reconnects them, on their tables), a flow between them loses nothing, and a relay that pins
+ * only the new key gets in.
+ */
+test('the controller key rotates in three steps, pin both, switch, drop, with traffic flowing and nothing lost', { timeout: 180_000 }, async () => {
+  const h = new MeshHarness()
+  await h.init()
+  const oldKey = Identity.generate()
+  const newKey = Identity.generate()
+  h.identities = { own: oldKey, relays: new Map([['a', Identity.generate()], ['b', Identity.generate()]]) }
+  const flow = new Flow()
+  try {
+    const c = await h.startController()
+    const target = await flow.open()
+    const a = await h.startRelay('a', { tunnels: [`127.0.0.1:0@b=127.0.0.1:${target.port}`] })
+    const b = await h.startRelay('b')
+    await h.until('a routes to b', () => h.nextHop('a', 'b') === 'b', 60_000)
+    flow.start(a.tunnels.ingress[0].bound as HostPort, 5)
+    await h.until('the flow arrives', () => flow.received() > 50, 30_000)
+    const conn = (id: string): number => c.core.registry.get(id)?.conn ?? -1
+    const reconnected = async (id: string, before: number, what: string): Promise<void> => {
+      await h.until(what, () => conn(id) !== before && conn(id) !== -1, 30_000)
+    }
+    // 1. Pin both: each relay reconnects, and the controller still proves the old key.
+    for (const r of [a, b]) {
+      const before = conn(r.id)
+      r.setControllerKeys([[oldKey.public, newKey.public]])
+      await reconnected(r.id, before, `${r.id} reconnects pinning both keys`)
+    }
+    // 2. Switch: new handshakes prove the new key; open channels stay.
+    c.setIdentity(newKey)
+    // 3. Drop: each relay pins the new key alone and reconnects; the controller proves it.
+    for (const r of [a, b]) {
+      const before = conn(r.id)
+      r.setControllerKeys([[newKey.public]])
+      await reconnected(r.id, before, `${r.id} reconnects pinning the new key alone`)
+    }
+    const sentAt = flow.sent
+    await h.until('the flow goes on past the last step', () => flow.received() >= sentAt + 100, 30_000)
+    flow.stopSending()
+    const sent = flow.sent
+    await h.until('every datagram sent has arrived', () => flow.received() === sent, 10_000).catch(() => {})
+    assert.equal(flow.received(), sent, `lost ${sent - flow.received()} of ${sent} datagrams`)
+  } finally {
+    flow.close()
+    await h.stop()
+  }
+})
