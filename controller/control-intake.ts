@@ -12,6 +12,8 @@ export interface IntakeHandlers {
   register: (ch: Channel, m: RegisterMessage) => void
   /** The nonce of the UDP address check, sent back before the registration is taken. */
   address: (ch: Channel, nonce: string) => void
+  /** Identity mode: a registered relay asks for relays' public keys. */
+  wantKeys: (relay: string, ids: string[]) => void
   /** Whether the channel's register waits on its address check (its reports are dropped meanwhile). */
   checking: (ch: Channel) => boolean
   report: (relay: string, r: ControlLinkReport) => void
@@ -87,6 +89,7 @@ export class ControlIntake {
       this.handlers.report(id, m.report)
       return
     }
+    if (m.type === 'want_keys') { this.handlers.wantKeys(id, m.ids); return }
     this.handlers.ack(id, m.version, m.round)
   }
 }

@@ -122,8 +122,6 @@ export class Controller {
   private relayKeys: ReadonlyMap<string, readonly PublicIdentity[]> = new Map()
   /** This controller's identity now (setIdentity), identity mode only. */
   private own: Identity | undefined
-  /** The allow-list as a keys message sends it (identity mode). */
-  private keysList: Array<[string, string[]]> = []
   /** Connection numbers for the core, by channel, and back. */
   private readonly conns = new Map<Channel, number>()
   private readonly channels = new Map<number, Channel>()
@@ -177,6 +175,7 @@ export class Controller {
       register: (ch, m) => { this.onRegister(ch, m) },
       address: (ch, nonce) => { this.addressChecks.answer(ch, nonce) },
       checking: (ch) => this.addressChecks.has(ch),
+      wantKeys: (relay, ids) => { this.sendKeys(relay, ids) },
       report: (relay, report) => {
         this.metrics.reports.inc()
         this.dispatch({ type: 'report', relay, report }, { relay, msg: { type: 'report', report } })
@@ -278,14 +277,21 @@ export class Controller {
     }
     const revoked = [...before.keys()].filter((id) => !keys.has(id))
     if (revoked.length > 0) this.dispatch({ type: 'revoke', relays: revoked })
-    // Every relay gets the new list: their data planes drop a revoked relay's sessions at once.
-    if (this.leadership.isLeader) for (const r of this.core.registry.all()) this.sendKeys(r.id)
+    // Every relay gets what changed: their data planes drop a revoked relay's sessions at once,
+    // and take a rotating relay's keys.
+    const changed = [...keys].filter(([id, ks]) => {
+      const old = before.get(id)
+      return old !== undefined && (old.length !== ks.length || old.some((k, i) => !k.equals(ks[i])))
+    })
+    if (this.leadership.isLeader && (revoked.length > 0 || changed.length > 0)) {
+      const msg = { keys: changed.map(([id, ks]) => [id, ks.map((k) => k.text)] as [string, string[]]), removed: revoked }
+      for (const r of this.core.registry.all()) this.sendTo(r.id, { type: 'keys', fence: this.leadership.fence, ...msg })
+    }
     return revoked
   }
 
   private useRelayKeys (keys: ReadonlyMap<string, readonly PublicIdentity[]>): void {
     this.relayKeys = keys
-    this.keysList = [...keys].map(([id, ks]) => [id, ks.map((k) => k.text)])
     this.relayOfKey = new Map([...keys].flatMap(([id, ks]) => ks.map((k) => [k.text, id] as const)))
   }
 
@@ -377,10 +383,7 @@ export class Controller {
 
   private execute (c: CoreCommand): void {
     switch (c.type) {
-      case 'welcome':
-        this.sendTo(c.relay, { type: 'welcome', role: c.role, controller: c.controller, fence: c.fence })
-        if (c.role === 'leader') this.sendKeys(c.relay)
-        return
+      case 'welcome': this.sendTo(c.relay, { type: 'welcome', role: c.role, controller: c.controller, fence: c.fence }); return
       case 'role': this.sendTo(c.relay, { type: 'role', role: c.role, fence: c.fence }); return
       case 'neighbours': this.sendTo(c.relay, { type: 'neighbours', fence: c.fence, neighbours: c.neighbours }); return
       case 'table': {
@@ -409,10 +412,17 @@ export class Controller {
     }
   }
 
-  /** Identity mode: the allow-list, to one relay (its data plane admits only those relays). */
-  private sendKeys (relay: string): void {
-    if (this.init.identity === undefined) return
-    this.sendTo(relay, { type: 'keys', fence: this.leadership.fence, keys: this.keysList })
+  /** Identity mode: the keys of relays `ids` (those not admitted as removed), to one relay that asked. */
+  private sendKeys (relay: string, ids: string[]): void {
+    if (this.init.identity === undefined || !this.leadership.isLeader) return
+    const keys: Array<[string, string[]]> = []
+    const removed: string[] = []
+    for (const id of new Set(ids)) {
+      const ks = this.relayKeys.get(id)
+      if (ks === undefined) removed.push(id)
+      else keys.push([id, ks.map((k) => k.text)])
+    }
+    this.sendTo(relay, { type: 'keys', fence: this.leadership.fence, keys, removed })
   }
 
   private sendTo (relay: string, msg: ControllerWireMessage): boolean {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Clock, Timer } from '../src/clock.js'
 import {
-  CONTROL_PROTOCOL_VERSION, parseControllerMessage, type ControlLinkReport, type KeysMessage, type NeighbourEntry,
+  CONTROL_PROTOCOL_VERSION, MAX_WANTED_KEYS, parseControllerMessage, type ControlLinkReport, type KeysMessage, type NeighbourEntry,
   type RelayWireMessage, type TableMessage
 } from '../src/control/messages.js'
 import { controlClientChannel } from '../src/control/control-channel.js'
@@ -37,8 +37,8 @@ export interface ControlHandlers {
   current: () => { version: number, table: Map<string, IdRoute> }
   onNeighbours: (list: NeighbourEntry[]) => void
   onTable: (msg: TableMessage) => void
-  /** Identity mode: the admitted relays' public keys (KeysMessage), whole. */
-  onKeys?: (keys: KeysMessage['keys']) => void
+  /** Identity mode: relays' public keys (KeysMessage): upserts, and relays no longer admitted. */
+  onKeys?: (keys: KeysMessage['keys'], removed: string[]) => void
 }
 
 export interface ControlClientInit {
@@ -203,6 +203,14 @@ export class ControlClient {
     for (const l of this.links) this.send(l, msg)
   }
 
+  /** Identity mode: asks the controllers for these relays' public keys (the leader answers). */
+  wantKeys (ids: string[]): void {
+    for (let i = 0; i < ids.length; i += MAX_WANTED_KEYS) {
+      const msg: RelayWireMessage = { type: 'want_keys', ids: ids.slice(i, i + MAX_WANTED_KEYS) }
+      for (const l of this.links) this.send(l, msg)
+    }
+  }
+
   sendReport (report: ControlLinkReport): void {
     const wire = reportToWire(report)
     for (const l of this.links) this.send(l, { type: 'report', report: wire })
@@ -316,7 +324,7 @@ export class ControlClient {
         return
       case 'keys':
         if (this.leader !== l) return
-        this.handlers.onKeys?.(m.keys)
+        this.handlers.onKeys?.(m.keys, m.removed)
         return
       case 'table':
         if (this.leader !== l) return

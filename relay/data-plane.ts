@@ -71,6 +71,8 @@ export class DataPlane implements PacketPath {
   private readonly h = new PacketHeader()
   private readonly scratch = new Int32Array(4)
   private readonly sessions = new Map<number, PeerSession>()
+  /** Packets originated for relays the key book has no keys for yet, by destination. */
+  private readonly keyWait = new Map<number, Buffer[]>()
   /** End-to-end windows per (source, boot), checked at every hop (forwardVerdict). */
   private readonly replay = new ReplayWindows()
   /** This relay's end-to-end sequence: one per boot, for every packet it originates. */
@@ -145,6 +147,30 @@ export class DataPlane implements PacketPath {
       // The peer may have rolled its key over (a new one is admitted for it): ask, under each
       // key, so that its answer tells which one it uses now.
       else if (secrets.some((x) => !had.some((y) => y.equals(x)))) this.sayHello(s, false, false, true)
+    }
+  }
+
+  /**
+   * After keys arrived: packets waiting for a destination's keys go on (into its session's
+   * handshake), and those for a relay that is not admitted are dropped as no_route.
+   */
+  releaseKeyWait (notAdmitted: Iterable<number> = []): void {
+    for (const n of notAdmitted) {
+      const waiting = this.keyWait.get(n)
+      if (waiting === undefined) continue
+      this.counters.dropped[Reason.NO_ROUTE] += waiting.length
+      this.keyWait.delete(n)
+    }
+    for (const [dst, waiting] of this.keyWait) {
+      const s = this.session(dst)
+      if (s === undefined) continue
+      this.keyWait.delete(dst)
+      for (const buf of waiting) {
+        if (s.current !== undefined) { this.sealAndSend(s, buf); continue }
+        if (s.pending.length < MAX_PENDING) s.pending.push(buf)
+        else this.counters.dropped[Reason.QUEUE_FULL]++
+      }
+      if (s.current === undefined) this.sayHello(s, true)
     }
   }
 
@@ -259,8 +285,16 @@ export class DataPlane implements PacketPath {
       this.deliver(h, buf)
       return Reason.OK
     }
+    if (!this.routes.has(h.dst)) { c.dropped[Reason.NO_ROUTE]++; return Reason.NO_ROUTE }
     const s = this.session(h.dst)
-    if (s === undefined || !this.routes.has(h.dst)) { c.dropped[Reason.NO_ROUTE]++; return Reason.NO_ROUTE }
+    if (s === undefined) {
+      // No keys for the destination yet (identity mode: asked for now): wait for them.
+      let waiting = this.keyWait.get(h.dst)
+      if (waiting === undefined) { waiting = []; this.keyWait.set(h.dst, waiting) }
+      if (waiting.length >= MAX_PENDING) { c.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
+      waiting.push(buf)
+      return Reason.OK
+    }
     if (s.current === undefined) {
       if (s.pending.length >= MAX_PENDING) { c.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
       s.pending.push(buf)

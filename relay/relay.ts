@@ -30,6 +30,9 @@ import type { TunnelSpec } from './tunnel/spec.js'
 import { TunnelService } from './tunnel/tunnel-service.js'
 import type { TunnelLimits } from './tunnel/types.js'
 
+/** A relay's keys are asked of the controller at most this often. */
+const KEY_ASK_MS = 1000
+
 /** How often the data plane repeats unanswered session HELLOs. */
 const TICK_MS = 250
 
@@ -109,8 +112,9 @@ export class Relay {
   private saver: StateSaver | undefined
   private http: Server | undefined
   private tickTimer: Timer | undefined
-  /** Relay numbers the last keys message admitted. */
-  private admitted = new Set<number>()
+  /** Identity mode: ids whose keys are to be asked for, and when each relay was last asked for. */
+  private readonly wanted = new Set<string>()
+  private readonly askedAt = new Map<number, number>()
   /** Identity mode: the data plane's key book, fed by the controller's keys messages. */
   private readonly identityBook: IdentityKeyBook | undefined
   private readonly emulation: LinkEmulation | undefined
@@ -141,6 +145,7 @@ export class Relay {
     this.identityBook = init.identity === undefined ? undefined : new IdentityKeyBook(this.number, init.identity.own)
     const book: KeyBook = this.identityBook ?? new MeshKeyBook(this.number, init.meshKey)
     if (this.identityBook !== undefined && init.staticMesh !== undefined) this.identityBook.setPeers(staticKeys(init.staticMesh, init.id, this.identityBook.own))
+    if (this.identityBook !== undefined && init.staticMesh === undefined) this.identityBook.onWant = (peer) => { this.wantKey(peer) }
     this.plane = new DataPlane(book, meshSocket, { self: this.number, boot, nowMs: this.clock.monoMs })
     this.plane.clearPayloads = process.env.RELAYMESH_TEST_CLEAR_PAYLOADS === '1'
     this.mesh = new RelayMesh({ plane: this.plane, originator: this.originator, logger: base }, { id: init.id })
@@ -329,7 +334,7 @@ export class Relay {
         this.log.info({ neighbours: list.map((n) => n.id) }, 'neighbours set by the controller')
         this.saver?.changed()
       },
-      onKeys: (keys) => { void this.admit(keys) },
+      onKeys: (keys, removed) => { this.admit(keys, removed) },
       onTable: (m) => {
         this.forwarding.update(m.upserts, m.removals, m.version)
         this.hasTables = true
@@ -344,24 +349,53 @@ export class Relay {
   /** Identity mode: how many keys the data plane admits for relay `id` (0: not admitted); for tests and inspection. */
   admittedKeys (id: string): number { return this.identityBook?.secrets(relayNumber(id)).length ?? 0 }
 
-  /** Identity mode: the relays the controller admits, and their keys, for the data plane. */
-  private async admit (keys: Array<[string, string[]]>): Promise<void> {
+  /**
+   * Identity mode, controller mode: the key book wants a relay's keys. Asked of the controller in
+   * one batch per turn of the event loop, each relay at most once per KEY_ASK_MS. The id comes
+   * from the forwarding table or the neighbours (the header carries only numbers).
+   */
+  private wantKey (peer: number): void {
+    const control = this.control
+    if (control === undefined) return
+    const now = this.clock.monoMs()
+    if (now - (this.askedAt.get(peer) ?? -Infinity) < KEY_ASK_MS) return
+    const id = this.idOf(peer)
+    if (id === undefined) return
+    this.askedAt.set(peer, now)
+    this.wanted.add(id)
+    if (this.wanted.size === 1) {
+      setImmediate(() => {
+        const ids = [...this.wanted]
+        this.wanted.clear()
+        control.wantKeys(ids)
+      })
+    }
+  }
+
+  private idOf (peer: number): string | undefined {
+    for (const id of this.forwarding.entries().keys()) if (relayNumber(id) === peer) return id
+    return this.forwarding.neighbourAddresses().find((n) => n.number === peer)?.id
+  }
+
+  /** Identity mode: relays' keys from the controller (upserts, and relays no longer admitted). */
+  private admit (keys: Array<[string, string[]]>, removed: string[]): void {
     const book = this.identityBook
     if (book === undefined) return
-    const { parsePublicKey } = await import('../src/identity.js')
-    const peers = new Map<number, PublicIdentity[]>()
+    const upserts = new Map<number, PublicIdentity[]>()
     for (const [id, texts] of keys) {
       try {
-        peers.set(relayNumber(id), texts.map((t, i) => parsePublicKey(t, `keys from the controller: '${id}' key ${i + 1}`)))
+        upserts.set(relayNumber(id), texts.map((t, i) => parsePublicKey(t, `keys from the controller: '${id}' key ${i + 1}`)))
       } catch (err) {
         this.log.warn({ relay: id, err: (err as Error).message }, 'skipping a relay whose key from the controller does not parse')
       }
     }
-    book.setPeers(peers)
+    const gone = removed.map(relayNumber)
+    book.update(upserts, gone)
     this.plane.rekey()
-    const revoked = [...this.admitted].filter((n) => !peers.has(n)).length
-    this.admitted = new Set(peers.keys())
-    this.log.info({ admitted: peers.size, removed: revoked }, 'relay keys from the controller')
+    // Neighbours whose keys just came get their link sessions; waiting packets go on.
+    this.plane.setNeighbours(this.forwarding.neighbourAddresses())
+    this.plane.releaseKeyWait(gone)
+    this.log.info({ keys: upserts.size, removed }, 'relay keys from the controller')
   }
 
   async stop (): Promise<void> {

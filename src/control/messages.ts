@@ -17,8 +17,9 @@ import { upsertsFromWire } from './table-codec.js'
  *                                                 ◀──  standby: welcome {role: standby}
  *                                                      a duplicate id: refuse, close
  *     report {report}                            ──▶   (every ~1 s, and at once on a change)
- *                                                 ◀──  keys {keys}   (identity mode: after welcome,
- *                                                                  and when the allow-list changes)
+ *     want_keys {ids}                            ──▶   (identity mode: keys of relays it is to talk to)
+ *                                                 ◀──  keys {keys, removed}   (the answer; and to every
+ *                                                                  relay, what changed when the allow-list is reloaded)
  *                                                 ◀──  neighbours {neighbours}
  *                                                 ◀──  table {version, round, upserts, removals}
  *     ack {version, round}                       ──▶   (after the round is installed)
@@ -66,6 +67,8 @@ const nonNegative = z.number().finite().min(0)
 const fence = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 /** Entries a single table message may carry: more than any mesh we plan for, far below the frame limit. */
 export const MAX_TABLE_ENTRIES = 20_000
+/** Most ids one want_keys asks for. */
+export const MAX_WANTED_KEYS = 256
 export const MAX_REPORT_LINKS = 4_096
 
 export const tableEntrySchema = z.object({ next_hop: relayId, backup: relayId.nullable() }).strict()
@@ -130,10 +133,13 @@ export const ackSchema = z.object({
   round: z.number().int().min(0)
 }).strict()
 
+/** Identity mode: the relay asks for the public keys of these relays (answered with keys). */
+export const wantKeysSchema = z.object({ type: z.literal('want_keys'), ids: z.array(relayId).min(1).max(MAX_WANTED_KEYS) }).strict()
+
 /** The nonce of the controller's UDP address check (address-check.ts), sent back: base64 of 16 bytes. */
 export const addressSchema = z.object({ type: z.literal('address'), nonce: z.string().length(24) }).strict()
 
-export const relayMessageSchema = z.discriminatedUnion('type', [registerSchema, reportSchema, ackSchema, addressSchema])
+export const relayMessageSchema = z.discriminatedUnion('type', [registerSchema, reportSchema, ackSchema, addressSchema, wantKeysSchema])
 /** A relay's message as the controller takes it in. */
 export type RelayMessage = z.output<typeof relayMessageSchema>
 /** A relay's message as it is sent. */
@@ -179,14 +185,17 @@ export const tableMessageSchema = z.object({
 export type TableMessage = z.output<typeof tableMessageSchema>
 
 /**
- * The mesh's admitted relays and their public keys (identity mode, docs/security.md): the whole
- * allow-list, sent whole. Relays make their data-plane sessions only with relays listed here, so
- * a relay taken off it is cut off on every link. Each key is the one-line `rmpub1:` form.
+ * Admitted relays' public keys (identity mode, docs/security.md), as upserts: `keys` lists relays
+ * with their keys (the one-line `rmpub1:` form), `removed` relays no longer admitted. A relay asks
+ * for the keys of the relays it is to talk to (want_keys) and gets this answer; when the allow-list
+ * is reloaded, every relay gets what changed. A relay makes data-plane sessions only with relays
+ * it has keys for, so one removed here is cut off on every link.
  */
 export const keysSchema = z.object({
   type: z.literal('keys'),
   fence,
-  keys: z.array(z.tuple([relayId, z.array(z.string().max(128)).min(1).max(8)])).max(MAX_TABLE_ENTRIES)
+  keys: z.array(z.tuple([relayId, z.array(z.string().max(128)).min(1).max(8)])).max(MAX_TABLE_ENTRIES),
+  removed: z.array(relayId).max(MAX_TABLE_ENTRIES)
 }).strict()
 export type KeysMessage = z.output<typeof keysSchema>
 

@@ -108,11 +108,16 @@ export class MeshKeyBook implements KeyBook {
 
 /**
  * Identities: a relay shares a pair secret only with relays whose public keys it was given (by the
- * controller, or by the static mesh file). Removing a relay's keys revokes it.
+ * controller, or by the static mesh file). Removing a relay's keys revokes it. Asked for a relay it
+ * has no keys for (and was not told is removed), it calls `onWant`, so the relay can ask the
+ * controller.
  */
 export class IdentityKeyBook implements KeyBook {
   private peers = new Map<number, readonly PublicIdentity[]>()
   private readonly cache = new Map<number, Buffer[]>()
+  /** Relays the controller said are not admitted: not asked for again until an upsert names them. */
+  private readonly removed = new Set<number>()
+  onWant: ((peer: number) => void) | undefined
 
   constructor (private readonly self: number, private ownId: Identity) {}
 
@@ -127,6 +132,14 @@ export class IdentityKeyBook implements KeyBook {
     this.peers = peers
   }
 
+  /** Applies a controller's keys message: upserts, and relays no longer admitted. */
+  update (upserts: ReadonlyMap<number, readonly PublicIdentity[]>, removed: Iterable<number>): void {
+    const next = new Map(this.peers)
+    for (const n of removed) { next.delete(n); this.removed.add(n) }
+    for (const [n, keys] of upserts) { next.set(n, keys); this.removed.delete(n) }
+    this.setPeers(next)
+  }
+
   /** Switches this relay's own identity; every pair secret changes. */
   setOwn (own: Identity): void {
     this.ownId = own
@@ -139,7 +152,10 @@ export class IdentityKeyBook implements KeyBook {
     let s = this.cache.get(peer)
     if (s === undefined) {
       const keys = this.peers.get(peer)
-      if (keys === undefined) return []
+      if (keys === undefined) {
+        if (!this.removed.has(peer)) this.onWant?.(peer)
+        return []
+      }
       s = keys.map((k) => pairSecret(this.ownId.agree(k), this.self, peer))
       this.cache.set(peer, s)
     }

@@ -32,7 +32,8 @@ function eventOf (m: { relay: string | undefined, msg: RelayMessage }, prev: Cor
     case 'report': return { type: 'report', relay: msg.report.relay, report: msg.report }
     case 'ack': return { type: 'ack', relay: m.relay as string, version: msg.version, round: msg.round }
     // The shell answers the address check itself (controller/address-checks.ts); the core never sees it.
-    case 'address': throw new Error('an address message is recorded as a core event')
+    case 'address':
+    case 'want_keys': throw new Error(`a ${msg.type} message is recorded as a core event`)
   }
 }
 
