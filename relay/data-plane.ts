@@ -1,11 +1,9 @@
 import { addressCheckNonce } from '../src/control/address-check.js'
-import { checkLinkTag, checkMac, writeLinkTag, writeMac } from '../src/wire/auth.js'
-import {
-  AEAD_TAG_LENGTH, DEFAULT_TTL, E2E_HEADER, Flag, HEADER_LENGTH, HELLO_PAYLOAD, OFF_DST, OFF_TTL, PacketType, Service, TAG_LENGTH,
-  TrafficClass
-} from '../src/wire/constants.js'
-import { PacketHeader, parseHeader, u32, writeHeader, writeHop, writeSeal } from '../src/wire/header.js'
-import type { KeyBook, PairKeys } from '../src/wire/keys.js'
+import { checkLinkTag, writeLinkTag } from '../src/wire/auth.js'
+import { AEAD_TAG_LENGTH, Flag, HEADER_LENGTH, OFF_DST, OFF_TTL, PacketType, TAG_LENGTH } from '../src/wire/constants.js'
+import { PacketHeader, parseHeader, u32, writeHop, writeSeal } from '../src/wire/header.js'
+import { HELLO_ASK, helloKeys, helloPacket } from '../src/wire/hello.js'
+import { pairKeys, type KeyBook, type PairKeys } from '../src/wire/keys.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
 import { ReplayWindows, Seen, type SeqWindow } from '../src/wire/replay-window.js'
 import { openPayload, sealPayload } from '../src/wire/seal.js'
@@ -50,8 +48,8 @@ export class DataPlaneCounters {
   readonly delivered = new Map<number, number>()
 }
 
-/** The `flow` field of a HELLO: bit 0 asks the peer to answer (we have not confirmed its boot). */
-const HELLO_ASK = 1
+/** Direct HELLOs from senders without a session tried per second at most. */
+const NEW_PEERS_PER_S = 200
 
 /**
  * The per-packet path of wire v2 (docs/wire.md): parse; verify the tag of the link the datagram
@@ -83,6 +81,9 @@ export class DataPlane implements PacketPath {
   /** Takes the nonce of a controller's UDP address check (controller mode). */
   addressCheck: ((nonce: Buffer) => void) | undefined
   private live = false
+  /** Unknown senders of direct HELLOs tried in the current second (directHello). */
+  private newPeers = 0
+  private newPeerWindow = -Infinity
   /** Test-only (RELAYMESH_TEST_CLEAR_PAYLOADS): send every payload unsealed, to show a capture test can fail. */
   clearPayloads = false
 
@@ -387,10 +388,20 @@ export class DataPlane implements PacketPath {
   private directHello (h: PacketHeader, buf: Buffer, fromHost: string, fromPort: number): void {
     const c = this.counters
     if (h.type !== PacketType.HELLO || h.src !== h.hop || h.dst !== this.self || h.ttl !== 1) { c.dropped[Reason.MALFORMED]++; return }
-    const s = this.session(h.src)
-    if (s === undefined) { c.dropped[Reason.BAD_AUTH]++; return }
-    const k = this.matchKeys(s.pairKeys, buf, true)
+    let s = this.sessions.get(h.src)
+    let candidates = s?.pairKeys
+    if (s === undefined) {
+      // Nothing is kept for a sender before its HELLO verifies, and trying costs key
+      // derivations: at most NEW_PEERS_PER_S unknown senders a second are tried.
+      const now = this.nowMs()
+      if (now - this.newPeerWindow >= 1000) { this.newPeerWindow = now; this.newPeers = 0 }
+      const secrets = ++this.newPeers > NEW_PEERS_PER_S || h.src === this.self ? [] : this.keys.secrets(h.src)
+      candidates = secrets.map((x) => pairKeys(x, this.self, h.src))
+    }
+    const k = helloKeys(candidates as readonly PairKeys[], buf, true, this.scratch)
     if (k === undefined) { c.dropped[Reason.BAD_AUTH]++; return }
+    s = s ?? this.session(h.src)
+    if (s === undefined) { c.dropped[Reason.BAD_AUTH]++; return }
     s.host = fromHost
     s.port = fromPort
     this.hello(s, k, h)
@@ -399,18 +410,9 @@ export class DataPlane implements PacketPath {
   /** A HELLO that came over the mesh, under link sessions; its MAC is end to end. */
   private routedHello (h: PacketHeader, buf: Buffer): void {
     const s = this.session(h.src)
-    const k = s === undefined ? undefined : this.matchKeys(s.pairKeys, buf, false)
+    const k = s === undefined ? undefined : helloKeys(s.pairKeys, buf, false, this.scratch)
     if (s === undefined || k === undefined) { this.counters.dropped[Reason.BAD_AUTH]++; return }
     this.hello(s, k, h)
-  }
-
-  private matchKeys (candidates: readonly PairKeys[], buf: Buffer, direct: boolean): PairKeys | undefined {
-    if (((buf[6] << 8) | buf[7]) !== HELLO_PAYLOAD) return undefined
-    for (const k of candidates) {
-      if (direct && !checkLinkTag(k.staticRx, buf, this.scratch)) continue
-      if (checkMac(k.helloRx, buf, 0, E2E_HEADER, HEADER_LENGTH, this.scratch)) return k
-    }
-    return undefined
   }
 
   private hello (s: PeerSession, k: PairKeys, h: PacketHeader): void {
@@ -447,30 +449,13 @@ export class DataPlane implements PacketPath {
       s.port = route.nextHop.port
     }
     const direct = s.host !== undefined
-    const ask = probe || s.current === undefined || s.heard !== s.peerBoot
+    const fields = { self: this.self, peer: s.peer, boot: this.boot, echo: s.echo, seq: 0, ask: probe || s.current === undefined || s.heard !== s.peerBoot, direct, timestamp: now }
     // Before the first confirmation the peer may use any of its keys for us: try each.
     for (const k of s.current === undefined || probe ? s.pairKeys : [s.keys]) {
-      const buf = Buffer.alloc(HEADER_LENGTH + HELLO_PAYLOAD + TAG_LENGTH)
-      const h = helloHeader
-      h.type = PacketType.HELLO
-      h.flags = direct ? Flag.STATIC_LINK : 0
-      h.trafficClass = TrafficClass.SIGNALING
-      h.service = Service.LINK
-      h.payloadLength = HELLO_PAYLOAD
-      h.src = this.self
-      h.dst = s.peer
-      h.flow = ask ? HELLO_ASK : 0
-      h.srcBoot = this.boot
-      h.dstBoot = s.echo
-      h.seq = this.seqOut++
-      h.ttl = direct ? 1 : DEFAULT_TTL
-      h.timestamp = now >>> 0
-      writeHeader(buf, h)
-      writeMac(k.helloTx, buf, 0, E2E_HEADER, HEADER_LENGTH, this.scratch)
+      fields.seq = this.seqOut++
+      const buf = helloPacket(fields, k, this.scratch)
       if (direct) {
         if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return }
-        writeHop(buf, this.self, 0)
-        writeLinkTag(k.staticTx, buf, this.scratch)
         this.socket.send(buf, s.port, s.host as string)
       } else if (route !== undefined) {
         this.sendOn(route, buf)
@@ -479,7 +464,6 @@ export class DataPlane implements PacketPath {
   }
 }
 
-const helloHeader = new PacketHeader()
 
 /** DATA and CONTROL payloads are sealed unless flagged CLEAR. */
 function sealed (type: number, flags: number): boolean {

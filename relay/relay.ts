@@ -359,9 +359,11 @@ export class Relay {
     if (control === undefined) return
     const now = this.clock.monoMs()
     if (now - (this.askedAt.get(peer) ?? -Infinity) < KEY_ASK_MS) return
+    // Numbers from forged headers count too (the id lookup is a scan), but never grow this past a bound.
+    if (this.askedAt.size >= 65536) this.askedAt.clear()
+    this.askedAt.set(peer, now)
     const id = this.idOf(peer)
     if (id === undefined) return
-    this.askedAt.set(peer, now)
     this.wanted.add(id)
     if (this.wanted.size === 1) {
       setImmediate(() => {

@@ -83,6 +83,8 @@ export function meshKeyId (meshKey: Uint8Array): number {
   return createHash('sha256').update('relaymesh v1 key id').update(meshKey).digest()[0]
 }
 
+const MAX_CACHED_PEERS = 65536
+
 /** Every relay holds the same mesh key(s): the pair secret follows from the two numbers. */
 export class MeshKeyBook implements KeyBook {
   private readonly keys: Uint8Array[]
@@ -100,6 +102,8 @@ export class MeshKeyBook implements KeyBook {
     let s = this.cache.get(peer)
     if (s === undefined) {
       s = this.keys.map((k) => pairSecret(k, this.self, peer))
+      // Any number is admitted here, so numbers from forged headers must not grow the cache.
+      if (this.cache.size >= MAX_CACHED_PEERS) this.cache.clear()
       this.cache.set(peer, s)
     }
     return s

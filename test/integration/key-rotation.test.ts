@@ -2,8 +2,30 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Identity } from '../../src/identity.js'
 import type { HostPort } from '../../src/transport/address.js'
+import type { Controller } from '../../controller/controller.js'
+import type { Relay } from '../../relay/relay.js'
 import { IdentityKeyBook } from '../../src/wire/keys.js'
 import { Flow, MeshHarness } from '../helpers/mesh-harness.js'
+
+/** A controller, relays a and b, and a tunnel flow from a to b, arriving. */
+async function flowAtoB (h: MeshHarness, flow: Flow): Promise<{ c: Controller, a: Relay, b: Relay }> {
+  const c = await h.startController()
+  const target = await flow.open()
+  const a = await h.startRelay('a', { tunnels: [`127.0.0.1:0@b=127.0.0.1:${target.port}`] })
+  const b = await h.startRelay('b')
+  await h.until('a routes to b', () => h.nextHop('a', 'b') === 'b', 60_000)
+  flow.start(a.tunnels.ingress[0].bound as HostPort, 5)
+  await h.until('the flow arrives', () => flow.received() > 50, 30_000)
+  return { c, a, b }
+}
+
+/** Stops the flow and checks that every datagram sent arrived. */
+async function nothingLost (h: MeshHarness, flow: Flow): Promise<void> {
+  flow.stopSending()
+  const sent = flow.sent
+  await h.until('every datagram sent has arrived', () => flow.received() === sent, 10_000).catch(() => {})
+  assert.equal(flow.received(), sent, `lost ${sent - flow.received()} of ${sent} datagrams`)
+}
 
 /** The pair secret of two identities, as relay `self` computes it for `peer`. */
 function pairSecretOf (own: Identity, peer: Identity, self: number, peerNumber: number): Buffer {
@@ -25,13 +47,7 @@ test('a relay key rotates in three steps, accept both, switch, drop, with traffi
   h.identities = { own: Identity.generate(), relays: new Map([['a', oldKey], ['b', Identity.generate()]]) }
   const flow = new Flow()
   try {
-    const c = await h.startController()
-    const target = await flow.open()
-    const a = await h.startRelay('a', { tunnels: [`127.0.0.1:0@b=127.0.0.1:${target.port}`] })
-    const b = await h.startRelay('b')
-    await h.until('a routes to b', () => h.nextHop('a', 'b') === 'b', 60_000)
-    flow.start(a.tunnels.ingress[0].bound as HostPort, 5)
-    await h.until('the flow arrives', () => flow.received() > 50, 30_000)
+    const { c, a, b } = await flowAtoB(h, flow)
     const keysOf = (aKeys: Identity[]): Map<string, typeof oldKey.public[]> => new Map([['a', aKeys.map((k) => k.public)], ['b', [(h.identities?.relays.get('b') as Identity).public]]])
 
     // 1. Accept both: nothing is revoked, a stays connected on its old key.
@@ -58,10 +74,7 @@ test('a relay key rotates in three steps, accept both, switch, drop, with traffi
     const oldSecret = pairSecretOf(oldKey, h.identities.relays.get('b') as Identity, a.number, b.number)
     assert.ok(!sa.keys.secret.equals(oldSecret), 'not the one of a\'s old key')
     assert.ok(c.snapshot().relays.some((r) => r.id === 'a' && r.up))
-    flow.stopSending()
-    const sent = flow.sent
-    await h.until('every datagram sent has arrived', () => flow.received() === sent, 10_000).catch(() => {})
-    assert.equal(flow.received(), sent, `lost ${sent - flow.received()} of ${sent} datagrams`)
+    await nothingLost(h, flow)
   } finally {
     flow.close()
     await h.stop()
@@ -82,13 +95,7 @@ test('the controller key rotates in three steps, pin both, switch, drop, with tr
   h.identities = { own: oldKey, relays: new Map([['a', Identity.generate()], ['b', Identity.generate()]]) }
   const flow = new Flow()
   try {
-    const c = await h.startController()
-    const target = await flow.open()
-    const a = await h.startRelay('a', { tunnels: [`127.0.0.1:0@b=127.0.0.1:${target.port}`] })
-    const b = await h.startRelay('b')
-    await h.until('a routes to b', () => h.nextHop('a', 'b') === 'b', 60_000)
-    flow.start(a.tunnels.ingress[0].bound as HostPort, 5)
-    await h.until('the flow arrives', () => flow.received() > 50, 30_000)
+    const { c, a, b } = await flowAtoB(h, flow)
     const conn = (id: string): number => c.core.registry.get(id)?.conn ?? -1
     const reconnected = async (id: string, before: number, what: string): Promise<void> => {
       await h.until(what, () => conn(id) !== before && conn(id) !== -1, 30_000)
@@ -109,10 +116,7 @@ test('the controller key rotates in three steps, pin both, switch, drop, with tr
     }
     const sentAt = flow.sent
     await h.until('the flow goes on past the last step', () => flow.received() >= sentAt + 100, 30_000)
-    flow.stopSending()
-    const sent = flow.sent
-    await h.until('every datagram sent has arrived', () => flow.received() === sent, 10_000).catch(() => {})
-    assert.equal(flow.received(), sent, `lost ${sent - flow.received()} of ${sent} datagrams`)
+    await nothingLost(h, flow)
   } finally {
     flow.close()
     await h.stop()

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import { writeLinkTag } from '../../src/wire/auth.js'
 import { Flag, HEADER_LENGTH, OFF_SRC, OFF_SRC_BOOT, OFF_TTL, OFF_TYPE, OFF_VERSION, PacketType, Service } from '../../src/wire/constants.js'
-import { PacketHeader, parseHeader, putU32, writeHop } from '../../src/wire/header.js'
+import { PacketHeader, parseHeader, putU32, writeHeader, writeHop } from '../../src/wire/header.js'
 import { MeshKeyBook } from '../../src/wire/keys.js'
 import { Originator } from '../../src/wire/originator.js'
 import { REASON_NAMES, Reason } from '../../src/wire/reasons.js'
@@ -229,4 +229,19 @@ test('bad_version and loop are exported under their own reasons', async () => {
   const text = await createRelayRegistry(() => b.plane.counters, false).metrics()
   assert.match(text, /^relaymesh_packets_dropped_total\{reason="bad_version"\} 0$/m)
   assert.match(text, /^relaymesh_packets_dropped_total\{reason="loop"\} 0$/m)
+})
+
+test('forged direct HELLOs from made-up relays are dropped as bad_auth and leave no session behind', () => {
+  const { b } = mesh()
+  const before = b.plane.counters.dropped[Reason.BAD_AUTH]
+  const h = new PacketHeader()
+  for (let i = 0; i < 1000; i++) {
+    const buf = Buffer.alloc(HEADER_LENGTH + 16 + 16)
+    Object.assign(h, { type: PacketType.HELLO, flags: Flag.STATIC_LINK, trafficClass: 3, service: Service.LINK, payloadLength: 16, src: 1000 + i, dst: b.number, flow: 1, srcBoot: 7, dstBoot: 0, seq: 0, ttl: 1, hop: 1000 + i, linkSeq: 0 })
+    writeHeader(buf, h)
+    randomBytes(32).copy(buf, HEADER_LENGTH)
+    b.plane.receive(buf, '127.0.0.1', 9)
+  }
+  assert.equal(b.plane.counters.dropped[Reason.BAD_AUTH] - before, 1000)
+  for (let i = 0; i < 1000; i += 97) assert.equal(b.plane.sessionWith(1000 + i), undefined)
 })
