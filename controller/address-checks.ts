@@ -7,12 +7,17 @@ import type { Logger } from '../src/logging.js'
 import { parseHostPort } from '../src/transport/address.js'
 import type { Channel } from '../src/transport/quic/types.js'
 
-/** The check datagram is sent again this often, for a lossy path. */
+/** The check datagram is sent again after this long, then after twice as long each time (a lossy path). */
 export const ADDRESS_CHECK_RESEND_MS = 250
-/** A relay whose address has not answered in this long is refused (before the register deadline). */
-export const ADDRESS_CHECK_TIMEOUT_MS = 4_000
+/** Resends are at most this far apart. */
+const ADDRESS_CHECK_RESEND_MAX_MS = 2_000
+/**
+ * A relay whose address has not answered in this long is refused. Generous: a controller busy with
+ * a thousand relays joining answers late, and refusing then only brings them back to join again.
+ */
+export const ADDRESS_CHECK_TIMEOUT_MS = 10_000
 
-interface Pending { nonce: string, m: RegisterMessage, timer: Timer, started: number }
+interface Pending { nonce: string, m: RegisterMessage, timer: Timer | undefined, started: number }
 
 /**
  * The controller's side of the UDP address check (src/control/address-check.ts): a register is
@@ -48,16 +53,21 @@ export class AddressChecks {
       }
     }
     const started = this.clock.monoMs()
-    const p: Pending = { nonce: nonce.toString('base64'), m, started, timer: this.clock.setInterval(() => {
-      if (this.clock.monoMs() - started >= ADDRESS_CHECK_TIMEOUT_MS) {
-        this.drop(ch)
-        this.handlers.failed(ch, m, `no answer from ${m.address} to the UDP address check in ${ADDRESS_CHECK_TIMEOUT_MS} ms; advertise an address at which this relay's --listen socket receives UDP from the controller's host (docs/security.md)`)
-        return
-      }
-      send()
-    }, ADDRESS_CHECK_RESEND_MS) }
+    const p: Pending = { nonce: nonce.toString('base64'), m, started, timer: undefined }
+    const next = (wait: number): void => {
+      p.timer = this.clock.setTimeout(() => {
+        if (this.clock.monoMs() - started >= ADDRESS_CHECK_TIMEOUT_MS) {
+          this.drop(ch)
+          this.handlers.failed(ch, m, `no answer from ${m.address} to the UDP address check in ${ADDRESS_CHECK_TIMEOUT_MS} ms; advertise an address at which this relay's --listen socket receives UDP from the controller's host (docs/security.md)`)
+          return
+        }
+        send()
+        next(Math.min(wait * 2, ADDRESS_CHECK_RESEND_MAX_MS, Math.max(1, started + ADDRESS_CHECK_TIMEOUT_MS - this.clock.monoMs())))
+      }, wait)
+    }
     this.pending.set(ch, p)
     send()
+    next(ADDRESS_CHECK_RESEND_MS)
   }
 
   /** The relay on `ch` sent a nonce back. A wrong one is ignored: the check goes on to its deadline. */
@@ -75,7 +85,7 @@ export class AddressChecks {
   drop (ch: Channel): void {
     const p = this.pending.get(ch)
     if (p === undefined) return
-    this.clock.clearTimer(p.timer)
+    if (p.timer !== undefined) this.clock.clearTimer(p.timer)
     this.pending.delete(ch)
   }
 

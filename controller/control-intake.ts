@@ -47,7 +47,8 @@ export class ControlIntake {
 
   accept (ch: Channel): void {
     const deadline = this.clock.setTimeout(() => {
-      if (this.registered(ch) === undefined) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
+      // A register whose address is being checked came in time; the check has its own deadline.
+      if (this.registered(ch) === undefined && !this.handlers.checking(ch)) this.refuse(ch, 'register_timeout', `no register message within ${REGISTER_TIMEOUT_MS} ms`)
     }, REGISTER_TIMEOUT_MS)
     ch.on('message', (raw) => { this.onMessage(ch, raw) })
     ch.on('close', (info) => {
