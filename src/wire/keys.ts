@@ -1,4 +1,4 @@
-import { createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
 import type { Identity, PublicIdentity } from '../identity.js'
 import { MIN_MESH_KEY_BYTES } from './auth.js'
 import { sipKeyFromBytes, type SipKey } from './siphash.js'
@@ -76,11 +76,6 @@ export function sessionKeys (secret: Buffer, self: number, peer: number, selfBoo
     sealTx: createSecretKey(dir('relaymesh v2 seal', self, peer, selfBoot, peerBoot, 16)),
     sealRx: createSecretKey(dir('relaymesh v2 seal', peer, self, peerBoot, selfBoot, 16))
   }
-}
-
-/** The key id byte of a mesh key (logs, docs): the first byte of SHA-256("relaymesh v1 key id" || key). */
-export function meshKeyId (meshKey: Uint8Array): number {
-  return createHash('sha256').update('relaymesh v1 key id').update(meshKey).digest()[0]
 }
 
 const MAX_CACHED_PEERS = 65536
