@@ -1,6 +1,6 @@
 import { addressCheckNonce } from '../src/control/address-check.js'
 import { checkLinkTag, writeLinkTag } from '../src/wire/auth.js'
-import { AEAD_TAG_LENGTH, Flag, HEADER_LENGTH, OFF_DST, OFF_TTL, PacketType, TAG_LENGTH } from '../src/wire/constants.js'
+import { AEAD_TAG_LENGTH, Flag, HEADER_LENGTH, OFF_DST, OFF_FLAGS, OFF_LENGTH, OFF_TTL, OFF_TYPE, PacketType, TAG_LENGTH } from '../src/wire/constants.js'
 import { PacketHeader, parseHeader, u32, writeHop, writeSeal } from '../src/wire/header.js'
 import { HELLO_ASK, helloKeys, helloPacket } from '../src/wire/hello.js'
 import { pairKeys, type KeyBook, type PairKeys } from '../src/wire/keys.js'
@@ -166,12 +166,7 @@ export class DataPlane implements PacketPath {
       const s = this.session(dst)
       if (s === undefined) continue
       this.keyWait.delete(dst)
-      for (const buf of waiting) {
-        if (s.current !== undefined) { this.sealAndSend(s, buf); continue }
-        if (s.pending.length < MAX_PENDING) s.pending.push(buf)
-        else this.counters.dropped[Reason.QUEUE_FULL]++
-      }
-      if (s.current === undefined) this.sayHello(s, true)
+      for (const buf of waiting) this.toSession(s, buf)
     }
   }
 
@@ -296,24 +291,28 @@ export class DataPlane implements PacketPath {
       waiting.push(buf)
       return Reason.OK
     }
-    if (s.current === undefined) {
-      if (s.pending.length >= MAX_PENDING) { c.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
-      s.pending.push(buf)
-      this.sayHello(s, true)
-      return Reason.OK
-    }
-    return this.sealAndSend(s, buf)
+    return this.toSession(s, buf)
+  }
+
+  /** Seals and sends a packet for `s`'s peer, or holds it while the session's handshake runs. */
+  private toSession (s: PeerSession, buf: Buffer): Reason {
+    if (s.current !== undefined) return this.sealAndSend(s, buf)
+    if (s.pending.length >= MAX_PENDING) { this.counters.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
+    s.pending.push(buf)
+    this.sayHello(s, true)
+    return Reason.OK
   }
 
   private sealAndSend (s: PeerSession, buf: Buffer): Reason {
     const keys = s.current
     if (keys === undefined) return Reason.NO_ROUTE
     writeSeal(buf, this.boot, s.peerBoot, this.seqOut++)
-    if (sealed(buf[1], buf[2])) {
+    if (sealed(buf[OFF_TYPE], buf[OFF_FLAGS])) {
       if (this.clearPayloads) {
-        buf[2] |= Flag.CLEAR
-        buf[6] = (buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH) >>> 8
-        buf[7] = (buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH) & 0xff
+        const clearLength = buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH
+        buf[OFF_FLAGS] |= Flag.CLEAR
+        buf[OFF_LENGTH] = clearLength >>> 8
+        buf[OFF_LENGTH + 1] = clearLength & 0xff
         return this.forward(s.peer, buf.subarray(0, buf.length - AEAD_TAG_LENGTH))
       }
       sealPayload(keys.sealTx, buf, buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH)
