@@ -23,6 +23,8 @@ export class ForwardingTable {
   private neighbours = new Map<string, NextHop>()
   private table = new Map<string, IdRoute>()
   private readonly down = new Set<string>()
+  /** Relay number → id, for every destination and neighbour (rebuilt with the routes). */
+  private byNumber = new Map<number, string>()
   private _version = 0
   /** Destinations routed through their backup right now. */
   rerouted = 0
@@ -45,6 +47,9 @@ export class ForwardingTable {
   neighbourList (): Array<{ id: string, address: string }> {
     return [...this.neighbours.values()].map((n) => ({ id: n.id, address: formatHostPort(n) }))
   }
+
+  /** The id of a destination or neighbour by its relay number (headers carry only numbers). */
+  idOf (number: number): string | undefined { return this.byNumber.get(number) }
 
   /** The neighbours' numbers and addresses (the data plane keeps a session with each). */
   neighbourAddresses (): NextHop[] { return [...this.neighbours.values()] }
@@ -89,9 +94,13 @@ export class ForwardingTable {
 
   private rebuild (): void {
     const routes: Route[] = []
+    const byNumber = new Map<number, string>()
+    for (const n of this.neighbours.values()) byNumber.set(n.number, n.id)
     let rerouted = 0
     let unresolved = 0
     for (const [dst, e] of this.table) {
+      const dstNumber = relayNumber(dst)
+      byNumber.set(dstNumber, dst)
       let hop = this.neighbours.get(e.nextHop)
       if (this.down.has(e.nextHop) && e.backup !== null && !this.down.has(e.backup)) {
         const b = this.neighbours.get(e.backup)
@@ -99,8 +108,9 @@ export class ForwardingTable {
       }
       if (hop === undefined) { unresolved++; continue }
       const backup = e.backup === null ? undefined : this.neighbours.get(e.backup)
-      routes.push(backup === undefined ? { dst: relayNumber(dst), nextHop: hop } : { dst: relayNumber(dst), nextHop: hop, backup })
+      routes.push(backup === undefined ? { dst: dstNumber, nextHop: hop } : { dst: dstNumber, nextHop: hop, backup })
     }
+    this.byNumber = byNumber
     this.rerouted = rerouted
     if (unresolved > 0 && unresolved !== this.unresolved) this.log.warn({ unresolved }, 'routes whose next hop is not a known neighbour are skipped')
     this.unresolved = unresolved

@@ -359,10 +359,10 @@ export class Relay {
     if (control === undefined) return
     const now = this.clock.monoMs()
     if (now - (this.askedAt.get(peer) ?? -Infinity) < KEY_ASK_MS) return
-    // Numbers from forged headers count too (the id lookup is a scan), but never grow this past a bound.
+    // Numbers from forged headers count too, but never grow this past a bound.
     if (this.askedAt.size >= 65536) this.askedAt.clear()
     this.askedAt.set(peer, now)
-    const id = this.idOf(peer)
+    const id = this.forwarding.idOf(peer)
     if (id === undefined) return
     this.wanted.add(id)
     if (this.wanted.size === 1) {
@@ -372,11 +372,6 @@ export class Relay {
         control.wantKeys(ids)
       })
     }
-  }
-
-  private idOf (peer: number): string | undefined {
-    for (const id of this.forwarding.entries().keys()) if (relayNumber(id) === peer) return id
-    return this.forwarding.neighbourAddresses().find((n) => n.number === peer)?.id
   }
 
   /** Identity mode: relays' keys from the controller (upserts, and relays no longer admitted). */

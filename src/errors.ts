@@ -16,8 +16,6 @@ export const ErrorCode = {
    * the channel's authentication hook. The mesh-key hook of the control channel uses MESH_KEY.
    */
   AUTH: 'RM_ERR_AUTH',
-  /** A datagram failed to decode (wire format). */
-  WIRE: 'RM_ERR_WIRE',
   /** A socket could not be bound or used. */
   SOCKET: 'RM_ERR_SOCKET',
   /** An object was used after close(). */

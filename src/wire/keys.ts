@@ -80,17 +80,14 @@ export function sessionKeys (secret: Buffer, self: number, peer: number, selfBoo
 
 const MAX_CACHED_PEERS = 65536
 
-/** Every relay holds the same mesh key(s): the pair secret follows from the two numbers. */
+/** Every relay holds the same mesh key: the pair secret follows from the two numbers. */
 export class MeshKeyBook implements KeyBook {
   private readonly keys: Uint8Array[]
   private readonly cache = new Map<number, Buffer[]>()
 
-  /** `meshKey` signs; `acceptAlso` are accepted too while a mesh key rolls over. */
-  constructor (private readonly self: number, meshKey: Uint8Array, acceptAlso: Uint8Array[] = []) {
-    for (const k of [meshKey, ...acceptAlso]) {
-      if (k.length < MIN_MESH_KEY_BYTES) throw new TypeError(`mesh key must be at least ${MIN_MESH_KEY_BYTES} bytes, got ${k.length}`)
-    }
-    this.keys = [meshKey, ...acceptAlso]
+  constructor (private readonly self: number, meshKey: Uint8Array) {
+    if (meshKey.length < MIN_MESH_KEY_BYTES) throw new TypeError(`mesh key must be at least ${MIN_MESH_KEY_BYTES} bytes, got ${meshKey.length}`)
+    this.keys = [meshKey]
   }
 
   secrets (peer: number): readonly Buffer[] {

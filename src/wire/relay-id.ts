@@ -3,6 +3,9 @@ import { ConfigError, ErrorCode } from '../errors.js'
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 const NUMBER_LABEL = 'relaymesh v1 relay number\0'
+/** Valid ids and their numbers, remembered (relayNumber). */
+const MAX_REMEMBERED_IDS = 65_536
+const numbers = new Map<string, number>()
 
 /** Throws a ConfigError unless `id` is a valid relay id: 1–63 of [A-Za-z0-9._-], starting alphanumeric. */
 export function checkRelayId (id: string): void {
@@ -27,9 +30,15 @@ export function isReservedId (id: string): boolean {
  * SHA-256("relaymesh v1 relay number\0" || UTF-8 id). 0 is reserved; an id that maps to 0 is refused.
  */
 export function relayNumber (id: string): number {
+  const known = numbers.get(id)
+  if (known !== undefined) return known
   checkRelayId(id)
   const n = createHash('sha256').update(NUMBER_LABEL).update(id, 'utf8').digest().readUInt32BE(0)
   if (n === 0) throw new ConfigError(`relay id '${id}' hashes to the reserved number 0; choose another id`, ErrorCode.RELAY_ID)
+  // Hashing costs about 5 µs, and a relay numbers its whole table on every table message (1,000
+  // destinations: 5 ms). Ids repeat, so the numbers are remembered, up to a bound.
+  if (numbers.size >= MAX_REMEMBERED_IDS) numbers.clear()
+  numbers.set(id, n)
   return n
 }
 
@@ -38,21 +47,13 @@ export function relayNumber (id: string): number {
  * undefined when it can. For input that must be skipped, not thrown: control messages.
  */
 export function relayIdError (id: string): string | undefined {
-  if (validIds.has(id)) return undefined
   try {
     relayNumber(id)
   } catch (err) {
     return (err as Error).message
   }
-  // Hashing costs about 5 µs: a controller checking 1,000 relays' full tables on re-register
-  // would spend seconds on it. Ids repeat, so the valid ones are remembered, up to a bound.
-  if (validIds.size >= MAX_REMEMBERED_IDS) validIds.clear()
-  validIds.add(id)
   return undefined
 }
-
-const MAX_REMEMBERED_IDS = 65_536
-const validIds = new Set<string>()
 
 /**
  * Maps ids to numbers for a whole mesh and refuses collisions, so that every relay number in a

@@ -49,3 +49,12 @@ test('entries whose next hop is not a neighbour are skipped and counted', () => 
   assert.equal(t.unresolved, 1)
   assert.equal(t.version, 4)
 })
+
+test('idOf names a destination or neighbour by its relay number, and forgets one no longer held', () => {
+  const { t } = table()
+  assert.equal(t.idOf(relayNumber('e')), 'e')
+  assert.equal(t.idOf(relayNumber('d')), 'd', 'a neighbour with no route to it')
+  assert.equal(t.idOf(relayNumber('nobody')), undefined)
+  t.update({}, ['e'], 4)
+  assert.equal(t.idOf(relayNumber('e')), undefined)
+})

@@ -29,3 +29,13 @@ test('ids that name built-in JavaScript properties are refused everywhere an id 
   }
   checkRelayId('constructors')
 })
+
+test('relayNumber remembers numbers without changing them, and still refuses what it refused', async () => {
+  const { createHash } = await import('node:crypto')
+  const expected = (id: string): number => createHash('sha256').update('relaymesh v1 relay number\0').update(id, 'utf8').digest().readUInt32BE(0)
+  for (let i = 0; i < 2; i++) {
+    for (const id of ['a', 'r0001', 'eu-west.1']) assert.equal(relayNumber(id), expected(id), `${id}, call ${i + 1}`)
+    assert.throws(() => relayNumber('constructor'), ConfigError)
+    assert.throws(() => relayNumber('has space'), ConfigError)
+  }
+})
