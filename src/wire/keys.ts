@@ -1,7 +1,8 @@
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
+import { hkdfSync } from 'node:crypto'
 import type { Identity, PublicIdentity } from '../identity.js'
 import { MIN_MESH_KEY_BYTES } from './auth.js'
 import { sipKeyFromBytes, type SipKey } from './siphash.js'
+import { payloadKey, type PayloadKey } from './seal.js'
 
 /**
  * Where every wire v2 key comes from (docs/security.md, "Keys"). Each pair of relays shares one
@@ -63,8 +64,8 @@ export function pairKeys (secret: Buffer, self: number, peer: number): PairKeys 
 export interface SessionKeys {
   linkTx: SipKey
   linkRx: SipKey
-  sealTx: KeyObject
-  sealRx: KeyObject
+  sealTx: PayloadKey
+  sealRx: PayloadKey
 }
 
 export function sessionKeys (secret: Buffer, self: number, peer: number, selfBoot: number, peerBoot: number): SessionKeys {
@@ -73,8 +74,8 @@ export function sessionKeys (secret: Buffer, self: number, peer: number, selfBoo
   return {
     linkTx: sipKeyFromBytes(dir('relaymesh v2 link', self, peer, selfBoot, peerBoot, 16)),
     linkRx: sipKeyFromBytes(dir('relaymesh v2 link', peer, self, peerBoot, selfBoot, 16)),
-    sealTx: createSecretKey(dir('relaymesh v2 seal', self, peer, selfBoot, peerBoot, 16)),
-    sealRx: createSecretKey(dir('relaymesh v2 seal', peer, self, peerBoot, selfBoot, 16))
+    sealTx: payloadKey(dir('relaymesh v2 seal', self, peer, selfBoot, peerBoot, 16)),
+    sealRx: payloadKey(dir('relaymesh v2 seal', peer, self, peerBoot, selfBoot, 16))
   }
 }
 

@@ -29,7 +29,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WIRE_VERSION } from '../../src/wire/constants.js'
-import { PAYLOAD_CIPHER } from '../../src/wire/seal.js'
+import { PAYLOAD_CIPHER, payloadAead } from '../../src/wire/seal.js'
 import { buildCTools, CGenerator, CSink } from './c-tools.js'
 import {
   cpuNs, foreignCpus, killChildrenNow, log, PAYLOAD_BYTES, relayDrops, snapshot, spawnChild, startBareChain,
@@ -310,6 +310,8 @@ async function main (): Promise<void> {
       hops: 3,
       wire: WIRE_VERSION,
       payload_aead: PAYLOAD_CIPHER,
+      // native (native/aead.c, when built) or node:crypto: src/wire/seal.ts.
+      payload_aead_impl: payloadAead.impl,
       relay_max_pps: relayMax,
       no_aead_max_pps: clearMax,
       bare_max_pps: bareMax,

@@ -1,12 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createSecretKey, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import {
   AEAD_TAG_LENGTH, E2E_HEADER, HEADER_LENGTH, MAX_PAYLOAD, OFF_FLAGS, OFF_HOP_RESERVED, OFF_LENGTH, OFF_RESERVED,
   OFF_SEQ_HI, OFF_SERVICE, OFF_SRC, OFF_TYPE, OFF_VERSION, PacketHeader, PacketType, Reason, TAG_LENGTH, checkLinkTag,
   openPayload, parseHeader, sealPayload, sipKeyFromBytes, writeHeader, writeLinkTag
 } from '../../src/wire/index.js'
+import { payloadAead, payloadKey, type PayloadAeadImpl } from '../../src/wire/seal.js'
 
 const linkKey = sipKeyFromBytes(randomBytes(16))
 const scratch = new Int32Array(4)
@@ -109,27 +110,58 @@ test('each malformed header is rejected as malformed', () => {
   for (const [name, f] of cases) assert.equal(reasonOf(f(Buffer.from(base))), Reason.MALFORMED, name)
 })
 
-test('a sealed payload opens under its key only, and any change to it or the end-to-end header fails', () => {
-  const key = createSecretKey(randomBytes(16))
-  const plain = randomBytes(100)
-  const fresh = (): Buffer => {
-    const buf = build(sample, Buffer.concat([plain, Buffer.alloc(AEAD_TAG_LENGTH)]))
-    sealPayload(key, buf, plain.length)
-    return buf
+/** Both payload AEADs where the native one is built; under RELAYMESH_REQUIRE_NATIVE=1 it must be. */
+const impls: PayloadAeadImpl[] = payloadAead.impl === 'native' ? ['native', 'node:crypto'] : ['node:crypto']
+
+test(`the payload AEAD in use is ${payloadAead.impl}${payloadAead.unavailable === undefined ? '' : ` (native: ${payloadAead.unavailable})`}`, () => {
+  if (process.env.RELAYMESH_REQUIRE_NATIVE === '1') assert.equal(payloadAead.impl, 'native')
+  assert.equal(payloadKey(randomBytes(16)).impl, payloadAead.impl)
+})
+
+for (const impl of impls) {
+  test(`${impl}: a sealed payload opens under its key only, and any change to it or the end-to-end header fails, leaving it untouched`, () => {
+    const key = payloadKey(randomBytes(16), impl)
+    const plain = randomBytes(100)
+    const fresh = (): Buffer => {
+      const buf = build(sample, Buffer.concat([plain, Buffer.alloc(AEAD_TAG_LENGTH)]))
+      sealPayload(key, buf, plain.length)
+      return buf
+    }
+    const sealed = fresh()
+    assert.notDeepEqual(sealed.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain, 'encrypted in place')
+    const ok = Buffer.from(sealed)
+    assert.ok(openPayload(key, ok, plain.length + AEAD_TAG_LENGTH))
+    assert.deepEqual(ok.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain)
+    const other = Buffer.from(sealed)
+    assert.ok(!openPayload(payloadKey(randomBytes(16), impl), other, plain.length + AEAD_TAG_LENGTH), 'another key')
+    assert.deepEqual(other, sealed, 'a failed open leaves the packet as it was (the data plane then tries the previous key)')
+    for (const at of [0, 8, 20, 28, 35, E2E_HEADER - 1, HEADER_LENGTH, HEADER_LENGTH + plain.length + 3]) {
+      const b = Buffer.from(sealed)
+      b[at] ^= 1
+      assert.ok(!openPayload(key, b, plain.length + AEAD_TAG_LENGTH), `flip at ${at}`)
+    }
+    assert.ok(!openPayload(key, Buffer.from(sealed), AEAD_TAG_LENGTH - 1), 'shorter than a tag')
+    // The per-hop part is outside the AEAD: a hop rewrites it.
+    const hopChanged = Buffer.from(sealed)
+    hopChanged[E2E_HEADER] ^= 1
+    assert.ok(openPayload(key, hopChanged, plain.length + AEAD_TAG_LENGTH))
+  })
+}
+
+test('the native and node:crypto AEADs seal the same bytes, and each opens what the other sealed', { skip: payloadAead.impl !== 'native' && process.env.RELAYMESH_REQUIRE_NATIVE !== '1' ? 'the native AEAD is not built' : false }, () => {
+  const raw = randomBytes(16)
+  const a = payloadKey(raw, 'native')
+  const b = payloadKey(raw, 'node:crypto')
+  for (const size of [0, 1, 15, 16, 17, 256, 1200]) {
+    const plain = randomBytes(size)
+    const x = build(sample, Buffer.concat([plain, Buffer.alloc(AEAD_TAG_LENGTH)]))
+    x.writeUInt32BE(size + 1, OFF_SEQ_HI + 4)
+    const y = Buffer.from(x)
+    sealPayload(a, x, size)
+    sealPayload(b, y, size)
+    assert.deepEqual(x, y, `${size} bytes`)
+    assert.ok(openPayload(b, x, size + AEAD_TAG_LENGTH) && openPayload(a, y, size + AEAD_TAG_LENGTH))
+    assert.deepEqual(x.subarray(HEADER_LENGTH, HEADER_LENGTH + size), plain)
+    assert.deepEqual(y.subarray(HEADER_LENGTH, HEADER_LENGTH + size), plain)
   }
-  const sealed = fresh()
-  assert.notDeepEqual(sealed.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain, 'encrypted in place')
-  const ok = Buffer.from(sealed)
-  assert.ok(openPayload(key, ok, plain.length + AEAD_TAG_LENGTH))
-  assert.deepEqual(ok.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain)
-  assert.ok(!openPayload(createSecretKey(randomBytes(16)), Buffer.from(sealed), plain.length + AEAD_TAG_LENGTH), 'another key')
-  for (const at of [0, 8, 20, 28, 35, E2E_HEADER - 1, HEADER_LENGTH, HEADER_LENGTH + plain.length + 3]) {
-    const b = Buffer.from(sealed)
-    b[at] ^= 1
-    assert.ok(!openPayload(key, b, plain.length + AEAD_TAG_LENGTH), `flip at ${at}`)
-  }
-  // The per-hop part is outside the AEAD: a hop rewrites it.
-  const hopChanged = Buffer.from(sealed)
-  hopChanged[E2E_HEADER] ^= 1
-  assert.ok(openPayload(key, hopChanged, plain.length + AEAD_TAG_LENGTH))
 })

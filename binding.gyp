@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "relaymesh_aead",
+      "sources": ["native/aead.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
