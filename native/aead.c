@@ -1,9 +1,11 @@
 /*
- * The payload AEAD (docs/wire.md, "Sealed payloads") as a Node-API addon: AES-128-GCM through the
- * OpenSSL that Node itself carries. From JavaScript, node:crypto builds a cipher object per
- * packet and costs 5-6 us at 256 bytes, mostly in the binding; here each key keeps its OpenSSL
- * contexts, and a packet resets only the nonce. src/wire/seal.ts loads it, or falls back to
- * node:crypto when it was not built.
+ * The data plane's per-packet cryptography as a Node-API addon (src/wire/native.ts loads it; each
+ * user falls back to JavaScript when it was not built).
+ *
+ * The payload AEAD (docs/wire.md, "Sealed payloads"): AES-128-GCM through the OpenSSL that Node
+ * itself carries. From JavaScript, node:crypto builds a cipher object per packet and costs 5-6 us
+ * at 256 bytes, mostly in the binding; here each key keeps its OpenSSL contexts, and a packet
+ * resets only the nonce.
  *
  * seal(key, buf, plainLength, seqOffset, aadLength, payloadOffset): encrypts
  * buf[payloadOffset, +plainLength) in place and writes the 16-byte tag after it. The nonce is four
@@ -13,6 +15,8 @@
  */
 #include <node_api.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,13 +134,97 @@ static napi_value open_ (napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * The link tag (docs/wire.md): SipHash-2-4 with a 128-bit output over buf[0, end), under the key
+ * that src/wire/siphash.ts keeps as four little-endian 32-bit words. linkTag(key, buf, end, check)
+ * writes the tag at buf[end, end + 16), or with `check` compares it with what is there. The same
+ * function as siphash.ts, which stays the fallback; test/unit/wire-codec.test.ts checks the two
+ * against each other.
+ */
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIP_ROUND do { \
+    v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+    v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+    v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+    v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+  } while (0)
+
+static uint64_t load_le64 (const unsigned char *p) {
+  uint64_t x = 0;
+  for (int i = 7; i >= 0; i--) x = (x << 8) | p[i];
+  return x;
+}
+
+static void store_le64 (unsigned char *p, uint64_t x) {
+  for (int i = 0; i < 8; i++) { p[i] = (unsigned char)x; x >>= 8; }
+}
+
+static void siphash128 (uint64_t k0, uint64_t k1, const unsigned char *in, size_t len, unsigned char out[16]) {
+  uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+  uint64_t v1 = k1 ^ 0x646f72616e646f6dULL ^ 0xee;
+  uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+  uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+  size_t whole = len - (len & 7);
+  for (size_t i = 0; i < whole; i += 8) {
+    uint64_t m = load_le64(in + i);
+    v3 ^= m;
+    SIP_ROUND; SIP_ROUND;
+    v0 ^= m;
+  }
+  uint64_t last = (uint64_t)len << 56;
+  for (size_t i = 0; i < (len & 7); i++) last |= (uint64_t)in[whole + i] << (8 * i);
+  v3 ^= last;
+  SIP_ROUND; SIP_ROUND;
+  v0 ^= last;
+  v2 ^= 0xee;
+  SIP_ROUND; SIP_ROUND; SIP_ROUND; SIP_ROUND;
+  store_le64(out, v0 ^ v1 ^ v2 ^ v3);
+  v1 ^= 0xdd;
+  SIP_ROUND; SIP_ROUND; SIP_ROUND; SIP_ROUND;
+  store_le64(out + 8, v0 ^ v1 ^ v2 ^ v3);
+}
+
+static napi_value link_tag (napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_typedarray_type type;
+  size_t words;
+  void *key;
+  void *b;
+  size_t bufLength;
+  uint32_t end;
+  bool check;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_typedarray_info(env, argv[0], &type, &words, &key, NULL, NULL) != napi_ok || type != napi_int32_array || words != 4 ||
+      napi_get_buffer_info(env, argv[1], &b, &bufLength) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &end) != napi_ok ||
+      napi_get_value_bool(env, argv[3], &check) != napi_ok ||
+      (size_t)end + 16 > bufLength) return throw_error(env, "linkTag: bad arguments or the buffer has no room for the tag");
+  const uint32_t *w = (const uint32_t *)key;
+  unsigned char *buf = (unsigned char *)b;
+  unsigned char tag[16];
+  siphash128(((uint64_t)w[1] << 32) | w[0], ((uint64_t)w[3] << 32) | w[2], buf, end, tag);
+  bool ok = true;
+  if (check) {
+    unsigned char diff = 0;
+    for (int i = 0; i < 16; i++) diff |= (unsigned char)(tag[i] ^ buf[end + i]);
+    ok = diff == 0;
+  } else {
+    memcpy(buf + end, tag, 16);
+  }
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 static napi_value init (napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "newKey", NULL, new_key, NULL, NULL, NULL, napi_default, NULL },
     { "seal", NULL, seal, NULL, NULL, NULL, napi_default, NULL },
-    { "open", NULL, open_, NULL, NULL, NULL, napi_default, NULL }
+    { "open", NULL, open_, NULL, NULL, NULL, napi_default, NULL },
+    { "linkTag", NULL, link_tag, NULL, NULL, NULL, napi_default, NULL }
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 4, props);
   return exports;
 }
 

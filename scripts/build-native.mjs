@@ -1,10 +1,11 @@
 /**
- * Builds the native payload AEAD (native/aead.c, binding.gyp) with the node-gyp that npm carries,
- * against this Node's own headers (--nodedir: no download). Run by `npm run build` and `prepare`.
+ * Builds the native addon (native/aead.c, binding.gyp: the payload AEAD and the link tag) with
+ * the node-gyp that npm carries, against this Node's own headers (--nodedir: no download). Run by
+ * `npm run build` and `prepare`.
  *
  * Without a C toolchain the build fails, a one-line warning says so, and relays seal payloads with
- * node:crypto instead (src/wire/seal.ts): slower, the same bytes. RELAYMESH_REQUIRE_NATIVE=1 (CI)
- * makes a failed build an error.
+ * node:crypto and tag packets in JavaScript instead (src/wire/native.ts): slower, the same bytes.
+ * RELAYMESH_REQUIRE_NATIVE=1 (CI) makes a failed build an error.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -29,7 +30,7 @@ function headersDir () {
 }
 
 function fail (why) {
-  const msg = `relaymesh: native payload AEAD not built (${why}); payloads are sealed with node:crypto, about 10 us slower per packet`
+  const msg = `relaymesh: native addon not built (${why}); relays seal payloads with node:crypto and tag packets in JavaScript, about 10 us slower per packet`
   if (required) {
     process.stderr.write(`${msg}\nRELAYMESH_REQUIRE_NATIVE=1: install gcc, g++, make and python3, then run npm run build\n`)
     process.exit(1)

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { AEAD_TAG_LENGTH, E2E_HEADER, HEADER_LENGTH, OFF_SEQ_HI } from './constants.js'
+import { native, nativeUnavailable } from './native.js'
 
 /**
  * The payload AEAD (docs/wire.md, "Sealed payloads"): AES-128-GCM under the key of one (source,
@@ -8,11 +8,9 @@ import { AEAD_TAG_LENGTH, E2E_HEADER, HEADER_LENGTH, OFF_SEQ_HI } from './consta
  * the header's 64-bit end-to-end sequence, which the source never repeats under one key. The
  * associated data is the header's end-to-end part, so a transit relay can change none of it.
  *
- * Two implementations give the same bytes: the native addon (native/aead.c, OpenSSL through
- * Node-API, about 0.7 µs to seal and open 256 bytes), built by `npm run build` when a C toolchain
- * is there, and node:crypto (about 12 µs, a cipher object per packet) otherwise.
- * RELAYMESH_NATIVE=0 takes node:crypto anyway (benches' baselines); RELAYMESH_REQUIRE_NATIVE=1
- * makes a missing addon an error (CI).
+ * Two implementations give the same bytes: the native addon (native.ts: OpenSSL through Node-API,
+ * about 0.7 µs to seal and open 256 bytes), and node:crypto (about 12 µs, a cipher object per
+ * packet) where the addon was not built.
  */
 export const PAYLOAD_CIPHER = 'aes-128-gcm'
 
@@ -26,37 +24,15 @@ export interface PayloadKey {
 
 export type PayloadAeadImpl = 'native' | 'node:crypto'
 
-interface NativeAead {
-  newKey: (key: Buffer) => object
-  seal: (key: object, buf: Buffer, plainLength: number, seqOffset: number, aadLength: number, payloadOffset: number) => void
-  open: (key: object, buf: Buffer, sealedLength: number, seqOffset: number, aadLength: number, payloadOffset: number) => boolean
-}
-
-/** dist/src/wire/seal.js → the package root's build/. */
-const ADDON = '../../../build/Release/relaymesh_aead.node'
-
-function loadNative (): { aead: NativeAead | undefined, error: string | undefined } {
-  if (process.env.RELAYMESH_NATIVE === '0') return { aead: undefined, error: 'RELAYMESH_NATIVE=0' }
-  try {
-    return { aead: createRequire(import.meta.url)(ADDON) as NativeAead, error: undefined }
-  } catch (err) {
-    const error = (err as Error).message.split('\n')[0]
-    if (process.env.RELAYMESH_REQUIRE_NATIVE === '1') throw new Error(`RELAYMESH_REQUIRE_NATIVE=1, but the native payload AEAD does not load (${error}); run npm run build with gcc, g++, make and python3 installed`)
-    return { aead: undefined, error }
-  }
-}
-
-const native = loadNative()
-
 /** The implementation new keys get, and why the native one is not used (when it is not). */
 export const payloadAead: { impl: PayloadAeadImpl, unavailable: string | undefined } = {
-  impl: native.aead === undefined ? 'node:crypto' : 'native',
-  unavailable: native.error
+  impl: native === undefined ? 'node:crypto' : 'native',
+  unavailable: nativeUnavailable
 }
 
 /** A payload key from its 16 raw bytes, on the native addon when it loaded (or as `impl` says). */
 export function payloadKey (raw: Buffer, impl: PayloadAeadImpl = payloadAead.impl): PayloadKey {
-  const aead = native.aead
+  const aead = native
   if (impl === 'native' && aead !== undefined) {
     const k = aead.newKey(raw)
     return {
@@ -65,7 +41,7 @@ export function payloadKey (raw: Buffer, impl: PayloadAeadImpl = payloadAead.imp
       open: (buf, sealedLength) => aead.open(k, buf, sealedLength, OFF_SEQ_HI, E2E_HEADER, HEADER_LENGTH)
     }
   }
-  if (impl === 'native') throw new Error(`the native payload AEAD is not available: ${native.error ?? 'unknown'}`)
+  if (impl === 'native') throw new Error(`the native payload AEAD is not available: ${nativeUnavailable ?? 'unknown'}`)
   const key = createSecretKey(raw)
   return { impl: 'node:crypto', seal: (buf, plainLength) => { jsSeal(key, buf, plainLength) }, open: (buf, sealedLength) => jsOpen(key, buf, sealedLength) }
 }

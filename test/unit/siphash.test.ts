@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { siphash128, sipKeyFromBytes } from '../../src/wire/siphash.js'
+import { native, nativeUnavailable } from '../../src/wire/native.js'
 
 // Test vectors of the SipHash reference implementation (vectors_sip128 in its vectors.h):
 // key 00 01 .. 0f, message 00 01 .. (len-1).
@@ -34,5 +35,26 @@ test('siphash128 hashes a sub-range exactly like a copy of it', () => {
     siphash128(key, buf, off, len, a)
     siphash128(key, Buffer.from(buf.subarray(off, off + len)), 0, len, b)
     assert.deepEqual(a, b)
+  }
+})
+
+test('the native link tag is the same SipHash-2-4-128 for every length, and its check refuses a flipped bit', { skip: native === undefined && process.env.RELAYMESH_REQUIRE_NATIVE !== '1' ? `the native addon is not built (${nativeUnavailable ?? ''})` : false }, () => {
+  const tag = native?.linkTag
+  assert.ok(tag !== undefined, `RELAYMESH_REQUIRE_NATIVE=1 but the native addon is missing: ${nativeUnavailable ?? ''}`)
+  const out = new Int32Array(4)
+  for (let len = 0; len < 300; len++) {
+    const key = sipKeyFromBytes(randomBytes(16))
+    const buf = randomBytes(len + 16)
+    siphash128(key, buf, 0, len, out)
+    tag(key, buf, len, false)
+    assert.deepEqual(buf.subarray(len, len + 16), Buffer.from(out.buffer), `${len} bytes`)
+    assert.ok(tag(key, buf, len, true))
+    buf[len + (len % 16)] ^= 1
+    assert.equal(tag(key, buf, len, true), false, `a flipped tag bit, ${len} bytes`)
+    if (len > 0) {
+      buf[len + (len % 16)] ^= 1
+      buf[len - 1] ^= 0x80
+      assert.equal(tag(key, buf, len, true), false, `a flipped message bit, ${len} bytes`)
+    }
   }
 })
