@@ -188,18 +188,26 @@ static napi_value link_tag (napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   napi_typedarray_type type;
+  napi_typedarray_type bufType;
   size_t words;
   void *key;
   void *b;
   size_t bufLength;
   uint32_t end;
   bool check;
+  napi_value result;
+  /* Any Uint8Array (a Buffer is one); the data pointer already counts its byte offset. */
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
       napi_get_typedarray_info(env, argv[0], &type, &words, &key, NULL, NULL) != napi_ok || type != napi_int32_array || words != 4 ||
-      napi_get_buffer_info(env, argv[1], &b, &bufLength) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &bufType, &bufLength, &b, NULL, NULL) != napi_ok || bufType != napi_uint8_array ||
       napi_get_value_uint32(env, argv[2], &end) != napi_ok ||
-      napi_get_value_bool(env, argv[3], &check) != napi_ok ||
-      (size_t)end + 16 > bufLength) return throw_error(env, "linkTag: bad arguments or the buffer has no room for the tag");
+      napi_get_value_bool(env, argv[3], &check) != napi_ok) return throw_error(env, "linkTag: bad arguments");
+  if ((size_t)end + 16 > bufLength) {
+    /* A datagram too short to hold its tag fails the check; writing past the end is a bug. */
+    if (!check) return throw_error(env, "linkTag: the buffer has no room for the tag");
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
   const uint32_t *w = (const uint32_t *)key;
   unsigned char *buf = (unsigned char *)b;
   unsigned char tag[16];
@@ -212,7 +220,6 @@ static napi_value link_tag (napi_env env, napi_callback_info info) {
   } else {
     memcpy(buf + end, tag, 16);
   }
-  napi_value result;
   napi_get_boolean(env, ok, &result);
   return result;
 }

@@ -57,4 +57,13 @@ test('the native link tag is the same SipHash-2-4-128 for every length, and its 
       assert.equal(tag(key, buf, len, true), false, `a flipped message bit, ${len} bytes`)
     }
   }
+  // A plain Uint8Array at an offset into a larger buffer, as well as a Buffer.
+  const key = sipKeyFromBytes(randomBytes(16))
+  const big = randomBytes(64)
+  const view = new Uint8Array(big.buffer, big.byteOffset + 8, 40)
+  siphash128(key, view, 0, 24, out)
+  tag(key, view, 24, false)
+  assert.deepEqual(Buffer.from(view.subarray(24, 40)), Buffer.from(out.buffer))
+  // A datagram with no room for its tag fails the check instead of throwing.
+  assert.equal(tag(key, view, 30, true), false)
 })
