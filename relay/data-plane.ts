@@ -6,7 +6,6 @@ import { HELLO_ASK, helloKeys, helloPacket } from '../src/wire/hello.js'
 import { pairKeys, type KeyBook, type PairKeys } from '../src/wire/keys.js'
 import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
 import { ReplayWindows, Seen, type SeqWindow } from '../src/wire/replay-window.js'
-import { openPayload, sealPayload } from '../src/wire/seal.js'
 import { HELLO_ANSWER_MS, HELLO_RETRY_MS, HelloResult, MAX_PENDING, PeerSession } from '../src/wire/session.js'
 import { forwardVerdict, Verdict } from './forward-verdict.js'
 import type { Route, PacketPath, ServiceHandler } from './types.js'
@@ -257,7 +256,7 @@ export class DataPlane implements PacketPath {
       return
     }
     if ((h.flags & Flag.CLEAR) === 0) {
-      if (!openPayload(keys.sealRx, buf, h.payloadLength) && (s.previous === undefined || s.previous.until <= this.nowMs() || !openPayload(s.previous.keys.sealRx, buf, h.payloadLength))) { c.dropped[Reason.BAD_AUTH]++; return }
+      if (!keys.sealRx.open(buf, h.payloadLength) && (s.previous === undefined || s.previous.until <= this.nowMs() || !s.previous.keys.sealRx.open(buf, h.payloadLength))) { c.dropped[Reason.BAD_AUTH]++; return }
       h.payloadLength -= AEAD_TAG_LENGTH
     }
     const v = forwardVerdict(this.self, h.src, h.dst, h.ttl, h.srcBoot, h.seq, this.replay, false)
@@ -315,7 +314,7 @@ export class DataPlane implements PacketPath {
         buf[OFF_LENGTH + 1] = clearLength & 0xff
         return this.forward(s.peer, buf.subarray(0, buf.length - AEAD_TAG_LENGTH))
       }
-      sealPayload(keys.sealTx, buf, buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH)
+      keys.sealTx.seal(buf, buf.length - HEADER_LENGTH - TAG_LENGTH - AEAD_TAG_LENGTH)
     }
     return this.forward(s.peer, buf)
   }

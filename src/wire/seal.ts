@@ -18,7 +18,15 @@ export const PAYLOAD_CIPHER = 'aes-128-gcm'
 export interface PayloadKey {
   /** Which implementation seals and opens with it. */
   readonly impl: PayloadAeadImpl
+  /**
+   * Encrypts buf[HEADER_LENGTH, HEADER_LENGTH + plainLength) in place and writes the AEAD tag after
+   * it. The header's end-to-end part, sequence included, must be final.
+   */
   seal: (buf: Buffer, plainLength: number) => void
+  /**
+   * Decrypts a sealed payload of `sealedLength` bytes (ciphertext and tag) in place. Returns false,
+   * with the buffer untouched, when it does not authenticate.
+   */
   open: (buf: Buffer, sealedLength: number) => boolean
 }
 
@@ -44,22 +52,6 @@ export function payloadKey (raw: Buffer, impl: PayloadAeadImpl = payloadAead.imp
   if (impl === 'native') throw new Error(`the native payload AEAD is not available: ${nativeUnavailable ?? 'unknown'}`)
   const key = createSecretKey(raw)
   return { impl: 'node:crypto', seal: (buf, plainLength) => { jsSeal(key, buf, plainLength) }, open: (buf, sealedLength) => jsOpen(key, buf, sealedLength) }
-}
-
-/**
- * Encrypts buf[HEADER_LENGTH, HEADER_LENGTH + plainLength) in place and writes the AEAD tag after
- * it. The header's end-to-end part, sequence included, must be final.
- */
-export function sealPayload (key: PayloadKey, buf: Buffer, plainLength: number): void {
-  key.seal(buf, plainLength)
-}
-
-/**
- * Decrypts a sealed payload of `sealedLength` bytes (ciphertext and tag) in place. Returns false,
- * with the buffer untouched, when it does not authenticate.
- */
-export function openPayload (key: PayloadKey, buf: Buffer, sealedLength: number): boolean {
-  return key.open(buf, sealedLength)
 }
 
 /** The nonce buffer is reused: createCipheriv copies it. */

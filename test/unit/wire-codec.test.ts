@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import {
   AEAD_TAG_LENGTH, E2E_HEADER, HEADER_LENGTH, MAX_PAYLOAD, OFF_FLAGS, OFF_HOP_RESERVED, OFF_LENGTH, OFF_RESERVED,
   OFF_SEQ_HI, OFF_SERVICE, OFF_SRC, OFF_TYPE, OFF_VERSION, PacketHeader, PacketType, Reason, TAG_LENGTH, checkLinkTag,
-  openPayload, parseHeader, sealPayload, sipKeyFromBytes, writeHeader, writeLinkTag
+  parseHeader, sipKeyFromBytes, writeHeader, writeLinkTag
 } from '../../src/wire/index.js'
 import { payloadAead, payloadKey, type PayloadAeadImpl } from '../../src/wire/seal.js'
 
@@ -124,27 +124,27 @@ for (const impl of impls) {
     const plain = randomBytes(100)
     const fresh = (): Buffer => {
       const buf = build(sample, Buffer.concat([plain, Buffer.alloc(AEAD_TAG_LENGTH)]))
-      sealPayload(key, buf, plain.length)
+      key.seal(buf, plain.length)
       return buf
     }
     const sealed = fresh()
     assert.notDeepEqual(sealed.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain, 'encrypted in place')
     const ok = Buffer.from(sealed)
-    assert.ok(openPayload(key, ok, plain.length + AEAD_TAG_LENGTH))
+    assert.ok(key.open(ok, plain.length + AEAD_TAG_LENGTH))
     assert.deepEqual(ok.subarray(HEADER_LENGTH, HEADER_LENGTH + plain.length), plain)
     const other = Buffer.from(sealed)
-    assert.ok(!openPayload(payloadKey(randomBytes(16), impl), other, plain.length + AEAD_TAG_LENGTH), 'another key')
+    assert.ok(!payloadKey(randomBytes(16), impl).open(other, plain.length + AEAD_TAG_LENGTH), 'another key')
     assert.deepEqual(other, sealed, 'a failed open leaves the packet as it was (the data plane then tries the previous key)')
     for (const at of [0, 8, 20, 28, 35, E2E_HEADER - 1, HEADER_LENGTH, HEADER_LENGTH + plain.length + 3]) {
       const b = Buffer.from(sealed)
       b[at] ^= 1
-      assert.ok(!openPayload(key, b, plain.length + AEAD_TAG_LENGTH), `flip at ${at}`)
+      assert.ok(!key.open(b, plain.length + AEAD_TAG_LENGTH), `flip at ${at}`)
     }
-    assert.ok(!openPayload(key, Buffer.from(sealed), AEAD_TAG_LENGTH - 1), 'shorter than a tag')
+    assert.ok(!key.open(Buffer.from(sealed), AEAD_TAG_LENGTH - 1), 'shorter than a tag')
     // The per-hop part is outside the AEAD: a hop rewrites it.
     const hopChanged = Buffer.from(sealed)
     hopChanged[E2E_HEADER] ^= 1
-    assert.ok(openPayload(key, hopChanged, plain.length + AEAD_TAG_LENGTH))
+    assert.ok(key.open(hopChanged, plain.length + AEAD_TAG_LENGTH))
   })
 }
 
@@ -157,10 +157,10 @@ test('the native and node:crypto AEADs seal the same bytes, and each opens what 
     const x = build(sample, Buffer.concat([plain, Buffer.alloc(AEAD_TAG_LENGTH)]))
     x.writeUInt32BE(size + 1, OFF_SEQ_HI + 4)
     const y = Buffer.from(x)
-    sealPayload(a, x, size)
-    sealPayload(b, y, size)
+    a.seal(x, size)
+    b.seal(y, size)
     assert.deepEqual(x, y, `${size} bytes`)
-    assert.ok(openPayload(b, x, size + AEAD_TAG_LENGTH) && openPayload(a, y, size + AEAD_TAG_LENGTH))
+    assert.ok(b.open(x, size + AEAD_TAG_LENGTH) && a.open(y, size + AEAD_TAG_LENGTH))
     assert.deepEqual(x.subarray(HEADER_LENGTH, HEADER_LENGTH + size), plain)
     assert.deepEqual(y.subarray(HEADER_LENGTH, HEADER_LENGTH + size), plain)
   }
