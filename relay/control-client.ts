@@ -14,10 +14,20 @@ import type { Identity, PublicIdentity } from '../src/identity.js'
 import type { Logger } from '../src/logging.js'
 import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { connectQuic } from '../src/transport/quic/client.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../src/transport/quic/constants.js'
 import type { Channel } from '../src/transport/quic/types.js'
 import type { IdRoute } from './forwarding-table.js'
 
-const CONNECT_TIMEOUT_MS = 1_000
+/**
+ * How long a relay waits for a controller's QUIC handshake (ms). Enough for a lost Initial to be
+ * sent again (quiche's first probe timeout is about 1 s) and for the stateless retry's extra round
+ * trip across continents; a dead controller is noticed no later than this. Once the QUIC handshake
+ * is done the controller is alive, and the authentication after it gets DEFAULT_HANDSHAKE_TIMEOUT_MS
+ * of its own. Both used to share 1 s: two more round trips over a 300 ms path, or a controller
+ * busy with a thousand relays joining, left the identity handshake a few ms, and the relay gave up
+ * on a controller that was about to take it (bench:controller logged hundreds of these).
+ */
+export const CONNECT_TIMEOUT_MS = 3_000
 /**
  * After this long with no leader to follow, a relay accepts a lower fencing number again. A
  * deposed leader notices within about a second (its lease renewal fails), so by then a lower
@@ -249,7 +259,8 @@ export class ControlClient {
         ...l.options,
         logger: this.baseLog,
         clock: this.clock,
-        timeoutMs: CONNECT_TIMEOUT_MS
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        authTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS
       })
     } catch (err) {
       // RM_ERR_MESH_KEY: the keys differ; RM_ERR_AUTH: another kind of QUIC server listens there,

@@ -169,7 +169,7 @@ async function withDeadline<T> (name: string, peer: string, deadline: AuthDeadli
   let timer: ReturnType<Clock['setTimeout']> | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = deadline.clock.setTimeout(() => {
-      reject(new HandshakeError('timeout', `${peer} did not complete the ${name} handshake within ${deadline.timeoutMs} ms`))
+      reject(new HandshakeError('timeout', `${peer} did not complete the ${name} handshake within ${Math.round(deadline.timeoutMs)} ms`))
     }, deadline.timeoutMs)
   })
   // The hook may still settle after the deadline; its late failure is no one's to handle.

@@ -76,7 +76,7 @@ export async function connectQuic (opts: ConnectQuicOptions): Promise<Channel> {
   const peer = `QUIC server ${addr}`
   try {
     await runClientAuth(auth, { io: channel.handshakeIo(), fingerprint: certFingerprint(leaf), peer }, {
-      timeoutMs: Math.max(1, Math.min(tuning.handshakeTimeoutMs, timeoutMs - (clock.monoMs() - startedMs))),
+      timeoutMs: Math.max(1, Math.min(tuning.handshakeTimeoutMs, opts.authTimeoutMs ?? timeoutMs - (clock.monoMs() - startedMs))),
       clock
     })
   } catch (err) {

@@ -123,7 +123,14 @@ export interface ConnectQuicOptions extends ChannelTuning {
   /** The client half of the channel type's authentication. */
   auth: ClientAuth
   logger: Logger
-  /** Deadline for the QUIC handshake and `auth` together. */
+  /** Deadline for the QUIC handshake, and by default for `auth` after it too. */
   timeoutMs?: number
+  /**
+   * Deadline for `auth` alone, counted once the QUIC handshake is done (capped by the tuning's
+   * handshakeTimeoutMs). Unset, `auth` gets what is left of `timeoutMs`. A server that finished the
+   * QUIC handshake is alive, so a client that wants to notice a dead server quickly can keep
+   * `timeoutMs` short without cutting off a slow but live one mid-authentication.
+   */
+  authTimeoutMs?: number
   clock?: Clock
 }
