@@ -142,6 +142,12 @@ export class Prober {
     return this.links.get(number)?.m.state === 'up'
   }
 
+  /** The smoothed RTT of the link to relay `number` in ms, or undefined before its first echo. */
+  rttOf (number: number): number | undefined {
+    const srtt = this.links.get(number)?.m.rtt.srtt
+    return srtt === undefined || Number.isNaN(srtt) ? undefined : srtt
+  }
+
   status (): LinkStatus[] {
     const now = this.clock.monoMs()
     return [...this.links.values()].map((l) => ({ peer: l.n.id, ...l.m.estimate(now) }))

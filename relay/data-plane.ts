@@ -1,6 +1,7 @@
 import { addressCheckNonce } from '../src/control/address-check.js'
 import { checkLinkTag, writeLinkTag } from '../src/wire/auth.js'
-import { AEAD_TAG_LENGTH, Flag, HEADER_LENGTH, OFF_DST, OFF_FLAGS, OFF_LENGTH, OFF_TTL, OFF_TYPE, PacketType, TAG_LENGTH } from '../src/wire/constants.js'
+import { AEAD_TAG_LENGTH, Flag, HEADER_LENGTH, OFF_DEADLINE, OFF_DST, OFF_FLAGS, OFF_LENGTH, OFF_TTL, OFF_TYPE, PacketType, TAG_LENGTH } from '../src/wire/constants.js'
+import { parseFeedback } from '../src/wire/feedback.js'
 import { PacketHeader, parseHeader, u32, writeHop, writeSeal } from '../src/wire/header.js'
 import { HELLO_ASK, helloKeys, helloPacket } from '../src/wire/hello.js'
 import { pairKeys, type KeyBook, type PairKeys } from '../src/wire/keys.js'
@@ -8,6 +9,7 @@ import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
 import { ReplayWindows, Seen, type SeqWindow } from '../src/wire/replay-window.js'
 import { HELLO_ANSWER_MS, HELLO_RETRY_MS, HelloResult, MAX_PENDING, PeerSession } from '../src/wire/session.js'
 import { forwardVerdict, Verdict } from './forward-verdict.js'
+import type { RecoveryPlane } from './recovery/recovery-plane.js'
 import type { Route, PacketPath, ServiceHandler } from './types.js'
 
 /** What the data plane needs of the mesh socket. */
@@ -83,6 +85,8 @@ export class DataPlane implements PacketPath {
   /** Unknown senders of direct HELLOs tried in the current second (directHello). */
   private newPeers = 0
   private newPeerWindow = -Infinity
+  /** Per-hop recovery (docs/recovery.md); undefined: off. */
+  recovery: RecoveryPlane | undefined
   /** Test-only (RELAYMESH_TEST_CLEAR_PAYLOADS): send every payload unsealed, to show a capture test can fail. */
   clearPayloads = false
 
@@ -222,6 +226,15 @@ export class DataPlane implements PacketPath {
     }
     if ((window as SeqWindow).check(h.linkSeq) !== Seen.NEW) { c.dropped[Reason.REPLAY]++; return }
     const type = h.type
+    const rec = this.recovery
+    if (rec !== undefined) {
+      rec.received(h.hop, h.linkSeq, type, h.trafficClass, this.nowMs())
+      if (type === PacketType.FEEDBACK) { this.feedback(h, buf, rec); return }
+    } else if (type === PacketType.FEEDBACK) {
+      // From a neighbour that recovers per hop while this relay does not: nothing to serve it with.
+      c.dropped[Reason.UNKNOWN_SERVICE]++
+      return
+    }
     if (type === PacketType.PROBE || type === PacketType.PROBE_ECHO) {
       if (h.src !== h.hop || h.dst !== this.self || this.linkHandler === undefined) { c.dropped[Reason.MALFORMED]++; return }
       this.linkHandler(h, buf, fromHost, fromPort)
@@ -241,6 +254,25 @@ export class DataPlane implements PacketPath {
       return
     }
     this.open(h, buf)
+  }
+
+  /** A neighbour's FEEDBACK on what it received from us: recovery sends the copies it asks for. */
+  private feedback (h: PacketHeader, buf: Buffer, rec: RecoveryPlane): void {
+    const fb = h.src === h.hop && h.dst === this.self ? parseFeedback(buf, h.payloadLength) : undefined
+    if (fb === undefined) { this.counters.dropped[Reason.MALFORMED]++; return }
+    rec.feedback(h.hop, fb, this.nowMs())
+  }
+
+  /**
+   * Sends a copy for per-hop recovery on the link to `peer` under a new link sequence (recovery
+   * never re-sends a datagram as it was: the next hop's link window would take it for a replay).
+   * Returns that sequence, or undefined when the link has no session now.
+   */
+  resend (peer: number, buf: Buffer): number | undefined {
+    const s = this.sessions.get(peer)
+    if (s === undefined || s.current === undefined || s.host === undefined || s.port === undefined) return undefined
+    const seq = s.linkSeqOut
+    return this.transmit(s, buf, s.host, s.port, false) === Reason.OK ? seq : undefined
   }
 
   /** A DATA or CONTROL packet for this relay: check its session, open it, check its window, deliver. */
@@ -281,6 +313,12 @@ export class DataPlane implements PacketPath {
       return Reason.OK
     }
     if (!this.routes.has(h.dst)) { c.dropped[Reason.NO_ROUTE]++; return Reason.NO_ROUTE }
+    // The class's added-latency budget starts here; each hop passes on what is left (docs/recovery.md).
+    if (this.recovery !== undefined && h.deadline === 0 && h.type === PacketType.DATA) {
+      const budget = this.recovery.budgetFor(h.trafficClass)
+      buf[OFF_DEADLINE] = budget >>> 8
+      buf[OFF_DEADLINE + 1] = budget & 0xff
+    }
     const s = this.session(h.dst)
     if (s === undefined) {
       // No keys for the destination yet (identity mode: asked for now): wait for them.
@@ -319,11 +357,16 @@ export class DataPlane implements PacketPath {
     return this.forward(s.peer, buf)
   }
 
-  /** Sends a link-local packet (probe or echo) to a neighbour, under the link's session. */
-  sendDirect (buf: Buffer, host: string, port: number): Reason {
+  /**
+   * Sends a link-local packet (probe, echo, feedback) to a neighbour, under the link's session: to
+   * `host`:`port`, or to the address the session knows.
+   */
+  sendDirect (buf: Buffer, host?: string, port?: number): Reason {
     const s = this.sessions.get(u32(buf, OFF_DST))
     const keys = s?.current
-    if (s === undefined || keys === undefined) {
+    host ??= s?.host
+    port ??= s?.port
+    if (s === undefined || keys === undefined || host === undefined || port === undefined) {
       this.counters.dropped[Reason.NO_ROUTE]++
       if (s !== undefined) this.sayHello(s, true)
       return Reason.NO_ROUTE
@@ -353,11 +396,14 @@ export class DataPlane implements PacketPath {
     return this.transmit(s, buf, hop.host, hop.port)
   }
 
-  private transmit (s: PeerSession, buf: Buffer, host: string, port: number): Reason {
+  /** Sends `buf` on the link to `s`'s peer; `keep`: recovery keeps it for a copy (not for copies, which recovery keeps itself). */
+  private transmit (s: PeerSession, buf: Buffer, host: string, port: number, keep = true): Reason {
     if (this.socket.getSendQueueCount() >= this.maxSendQueue) { this.counters.dropped[Reason.QUEUE_FULL]++; return Reason.QUEUE_FULL }
-    writeHop(buf, this.self, s.linkSeqOut++)
+    const seq = s.linkSeqOut++
+    writeHop(buf, this.self, seq)
     writeLinkTag((s.current as NonNullable<PeerSession['current']>).linkTx, buf, this.scratch)
     this.socket.send(buf, port, host)
+    if (keep && this.recovery !== undefined) this.recovery.sent(s.peer, seq, buf, this.nowMs())
     return Reason.OK
   }
 
@@ -420,6 +466,8 @@ export class DataPlane implements PacketPath {
     if ((result & HelloResult.ANSWER) !== 0 || (h.flow & HELLO_ASK) !== 0) this.sayHello(s, false, true)
     if ((result & HelloResult.CONFIRMED) !== 0) {
       this.counters.sessions++
+      // A new link session numbers its datagrams from 0 again.
+      this.recovery?.reset(s.peer)
       const pending = s.pending
       s.pending = []
       for (const p of pending) this.sealAndSend(s, p)

@@ -9,7 +9,8 @@ import { formatHostPort, type HostPort } from '../src/transport/address.js'
 import { bindUdp, closeUdp, createUdpSocket, DEFAULT_SOCKET_BUFFER } from '../src/transport/udp.js'
 import { randomBytes } from 'node:crypto'
 import { IdentityKeyBook, MeshKeyBook, type KeyBook } from '../src/wire/keys.js'
-import { Service } from '../src/wire/constants.js'
+import { PacketType, Service } from '../src/wire/constants.js'
+import { encodeFeedback, feedbackLength } from '../src/wire/feedback.js'
 import { Prober, type Neighbour } from '../prober/prober.js'
 import { Reporter, type LinkReport } from '../prober/reporter.js'
 import type { LinkMonitorOptions } from '../prober/link-monitor.js'
@@ -17,6 +18,7 @@ import { Originator } from '../src/wire/originator.js'
 import { relayNumber } from '../src/wire/relay-id.js'
 import { Reason, REASON_NAMES } from '../src/wire/reasons.js'
 import { DataPlane } from './data-plane.js'
+import { RecoveryPlane, type RecoveryInit } from './recovery/recovery-plane.js'
 import { RelayMesh } from './mesh-endpoint.js'
 import { checkEmulationHttp, EmulationAuth } from './emulation-auth.js'
 // Loaded by the modes that use them (QUIC and zod, prom-client), not by every relay: docs/performance.md.
@@ -35,6 +37,8 @@ const KEY_ASK_MS = 1000
 
 /** How often the data plane repeats unanswered session HELLOs. */
 const TICK_MS = 250
+/** While per-hop recovery has gaps to ask for or packets to see acknowledged, it runs this often (ms). */
+const RECOVERY_TICK_MS = 2
 
 /** A boot id: random, non-zero (docs/wire.md, "Sessions"). */
 export function newBootId (): number {
@@ -81,6 +85,8 @@ export interface RelayInit {
   emulationToken?: string
   /** Switch to backup next hops when a link goes down (default true; off only for measurement). */
   fastReroute?: boolean
+  /** Per-hop recovery (docs/recovery.md): options, or false for none. Default on, with the default budgets. */
+  recovery?: RecoveryInit | false
 }
 
 /**
@@ -112,6 +118,9 @@ export class Relay {
   private saver: StateSaver | undefined
   private http: Server | undefined
   private tickTimer: Timer | undefined
+  /** Per-hop recovery; undefined when switched off. */
+  readonly recovery: RecoveryPlane | undefined
+  private recoveryTimer: Timer | undefined
   /** Identity mode: ids whose keys are to be asked for, and when each relay was last asked for. */
   private readonly wanted = new Set<string>()
   private readonly askedAt = new Map<number, number>()
@@ -148,6 +157,22 @@ export class Relay {
     if (this.identityBook !== undefined && init.staticMesh === undefined) this.identityBook.onWant = (peer) => { this.wantKey(peer) }
     this.plane = new DataPlane(book, meshSocket, { self: this.number, boot, nowMs: this.clock.monoMs })
     this.plane.clearPayloads = process.env.RELAYMESH_TEST_CLEAR_PAYLOADS === '1'
+    if (init.recovery !== false) {
+      const plane = this.plane
+      this.recovery = new RecoveryPlane({
+        rttOf: (peer) => this.prober.rttOf(peer),
+        sendFeedback: (peer, fb) => {
+          const buf = this.originator.begin(PacketType.FEEDBACK, peer, Service.LINK, 0, 0, 0, feedbackLength(fb.missing.length), 1)
+          encodeFeedback(buf, fb.highest, fb.missing)
+          plane.sendDirect(buf)
+        },
+        resend: (peer, buf) => plane.resend(peer, buf),
+        failed: () => { plane.countDrop(Reason.UNRECOVERABLE) },
+        unrecoverable: (_peer, n) => { plane.counters.dropped[Reason.UNRECOVERABLE] += n },
+        wake: this.wakeRecovery
+      }, init.recovery)
+      plane.recovery = this.recovery
+    }
     this.mesh = new RelayMesh({ plane: this.plane, originator: this.originator, logger: base }, { id: init.id })
     if ((init.staticMesh === undefined) === (init.controllers === undefined || init.controllers.length === 0)) {
       throw new ConfigError('give either --static FILE or at least one --controller HOST:PORT')
@@ -254,6 +279,16 @@ export class Relay {
     this.identityBook.setOwn(own)
     this.plane.rekey(true)
     this.control?.setIdentity(own)
+  }
+
+  private readonly wakeRecovery = (): void => {
+    if (this.recoveryTimer !== undefined || this.state !== 'running') return
+    this.recoveryTimer = this.clock.setTimeout(this.runRecovery, RECOVERY_TICK_MS)
+  }
+
+  private readonly runRecovery = (): void => {
+    this.recoveryTimer = undefined
+    if ((this.recovery as RecoveryPlane).tick(this.clock.monoMs())) this.wakeRecovery()
   }
 
   async start (): Promise<void> {
@@ -404,6 +439,7 @@ export class Relay {
     this.reporter.stop()
     this.prober.stop()
     if (this.tickTimer !== undefined) this.clock.clearTimer(this.tickTimer)
+    if (this.recoveryTimer !== undefined) this.clock.clearTimer(this.recoveryTimer)
     this.tunnels.stop()
     this.init.linkEmulator?.close()
     closeUdp(this.socket)

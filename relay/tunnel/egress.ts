@@ -18,6 +18,8 @@ export interface TargetPolicy {
 interface EgressSession {
   src: number
   flow: number
+  /** Traffic class of the session's first packet: replies go back in it. */
+  cls: number
   host: string
   port: number
   lastSeen: number
@@ -78,7 +80,7 @@ export class TunnelEgress {
     let s = r.flows.get(d.flow)
     if (s === undefined) {
       if (this.count >= this.limits.maxSessions || r.flows.size >= this.limits.egressQuota) { this.mesh.countDrop(Reason.QUEUE_FULL); return }
-      s = this.open(d.src, d.flow, frameTarget(d.buf, f), f.port)
+      s = this.open(d.src, d.flow, d.class, frameTarget(d.buf, f), f.port)
       r.flows.set(d.flow, s)
       this.count++
     }
@@ -96,8 +98,8 @@ export class TunnelEgress {
     sock.send(datagram)
   }
 
-  private open (src: number, flow: number, host: string, port: number): EgressSession {
-    const s: EgressSession = { src, flow, host, port, lastSeen: this.now, socket: null, connected: false, pending: [] }
+  private open (src: number, flow: number, cls: number, host: string, port: number): EgressSession {
+    const s: EgressSession = { src, flow, cls: cls < TUNNEL_SEND.length ? cls : 0, host, port, lastSeen: this.now, socket: null, connected: false, pending: [] }
     if (port === 0 || !this.policy.allows(host, port)) {
       this.log.warn({ src, flow, target: `${host}:${port}` }, 'tunnel target refused by egress policy')
       return s
@@ -144,7 +146,7 @@ export class TunnelEgress {
     s.lastSeen = this.now
     const parts = this.replyParts
     parts[1] = msg
-    this.mesh.send(s.src, Service.TUNNEL, s.flow, parts, TUNNEL_SEND)
+    this.mesh.send(s.src, Service.TUNNEL, s.flow, parts, TUNNEL_SEND[s.cls])
     parts[1] = EMPTY
   }
 

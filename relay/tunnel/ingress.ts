@@ -115,7 +115,7 @@ export class TunnelIngress {
     s.lastSeen = this.now
     const parts = this.parts
     parts[1] = msg
-    this.mesh.send(this.dst, Service.TUNNEL, s.flow, parts, TUNNEL_SEND)
+    this.mesh.send(this.dst, Service.TUNNEL, s.flow, parts, TUNNEL_SEND[this.spec.trafficClass])
     parts[1] = EMPTY
   }
 

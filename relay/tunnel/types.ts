@@ -1,7 +1,11 @@
 import type { SendOptions } from '../../src/mesh/types.js'
 
-/** Tunnel packets go best effort. One object for every send, so none is made per packet. */
-export const TUNNEL_SEND: SendOptions = Object.freeze({ class: 0 })
+/**
+ * Send options per traffic class (0 bulk … 3 signaling), one object each, so none is made per
+ * packet. A tunnel sends in the class of its --tunnel spec (bulk by default); an egress answers
+ * in the class the ingress sent with.
+ */
+export const TUNNEL_SEND: readonly SendOptions[] = Object.freeze([0, 1, 2, 3].map((c) => Object.freeze({ class: c })))
 
 export interface TunnelLimits {
   /** Largest UDP datagram a tunnel carries, in bytes; larger ones drop as too_big. */

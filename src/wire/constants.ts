@@ -109,10 +109,16 @@ export const PacketType = {
    * and echoes the receiver's. Sent straight to a neighbour (TTL 1, flag STATIC_LINK) or routed
    * to any relay like DATA.
    */
-  HELLO: 5
+  HELLO: 5,
+  /**
+   * Per-hop recovery feedback to a direct neighbour (docs/recovery.md): the highest link sequence
+   * the sender of this packet received from the neighbour, and the ones missing below it.
+   * Link-local like PROBE: TTL 1, service LINK, not sealed.
+   */
+  FEEDBACK: 6
 } as const
 export type PacketType = typeof PacketType[keyof typeof PacketType]
-export const MAX_PACKET_TYPE = 5
+export const MAX_PACKET_TYPE = 6
 
 /** Flag bits (byte 2); any other bit set is malformed. */
 export const Flag = {

@@ -20,14 +20,20 @@ export const Reason = {
    */
   LOOP: 10,
   /** A datagram of another wire version (a v1 relay, or not relaymesh at all). */
-  BAD_VERSION: 11
+  BAD_VERSION: 11,
+  /**
+   * Lost on the next link, and per-hop recovery could not bring it back: a copy could no longer
+   * arrive within its class's budget, or a reliable packet went unacknowledged to the bound
+   * (docs/recovery.md). Counted by the relay that sent it on that link.
+   */
+  UNRECOVERABLE: 12
 } as const
 export type Reason = typeof Reason[keyof typeof Reason]
 
 /** Label for each reason, indexed by its number. */
 export const REASON_NAMES = [
   'ok', 'malformed', 'bad_auth', 'replay', 'ttl_expired', 'no_route', 'queue_full',
-  'unknown_service', 'too_big', 'egress_denied', 'loop', 'bad_version'
+  'unknown_service', 'too_big', 'egress_denied', 'loop', 'bad_version', 'unrecoverable'
 ] as const
 export type DropReasonName = Exclude<typeof REASON_NAMES[number], 'ok'>
 

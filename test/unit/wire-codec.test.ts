@@ -98,7 +98,7 @@ test('each malformed header is rejected as malformed', () => {
     ['truncated', (b) => b.subarray(0, HEADER_LENGTH + TAG_LENGTH - 1)],
     ['extended', (b) => Buffer.concat([b, Buffer.alloc(1)])],
     ['type 0', (b) => { b[OFF_TYPE] = 0; return b }],
-    ['type 6', (b) => { b[OFF_TYPE] = 6; return b }],
+    ['type 7', (b) => { b[OFF_TYPE] = 7; return b }],
     ['unknown flag', (b) => { b[OFF_FLAGS] = 0x80; return b }],
     ['reserved', (b) => { b[OFF_RESERVED + 1] = 1; return b }],
     ['hop reserved', (b) => { b[OFF_HOP_RESERVED] = 1; return b }],
