@@ -320,10 +320,12 @@ export class Relay {
     this.reporter.start()
     this.tickTimer = this.clock.setInterval(() => { this.plane.tick() }, TICK_MS)
     if (this.init.http !== undefined) {
-      const { createRelayRegistry, registerControlMetrics, registerLinkMetrics } = await import('../src/metrics.js')
+      const { createRelayRegistry, registerControlMetrics, registerLinkMetrics, registerRecoveryMetrics } = await import('../src/metrics.js')
       const { startRelayHttp } = await import('./http-server.js')
       this.registry = createRelayRegistry(() => this.plane.counters)
       registerLinkMetrics(this.registry, () => this.prober.status())
+      const recovery = this.recovery
+      if (recovery !== undefined) registerRecoveryMetrics(this.registry, () => recovery.counters)
       if (this.control !== undefined) {
         const control = this.control
         registerControlMetrics(this.registry, () => ({ skippedEntries: control.skippedEntries, staleFence: control.staleFenceDrops }))

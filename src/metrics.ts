@@ -108,3 +108,46 @@ export function registerControlMetrics (registry: Registry, source: () => Contro
     collect () { this.reset(); this.inc({ reason: 'stale_fence' }, source().staleFence) }
   })
 }
+
+/** What a relay's per-hop recovery counts, over all its links (docs/recovery.md). */
+export interface RecoveryCounterSource {
+  feedbackSent: number
+  feedbackReceived: number
+  nacksSent: number
+  nacksReceived: number
+  retransmissions: number
+  retransmittedBytes: number
+  unrecoverable: number
+  capped: number
+  failed: number
+}
+
+/** Per-hop recovery counters of a relay (docs/recovery.md, "Metrics"). */
+export function registerRecoveryMetrics (registry: Registry, source: () => RecoveryCounterSource): void {
+  const counter = (name: string, help: string, value: (c: RecoveryCounterSource) => number): void => {
+    new Counter({ // eslint-disable-line no-new
+      name, help, registers: [registry], collect () { this.reset(); this.inc(value(source())) }
+    })
+  }
+  const byDirection = (name: string, help: string, sent: (c: RecoveryCounterSource) => number, received: (c: RecoveryCounterSource) => number): void => {
+    new Counter({ // eslint-disable-line no-new
+      name,
+      help,
+      labelNames: ['direction'],
+      registers: [registry],
+      collect () {
+        this.reset()
+        const c = source()
+        this.inc({ direction: 'sent' }, sent(c))
+        this.inc({ direction: 'received' }, received(c))
+      }
+    })
+  }
+  byDirection('relaymesh_recovery_feedback_total', 'FEEDBACK packets sent to and received from neighbours.', (c) => c.feedbackSent, (c) => c.feedbackReceived)
+  byDirection('relaymesh_recovery_nacks_total', 'Link sequences asked for (sent) and asked of this relay (received), repeats counted.', (c) => c.nacksSent, (c) => c.nacksReceived)
+  counter('relaymesh_recovery_retransmissions_total', 'Copies of lost packets sent on links.', (c) => c.retransmissions)
+  counter('relaymesh_recovery_retransmitted_bytes_total', 'Bytes of the copies sent on links: the recovery bandwidth.', (c) => c.retransmittedBytes)
+  counter('relaymesh_recovery_unrecoverable_total', 'Packets asked for that could no longer arrive within their class budget.', (c) => c.unrecoverable)
+  counter('relaymesh_recovery_capped_total', 'Copies held back by the cap of 30% of a link\'s packets.', (c) => c.capped)
+  counter('relaymesh_recovery_failed_total', 'Reliable (signaling) packets given up unacknowledged after the bound.', (c) => c.failed)
+}

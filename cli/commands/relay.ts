@@ -18,6 +18,7 @@ import { parseTunnelSpec } from '../../relay/tunnel/spec.js'
 import { MAX_TUNNEL_DATAGRAM } from '../../relay/tunnel/framing.js'
 import { DEFAULT_TUNNEL_LIMITS } from '../../relay/tunnel/types.js'
 import { DEFAULT_FAST_INTERVAL_MS, DEFAULT_PROBE_INTERVAL_MS, DEFAULT_REPORT_INTERVAL_MS } from '../../prober/constants.js'
+import { DEFAULT_AUDIO_BUDGET_MS, DEFAULT_VIDEO_BUDGET_MS, MAX_BUDGET_MS } from '../../relay/recovery/class-policy.js'
 import { collect, loggerFor, parseReadyFd, untilSignal, withCommonOptions, withReadyFd, writeReadyLine } from '../common.js'
 import { hasNodeFlag, RELAY_SEMI_SPACE_MB, rerunWith, SEMI_SPACE_FLAG, endWithParent } from '../rerun.js'
 
@@ -44,6 +45,9 @@ interface RelayOptions {
   tunnelMaxSessions: string
   probeInterval: string
   reportInterval: string
+  recovery: string
+  audioBudget: string
+  videoBudget: string
   readyFd?: string
   logLevel: string
 }
@@ -101,7 +105,7 @@ export function relayCommand (): Command {
     .addOption(new Option('--emulate-links-token-file <file>', 'with --emulate-links: the token POST /emulation/links must carry as Authorization: Bearer TOKEN (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--mesh-key-file <file>', 'mesh key file (create one with: relaymesh keygen FILE)'))
     .addOption(new Option('--http <host:port>', 'serve /metrics and /healthz ({"role": "relay", "ready": bool}) on this TCP address (to requests whose Host is this address; docs/http-api.md)'))
-    .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET; repeatable', collect, [])
+    .option('--tunnel <spec>', 'LISTEN_HOST:PORT@DST_RELAY=TARGET_HOST:PORT[,class=CLASS]: carry UDP arriving at LISTEN across the mesh to DST_RELAY, which sends it to TARGET, in traffic class bulk (default), video, audio or signaling (docs/recovery.md); repeatable', collect, [])
     .option('--egress-allow <cidr[:ports]>', `targets this relay may send tunnel traffic to, e.g. 10.0.0.0/8:5000-6000; repeatable; IPv4-mapped IPv6 targets match the IPv4 rules (default: loopback ports ${DEFAULT_EGRESS_PORTS} only; broadcast, multicast and unspecified targets are always refused)`, collect, [])
     .option('--tunnel-allow-source <cidr>', 'sender addresses this relay\'s tunnels accept datagrams from, e.g. 10.1.0.0/16; repeatable; others are dropped as egress_denied (default: loopback only)', collect, [])
     .option('--tunnel-source-rate <pps>', 'datagrams per second one sender address may put into this relay\'s tunnels, bursts up to one second\'s worth; more are dropped as queue_full; 0 for no limit', String(DEFAULT_TUNNEL_LIMITS.sourceRatePps))
@@ -111,6 +115,9 @@ export function relayCommand (): Command {
     .option('--tunnel-max-sessions <n>', 'tunnel sessions per ingress tunnel, and egress sessions per relay', String(DEFAULT_TUNNEL_LIMITS.maxSessions))
     .option('--probe-interval <ms>', 'probe each neighbour this often (quick retries go faster while an echo is overdue)', String(DEFAULT_PROBE_INTERVAL_MS))
     .option('--report-interval <ms>', 'send a link report this often, and at once on a state change or threshold crossing', String(DEFAULT_REPORT_INTERVAL_MS))
+    .option('--recovery <on|off>', 'per-hop recovery of lost audio, video and signaling packets on this relay\'s links (docs/recovery.md)', 'on')
+    .option('--audio-budget <ms>', 'latency an audio packet may gain being recovered, from its source on', String(DEFAULT_AUDIO_BUDGET_MS))
+    .option('--video-budget <ms>', 'latency a video packet may gain being recovered, from its source on', String(DEFAULT_VIDEO_BUDGET_MS))
     .addHelpText('after', `
 Examples:
   relaymesh keygen mesh.key
@@ -174,6 +181,8 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
       }
       const probeInterval = positiveInt(opts.probeInterval, '--probe-interval', 60_000)
       const reportIntervalMs = positiveInt(opts.reportInterval, '--report-interval', 3_600_000)
+      if (opts.recovery !== 'on' && opts.recovery !== 'off') throw new ConfigError(`--recovery '${opts.recovery}' is not on or off`)
+      const budgets = { audioMs: positiveInt(opts.audioBudget, '--audio-budget', MAX_BUDGET_MS), videoMs: positiveInt(opts.videoBudget, '--video-budget', MAX_BUDGET_MS) }
       if (advertise === undefined && controllers.length > 0 && (listen.host === '0.0.0.0' || listen.host === '::')) {
         throw new ConfigError(`--listen ${opts.listen ?? ''} is a wildcard address other relays cannot reach; add --advertise HOST:PORT`)
       }
@@ -192,7 +201,8 @@ Each packet costs ${OVERHEAD} bytes of header and tag on top of its payload. SIG
         id, listen, meshKey, staticMesh, controllers: controllers.length > 0 ? controllers : undefined, identity, advertise, stateFile: opts.stateFile, http,
         linkEmulator: opts.emulateLinks === true ? new LinkEmulator() : undefined, emulationToken, tunnels, egressAllow, tunnelAllowSource, tunnelLimits: limits,
         probe: { intervalMs: probeInterval, fastIntervalMs: Math.min(DEFAULT_FAST_INTERVAL_MS, probeInterval) },
-        reportIntervalMs
+        reportIntervalMs,
+        recovery: opts.recovery === 'off' ? false : { budgets }
       })
       await relay.start()
       writeReadyLine(readyFd, {

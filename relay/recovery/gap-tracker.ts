@@ -20,6 +20,8 @@ export interface GapTrackerOptions {
   ackDelayMs?: number
   /** A sequence missing for this long is given up whatever its asks (ms). */
   maxAgeMs?: number
+  /** Sequences after the highest asked for when the link falls silent (TAIL_ASKS); 0: none. */
+  tailAsks?: number
 }
 
 export const DEFAULT_REORDER_MS = 2
@@ -36,6 +38,11 @@ export const DEFAULT_MAX_AGE_MS = 2_000
  */
 export const TAIL_ASKS = 4
 export const TAIL_ASK_MAX_MS = 250
+/**
+ * Gaps are looked for only within this long (ms) of the last recoverable packet: on a link that
+ * carries only probes and bulk nothing lost could be sent again, and asking would only add load.
+ */
+export const RECOVERABLE_RECENT_MS = 1_000
 
 /** What the receiver tells the link's sender: the highest sequence seen and what is missing below it. */
 export interface Feedback {
@@ -65,6 +72,7 @@ export class GapTracker {
   private readonly maxPerFeedback: number
   private readonly ackDelayMs: number
   private readonly maxAgeMs: number
+  private readonly tailAsks: number
   private highest = -1
   /** Missing sequence → [first seen missing, last asked (or -Infinity), asks]. In sequence order. */
   private readonly missing = new Map<number, [number, number, number]>()
@@ -85,7 +93,8 @@ export class GapTracker {
     this.maxPerFeedback = opts.maxPerFeedback ?? DEFAULT_MAX_PER_FEEDBACK
     this.ackDelayMs = opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS
-    for (const [k, v] of Object.entries({ reorderMs: this.reorderMs, maxAsks: this.maxAsks, maxMissing: this.maxMissing, minIntervalMs: this.minIntervalMs, maxPerFeedback: this.maxPerFeedback, ackDelayMs: this.ackDelayMs, maxAgeMs: this.maxAgeMs })) {
+    this.tailAsks = opts.tailAsks ?? TAIL_ASKS
+    for (const [k, v] of Object.entries({ reorderMs: this.reorderMs, maxAsks: this.maxAsks, maxMissing: this.maxMissing, minIntervalMs: this.minIntervalMs, maxPerFeedback: this.maxPerFeedback, ackDelayMs: this.ackDelayMs, maxAgeMs: this.maxAgeMs, tailAsks: this.tailAsks })) {
       if (!(Number.isFinite(v) && v >= 0)) throw new TypeError(`gap tracker option ${k} must be a finite number ≥ 0, got ${String(v)}`)
     }
     if (this.maxPerFeedback < 1 || this.maxMissing < 1) throw new TypeError('gap tracker options maxPerFeedback and maxMissing must be at least 1')
@@ -103,7 +112,7 @@ export class GapTracker {
       this.lastRecoverableMs = now
     }
     if (seq > this.highest) {
-      if (this.highest >= 0 && seq > this.highest + 1) this.open(this.highest + 1, seq, now)
+      if (this.highest >= 0 && seq > this.highest + 1 && now - this.lastRecoverableMs <= RECOVERABLE_RECENT_MS) this.open(this.highest + 1, seq, now)
       this.highest = seq
       return false
     }
@@ -168,8 +177,8 @@ export class GapTracker {
   /** The last sequence to ask for after the highest because the link fell silent, or the highest. */
   private tailDue (now: number): number {
     const silence = now - this.lastRecoverableMs
-    if (this.spacingMs <= 0 || silence > TAIL_ASK_MAX_MS || silence < 1.5 * this.spacingMs + this.reorderMs) return this.highest
-    const upTo = this.highest + Math.min(TAIL_ASKS, Math.floor(silence / this.spacingMs))
+    if (this.tailAsks === 0 || this.spacingMs <= 0 || silence > TAIL_ASK_MAX_MS || silence < 1.5 * this.spacingMs + this.reorderMs) return this.highest
+    const upTo = this.highest + Math.min(this.tailAsks, Math.floor(silence / this.spacingMs))
     return upTo > Math.max(this.tailAsked, this.highest) ? upTo : this.highest
   }
 

@@ -29,6 +29,9 @@ export interface ChainInit {
 
 export interface Chain {
   relays: Relay[]
+  /** Each relay's emulator, and each relay's mesh port: emulators[i].stats('127.0.0.1', ports[i + 1]) is link i → i+1. */
+  emulators: LinkEmulator[]
+  ports: number[]
   /** Where to send into the tunnel. */
   ingress: HostPort
   /** What came out at the far end: each datagram's payload and arrival time (ms, monotonic). */
@@ -52,6 +55,7 @@ export async function startChain (init: ChainInit): Promise<Chain> {
   const key = randomBytes(32)
   const last = init.ids[init.ids.length - 1]
   const relays: Relay[] = []
+  const emulators: LinkEmulator[] = []
   const stop = async (): Promise<void> => {
     for (const r of relays) await r.stop()
     sinkSocket.close()
@@ -59,6 +63,7 @@ export async function startChain (init: ChainInit): Promise<Chain> {
   try {
     for (const [i, id] of init.ids.entries()) {
       const emu = new LinkEmulator()
+      emulators.push(emu)
       const next = init.impair?.[i]
       if (next !== undefined && i + 1 < ports.length) emu.set('127.0.0.1', ports[i + 1], next)
       const back = init.reverse?.[i - 1]
@@ -89,7 +94,7 @@ export async function startChain (init: ChainInit): Promise<Chain> {
       probe.close()
     }
     received.length = 0
-    return { relays, ingress, sink: { socket: sinkSocket, received }, stop }
+    return { relays, emulators, ports, ingress, sink: { socket: sinkSocket, received }, stop }
   } catch (err) {
     await stop()
     throw err

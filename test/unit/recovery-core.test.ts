@@ -8,14 +8,14 @@ import { TrafficClass } from '../../src/wire/constants.js'
 const never = (): void => { throw new Error('nothing should fail here') }
 
 test('gap tracker asks for a gap after the reorder wait, again after an RTT, and at most maxAsks times', () => {
-  const g = new GapTracker({ reorderMs: 2, maxAsks: 2, minIntervalMs: 0 })
-  g.receive(0, 0, false)
-  g.receive(1, 1, false)
-  g.receive(4, 10, false)
+  const g = new GapTracker({ reorderMs: 2, maxAsks: 2, minIntervalMs: 0, tailAsks: 0 })
+  g.receive(0, 0, false, true)
+  g.receive(1, 1, false, true)
+  g.receive(4, 10, false, true)
   assert.equal(g.poll(11, 40), undefined, 'within the reorder wait')
   assert.deepEqual(g.poll(12, 40), { highest: 4, missing: [2, 3] })
   assert.equal(g.poll(13, 40), undefined)
-  assert.ok(g.receive(2, 30, false), 'a copy fills the gap')
+  assert.ok(g.receive(2, 30, false, true), 'a copy fills the gap')
   assert.equal(g.poll(53, 40), undefined, 'one RTT and the reorder wait have not passed')
   assert.deepEqual(g.poll(54, 40), { highest: 4, missing: [3] })
   assert.equal(g.poll(200, 40), undefined, 'asked twice: given up')
@@ -25,18 +25,18 @@ test('gap tracker asks for a gap after the reorder wait, again after an RTT, and
 })
 
 test('gap tracker: a reordered packet that arrives within the wait is never asked for', () => {
-  const g = new GapTracker({ reorderMs: 5, minIntervalMs: 0 })
-  g.receive(10, 0, false)
-  g.receive(12, 1, false)
-  g.receive(11, 3, false)
+  const g = new GapTracker({ reorderMs: 5, minIntervalMs: 0, tailAsks: 0 })
+  g.receive(10, 0, false, true)
+  g.receive(12, 1, false, true)
+  g.receive(11, 3, false, true)
   assert.equal(g.poll(20, 10), undefined)
   assert.equal(g.stats.asked, 0)
 })
 
 test('gap tracker paces feedback and bounds what it tracks after a long outage', () => {
-  const g = new GapTracker({ reorderMs: 0, minIntervalMs: 10, maxMissing: 100, maxPerFeedback: 30 })
-  g.receive(0, 0, false)
-  g.receive(1001, 1, false)
+  const g = new GapTracker({ reorderMs: 0, minIntervalMs: 10, maxMissing: 100, maxPerFeedback: 30, tailAsks: 0 })
+  g.receive(0, 0, false, true)
+  g.receive(1001, 1, false, true)
   assert.equal(g.missingCount, 100, 'only the newest 100 of 1,000 missing are kept')
   assert.equal(g.stats.givenUp, 900)
   const a = g.poll(1, 50)
@@ -48,7 +48,7 @@ test('gap tracker paces feedback and bounds what it tracks after a long outage',
 
 test('gap tracker acknowledges reliable packets within the ack delay even with nothing missing', () => {
   const g = new GapTracker({ ackDelayMs: 10, minIntervalMs: 0 })
-  g.receive(0, 0, false)
+  g.receive(0, 0, false, true)
   assert.equal(g.poll(50, 10), undefined, 'nothing reliable: no feedback')
   g.receive(1, 100, true)
   assert.equal(g.nextWakeMs(10), 110)
@@ -133,4 +133,26 @@ test('retransmit buffer sends a last-chance copy twice: one that could not wait 
   assert.equal((b.resend(1, 20, 40, never) as Copy<string>).count, 1, '20 ms and two 40 ms RTTs leave room for another round')
   assert.equal((b.resend(2, 21, 40, never) as Copy<string>).count, 2, '21 ms and two RTTs do not')
   assert.equal(b.stats.resent, 3)
+})
+
+test('gap tracker ignores gaps on a link that carried nothing recoverable lately: probes lost there cannot come back', () => {
+  const g = new GapTracker({ reorderMs: 0, minIntervalMs: 0 })
+  g.receive(0, 0, false, false)
+  g.receive(5, 10, false, false)
+  assert.equal(g.missingCount, 0)
+  g.receive(6, 20, false, true)
+  g.receive(9, 30, false, true)
+  assert.equal(g.missingCount, 2, 'with audio flowing, gaps count')
+  g.receive(20, 2_000, false, false)
+  assert.equal(g.stats.gaps, 2, 'a second after the last audio packet, not any more')
+})
+
+test('gap tracker asks for the sequences after the highest once a flow falls silent for 1.5 of its spacing', () => {
+  const g = new GapTracker({ reorderMs: 0, minIntervalMs: 0 })
+  for (let i = 0; i <= 10; i++) g.receive(i, i * 20, false, true)
+  assert.equal(g.poll(225, 40), undefined, '25 ms of silence: the next packet is only 5 ms late')
+  assert.deepEqual(g.poll(231, 40), { highest: 10, missing: [11] })
+  assert.equal(g.poll(235, 40), undefined, 'asked once per silence')
+  assert.deepEqual(g.poll(241, 40), { highest: 10, missing: [12] }, 'a second interval later, the next one')
+  assert.equal(g.pending(200 + 251), false, 'past TAIL_ASK_MAX_MS the silence is a flow that ended')
 })
