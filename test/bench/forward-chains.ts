@@ -118,6 +118,9 @@ export interface Chain {
  * The relay chain. `clear` switches the payload AEAD off (RELAYMESH_TEST_CLEAR_PAYLOADS=1, a
  * test-only setting): everything else, link tags included, runs as usual.
  */
+/** RELAYMESH_BENCH_TUNNEL_CLASS=audio: the chain's tunnel in that class, so relays keep its packets for recovery. */
+const TUNNEL_CLASS = process.env.RELAYMESH_BENCH_TUNNEL_CLASS
+
 export async function startRelayChain (dir: string, keyFile: string, sink: CSink, profDir?: string, clear = false): Promise<Chain> {
   const ids = ['a', 'b', 'c']
   const name = clear ? 'clear' : 'relay'
@@ -140,7 +143,9 @@ export async function startRelayChain (dir: string, keyFile: string, sink: CSink
         const args = [...relayNodeArgs(), ...profArgs(profDir, `${name}-${id}`), CLI, 'relay', '--id', id, '--listen', `${HOST}:${ports[i]}`,
           '--static', meshFile, '--mesh-key-file', keyFile, '--http', `${HOST}:${http}`]
         // One generator drives the whole chain: no per-source rate limit at the ingress.
-        if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}`, '--tunnel-source-rate', '0')
+        if (id === 'a') args.push('--tunnel', `${HOST}:0@c=${HOST}:${sink.port}${TUNNEL_CLASS === undefined ? '' : `,class=${TUNNEL_CLASS}`}`, '--tunnel-source-rate', '0')
+        // RELAYMESH_BENCH_RECOVERY=off: per-hop recovery switched off, the baseline of its cost.
+        if (process.env.RELAYMESH_BENCH_RECOVERY === 'off') args.push('--recovery', 'off')
         if (id === 'c') args.push('--egress-allow', `${HOST}/32:${sink.port}`)
         const p = spawnChild(args, ['ignore', 'ignore', 'pipe'], clear ? { RELAYMESH_TEST_CLEAR_PAYLOADS: '1' } : undefined)
         hops.push(p)

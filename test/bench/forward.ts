@@ -18,6 +18,9 @@
  * and a trial during which other processes took CPU is repeated once they are quiet.
  *
  * Environment:
+ *   RELAYMESH_BENCH_TUNNEL_CLASS=C   the relay chain's tunnel in traffic class C (audio: relays keep its
+ *                                    packets for per-hop recovery, docs/recovery.md)
+ *   RELAYMESH_BENCH_RECOVERY=off     relays with per-hop recovery switched off
  *   RELAYMESH_BENCH_PROF=DIR         profile mode: start relays and bare hops with --cpu-prof into
  *                                    DIR, run each chain at a fixed rate, print that run's figures
  *   RELAYMESH_BENCH_PROF_PPS=N       rate of the profile run (default 20000)
