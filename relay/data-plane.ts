@@ -5,49 +5,13 @@ import { parseFeedback } from '../src/wire/feedback.js'
 import { PacketHeader, parseHeader, u32, writeHop, writeSeal } from '../src/wire/header.js'
 import { HELLO_ASK, helloKeys, helloPacket } from '../src/wire/hello.js'
 import { pairKeys, type KeyBook, type PairKeys } from '../src/wire/keys.js'
-import { REASON_COUNT, Reason } from '../src/wire/reasons.js'
+import { Reason } from '../src/wire/reasons.js'
 import { ReplayWindows, Seen, type SeqWindow } from '../src/wire/replay-window.js'
 import { HELLO_ANSWER_MS, HELLO_RETRY_MS, HelloResult, MAX_PENDING, PeerSession } from '../src/wire/session.js'
 import { forwardVerdict, Verdict } from './forward-verdict.js'
 import type { RecoveryPlane } from './recovery/recovery-plane.js'
-import type { Route, PacketPath, ServiceHandler } from './types.js'
-
-/** What the data plane needs of the mesh socket. */
-export interface MeshSocket {
-  send: (buf: Buffer, port: number, host: string) => void
-  /** Datagrams queued in user space because the kernel buffer was full. */
-  getSendQueueCount: () => number
-}
-
-/** Handles link-local packets (probes and echoes) once they passed the link's tag and window. */
-export type LinkHandler = (h: PacketHeader, buf: Buffer, fromHost: string, fromPort: number) => void
-
-export interface DataPlaneInit {
-  /** This relay's number. */
-  self: number
-  /** This relay's boot id: random, non-zero, new at every start. */
-  boot: number
-  /** Milliseconds, for HELLO pacing; default Date.now. */
-  nowMs?: () => number
-  /** Datagrams allowed to wait in user space before the send path drops with queue_full. */
-  maxSendQueue?: number
-}
-
-/** A neighbour's address, for its session's HELLOs. */
-export interface NeighbourAddress { number: number, host: string, port: number }
-
-/** Counters the data plane keeps; plain numbers so the hot path never touches a metrics library. */
-export class DataPlaneCounters {
-  received = 0
-  forwarded = 0
-  originated = 0
-  /** Sessions confirmed (a peer's new boot accepted). */
-  sessions = 0
-  /** Indexed by Reason. */
-  readonly dropped = new Float64Array(REASON_COUNT)
-  /** Delivered packets per service id. */
-  readonly delivered = new Map<number, number>()
-}
+import { DataPlaneCounters } from './data-plane-counters.js'
+import type { DataPlaneInit, LinkHandler, MeshSocket, NeighbourAddress, Route, PacketPath, ServiceHandler } from './types.js'
 
 /** Direct HELLOs from senders without a session tried per second at most. */
 const NEW_PEERS_PER_S = 200

@@ -1,6 +1,6 @@
 import { ByteBudget, DEFAULT_MAX_QUEUE_BYTES, DelayLine } from '../src/transport/impair/delay-line.js'
 import type { ImpairParams } from '../src/transport/impair/model.js'
-import type { MeshSocket } from './data-plane.js'
+import type { MeshSocket } from './types.js'
 
 export interface LinkEmulatorInit {
   /** Bytes all impaired links together may hold in flight; default 16 MiB. */

@@ -36,3 +36,27 @@ export interface PacketPath {
   /** Signs a packet this relay originates and routes it (or delivers it locally). */
   originate: (buf: Buffer) => Reason
 }
+
+/** What the data plane needs of the mesh socket. */
+export interface MeshSocket {
+  send: (buf: Buffer, port: number, host: string) => void
+  /** Datagrams queued in user space because the kernel buffer was full. */
+  getSendQueueCount: () => number
+}
+
+/** Handles link-local packets (probes and echoes) once they passed the link's tag and window. */
+export type LinkHandler = (h: PacketHeader, buf: Buffer, fromHost: string, fromPort: number) => void
+
+export interface DataPlaneInit {
+  /** This relay's number. */
+  self: number
+  /** This relay's boot id: random, non-zero, new at every start. */
+  boot: number
+  /** Milliseconds, for HELLO pacing; default Date.now. */
+  nowMs?: () => number
+  /** Datagrams allowed to wait in user space before the send path drops with queue_full. */
+  maxSendQueue?: number
+}
+
+/** A neighbour's address, for its session's HELLOs. */
+export interface NeighbourAddress { number: number, host: string, port: number }

@@ -1,4 +1,5 @@
-import { DataPlane, type MeshSocket } from '../../relay/data-plane.js'
+import { DataPlane } from '../../relay/data-plane.js'
+import type { MeshSocket } from '../../relay/types.js'
 import type { Route } from '../../relay/types.js'
 import { MeshKeyBook, type KeyBook } from '../../src/wire/keys.js'
 import { relayNumber } from '../../src/wire/relay-id.js'
