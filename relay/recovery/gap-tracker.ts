@@ -206,6 +206,7 @@ export class GapTracker {
   /** The link session was replaced (new keys, sequences from 0): forget everything. */
   reset (): void {
     this.highest = -1
+    this.tailAsked = -1
     this.missing.clear()
     this.ackDueMs = Infinity
   }

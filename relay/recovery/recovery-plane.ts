@@ -184,10 +184,4 @@ export class RecoveryPlane {
     l.gaps.reset()
     for (const b of l.sent.reset()) { this.counters.failed++; this.hooks.failed(peer, b) }
   }
-
-  /** `peer` is no longer a neighbour. */
-  forget (peer: number): void {
-    this.reset(peer)
-    this.links.delete(peer)
-  }
 }

@@ -156,3 +156,12 @@ test('gap tracker asks for the sequences after the highest once a flow falls sil
   assert.deepEqual(g.poll(241, 40), { highest: 10, missing: [12] }, 'a second interval later, the next one')
   assert.equal(g.pending(200 + 251), false, 'past TAIL_ASK_MAX_MS the silence is a flow that ended')
 })
+
+test('gap tracker starts over with a new link session: sequences from 0 are new again, and a silent tail is asked for again', () => {
+  const g = new GapTracker({ reorderMs: 0, minIntervalMs: 0 })
+  for (let i = 100; i <= 110; i++) g.receive(i, (i - 100) * 20, false, true)
+  assert.deepEqual(g.poll(235, 40)?.missing, [111])
+  g.reset()
+  for (let i = 0; i <= 10; i++) g.receive(i, 1000 + i * 20, false, true)
+  assert.deepEqual(g.poll(1231, 40), { highest: 10, missing: [11] })
+})
