@@ -2,7 +2,7 @@
  * The receiving end of one link's per-hop recovery (docs/recovery.md): which link sequences went
  * missing, when to ask for them (a NACK, batched and paced), and when to acknowledge what arrived
  * for the sender's reliable packets. Pure: every call takes `now` (ms); the shell sends the
- * feedback this returns and calls `poll` again at `nextWakeMs`.
+ * feedback this returns and calls `poll` again every few ms while `pending` says there is work.
  */
 
 export interface GapTrackerOptions {
@@ -182,7 +182,7 @@ export class GapTracker {
     return upTo > Math.max(this.tailAsked, this.highest) ? upTo : this.highest
   }
 
-  /** When `poll` may next have something to send (ms; Infinity for nothing pending). */
+  /** When `poll` may next ask for a gap or acknowledge (ms; Infinity for neither). Silent-tail asks are not counted: `pending` covers them. */
   nextWakeMs (rttMs: number): number {
     let at = this.ackDueMs
     for (const m of this.missing.values()) {
@@ -191,9 +191,6 @@ export class GapTracker {
     }
     return at === Infinity ? Infinity : Math.max(at, this.lastFeedbackMs + this.minIntervalMs)
   }
-
-  /** The ack delay in force (ms): the sender's timeout for reliable packets allows for it. */
-  get ackDelay (): number { return this.ackDelayMs }
 
   /** Something to ask for or acknowledge, or a silence to watch: `poll` has work to do. */
   pending (now: number): boolean {

@@ -1,6 +1,6 @@
 import { OFF_CLASS, OFF_DEADLINE, OFF_TYPE, PacketType, TrafficClass } from '../../src/wire/constants.js'
 import { classOf, classPolicies, type ClassPolicy } from './class-policy.js'
-import { GapTracker, type Feedback, type GapTrackerOptions } from './gap-tracker.js'
+import { DEFAULT_ACK_DELAY_MS, GapTracker, type Feedback, type GapTrackerOptions } from './gap-tracker.js'
 import { RetransmitBuffer, type Copy, type RetransmitOptions } from './retransmit-buffer.js'
 
 /** What recovery needs of the relay around it. */
@@ -77,7 +77,7 @@ export class RecoveryPlane {
     this.hooks = hooks
     this.init = init
     this.policies = classPolicies(init.budgets)
-    this.ackDelayMs = new GapTracker(init.gaps).ackDelay
+    this.ackDelayMs = init.gaps?.ackDelayMs ?? DEFAULT_ACK_DELAY_MS
     this.sendCopy = (c) => { this.copy(c) }
     this.failCopy = (b) => { this.counters.failed++; this.hooks.failed(this.peer, b) }
   }
